@@ -1,0 +1,67 @@
+"""The Flask application factory: wires settings, Redis, the webhook and the WeChat API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from flask import Flask, jsonify
+
+from bot.config import Settings
+from bot.logs import configure as configure_logs
+from bot.store.client import connect
+from bot.store.keys import Keys
+from bot.webhook.envelope import EnvelopeCodec
+from bot.webhook.ledger import DeliveryLedger
+from bot.webhook.processing import Processor, Route
+from bot.webhook.views import blueprint as webhook_blueprint
+from bot.wechat.client import WeChatAPI
+from bot.wechat.token import SharedAccessToken
+
+
+@dataclass
+class Bot:
+    """Everything a request needs, built once per process."""
+    settings: Settings
+    redis: redis.Redis
+    keys: Keys
+    codec: EnvelopeCodec
+    ledger: DeliveryLedger
+    processor: Processor
+    wechat: WeChatAPI
+
+
+def create_app(settings: Settings, *, redis_client: redis.Redis | None = None,
+               route: Route | None = None) -> Flask:
+    configure_logs(settings.log, salt=settings.wechat.token)
+    client = redis_client or connect(settings.redis)
+    keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
+    hook = settings.webhook
+
+    wechat = WeChatAPI(settings.wechat.appid, settings.wechat.secret,
+                       base_url=settings.wechat.api_base_url, timeout=settings.wechat.api_timeout)
+    wechat.tokens = SharedAccessToken(client, keys, wechat.fetch_stable_token)
+
+    codec = EnvelopeCodec(settings.wechat, hook.timestamp_window)
+    ledger = DeliveryLedger(client, nonce_ttl=2 * hook.timestamp_window, lease=hook.processing_lease,
+                            reply_ttl=hook.reply_cache_ttl)
+    if route is None:
+        from handlers.router import route
+    processor = Processor(redis=client, keys=keys, ledger=ledger, codec=codec, route=route,
+                          send_text=wechat.send_text, lock_ttl=hook.user_lock_ttl,
+                          threads=hook.handler_threads)
+
+    app = Flask("wxbot")
+    app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes
+    app.extensions["wxbot"] = Bot(settings, client, keys, codec, ledger, processor, wechat)
+    app.register_blueprint(webhook_blueprint)
+
+    @app.get("/healthz")
+    def healthz():  # noqa: ANN202
+        try:
+            client.ping()
+        except redis.RedisError:
+            return jsonify(status="degraded", redis="down"), 503
+        return jsonify(status="ok", redis="ok")
+
+    return app

@@ -1,0 +1,95 @@
+"""The `wxbot` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bot.config import ConfigError, Settings, load_settings
+
+config_option = click.option("--config", "config_path", envvar="WXBOT_CONFIG",
+                             type=click.Path(dir_okay=False),
+                             help="TOML settings file (default: $WXBOT_CONFIG).")
+
+
+def _settings(config_path: str | None, **overrides: dict) -> Settings:
+    try:
+        return load_settings(config_path, **overrides)
+    except ConfigError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """WeChat official-account service for medical-insurance family mutual aid."""
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path: str | None) -> None:
+    """Validate the settings and say which mode the webhook will run in."""
+    settings = _settings(config_path)
+    mode = "safe (AES)" if settings.wechat.safe_mode else "plaintext"
+    redis = "embedded" if settings.redis.embedded else "external"
+    click.echo(f"config ok: appid {settings.wechat.appid}, {mode} mode, {redis} Redis")
+
+
+@main.command()
+@config_option
+def serve(config_path: str | None) -> None:
+    """Run the webhook under gunicorn (production)."""
+    from bot.server import WebhookServer, redis_for
+
+    with redis_for(_settings(config_path)) as settings:
+        WebhookServer(settings).run()
+
+
+@main.command()
+@config_option
+@click.option("--fake-wechat-port", default=8081, show_default=True,
+              help="Port of the local fake WeChat API server.")
+def run(config_path: str | None, fake_wechat_port: int) -> None:
+    """Run everything locally: embedded Redis, a fake WeChat API, the webhook."""
+    from bot.background import BackgroundServer
+    from bot.server import WebhookServer, redis_for
+    from bot.wechat.fake import create_fake_wechat
+
+    settings = _settings(config_path)
+    fake = BackgroundServer(create_fake_wechat(settings.wechat.appid, settings.wechat.secret),
+                            port=fake_wechat_port).start()
+    settings = settings.model_copy(update={"wechat": settings.wechat.model_copy(update={"api_base_url": fake.url})})
+    click.echo(f"fake WeChat API   {fake.url}  (sent messages: {fake.url}/fake/sent)")
+    click.echo(f"webhook           http://{settings.server.bind}/wechat")
+    click.echo(f'try it            wxbot say --config {config_path or "$WXBOT_CONFIG"} "你好"')
+    try:
+        with redis_for(settings) as settings:
+            WebhookServer(settings).run()
+    finally:
+        fake.stop()
+
+
+@main.command()
+@config_option
+@click.option("--url", default=None, help="Webhook base URL (default: from server.bind).")
+@click.option("--openid", default="o_local_user", show_default=True)
+@click.option("--event", default=None, help="Send this event (e.g. subscribe) instead of a text.")
+@click.argument("text", required=False, default="")
+def say(config_path: str | None, url: str | None, openid: str, event: str | None, text: str) -> None:
+    """Send one message to the webhook as WeChat would, and print the reply."""
+    from bot.wechat.simulate import WeChatSide
+
+    settings = _settings(config_path)
+    side = WeChatSide(settings.wechat)
+    xml = side.event_xml(openid, event) if event else side.text_xml(openid, text or "你好")
+    response = side.post(url or f"http://{settings.server.bind}", side.deliver(xml, openid))
+    if response.status_code != 200:
+        click.echo(f"HTTP {response.status_code}: {response.text}", err=True)
+        sys.exit(1)
+    reply = side.open_reply(response.text)
+    click.echo(reply.get("Content", "(no reply: success)"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Settings: one TOML file, every key overridable as WXBOT_<SECTION>__<KEY>.
+
+`load_settings` is the only entry point. A wrong or missing key raises `ConfigError`
+whose message is one line naming the key, so start-up fails loudly and clearly.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_ENV = "WXBOT_CONFIG"
+
+
+class ConfigError(Exception):
+    """A setting is wrong or missing; the message is one line that names it."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(_Section):
+    bind: str = "127.0.0.1:8080"
+    workers: int = Field(2, ge=1, le=64)
+    threads: int = Field(8, ge=1, le=256)
+
+
+class WechatSettings(_Section):
+    appid: str = Field(min_length=1)
+    token: str
+    encoding_aes_key: str = ""
+    secret: str = ""
+    api_base_url: str = "https://api.weixin.qq.com"
+    api_timeout: float = Field(5.0, gt=0, le=30)
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: str) -> str:
+        # WeChat's own rule for the token field of the server configuration page.
+        if not re.fullmatch(r"[A-Za-z0-9]{3,32}", value):
+            raise ValueError("must be 3-32 letters or digits, as on WeChat's server configuration page")
+        return value
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key_shape(cls, value: str) -> str:
+        if not value:
+            return value
+        try:
+            key = base64.b64decode(value + "=", validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if len(value) != 43 or len(key) != 32:
+            raise ValueError("must be the 43-character EncodingAESKey from WeChat, or empty for plaintext mode")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        if not re.match(r"https?://[^/]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @property
+    def safe_mode(self) -> bool:
+        return bool(self.encoding_aes_key)
+
+
+class RedisSettings(_Section):
+    url: str = ""
+    data_dir: Path = Path("var/redis")
+    key_prefix: str = Field("wxbot", pattern=r"^[A-Za-z0-9_.-]+$")
+    socket_timeout: float = Field(1.0, gt=0, le=10)
+    sentinels: list[str] = []
+    sentinel_service: str = "mymaster"
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str) -> str:
+        if value and not re.match(r"(redis|rediss|unix)://", value):
+            raise ValueError("must start with redis://, rediss:// or unix:// (or be empty for the embedded server)")
+        return value
+
+    @field_validator("sentinels")
+    @classmethod
+    def _sentinel_shape(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"[^:\s]+:\d{1,5}", item):
+                raise ValueError(f"{item!r} is not host:port")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        return not self.url and not self.sentinels
+
+
+class WebhookSettings(_Section):
+    reply_deadline: float = Field(4.5, gt=0, lt=5)
+    timestamp_window: int = Field(300, ge=10, le=3600)
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=1024 * 1024)
+    reply_cache_ttl: int = Field(300, ge=30)
+    processing_lease: int = Field(30, ge=5)
+    user_lock_ttl: int = Field(30, ge=5)
+    handler_threads: int = Field(16, ge=1, le=256)
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "console"] = "json"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WXBOT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    server: ServerSettings = ServerSettings()
+    wechat: WechatSettings
+    redis: RedisSettings = RedisSettings()
+    webhook: WebhookSettings = WebhookSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init data; the environment must win over them.
+        return (env_settings, init_settings)
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read the TOML file (``path``, else $WXBOT_CONFIG), apply the environment, validate."""
+    path = path or os.environ.get(CONFIG_ENV)
+    data: dict[str, Any] = {}
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config: file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update(values)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"])
+    env = "WXBOT_" + "__".join(str(part).upper() for part in error["loc"])
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if error["type"] == "extra_forbidden":
+        return f"config: {key}: unknown setting (a typo? see config.example.toml){more}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"config: {key}: {message} — set it in the config file or as {env}{more}"

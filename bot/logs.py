@@ -1,0 +1,43 @@
+"""Structured logs (JSON lines by default) that never carry personal data.
+
+Openids appear only as `user_ref`, a short keyed hash: enough to follow one user's requests
+through the logs, useless for finding out who they are. Message contents are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+
+import structlog
+
+from bot.config import LogSettings
+
+_ref_salt = b""
+
+
+def configure(settings: LogSettings, salt: str) -> None:
+    global _ref_salt
+    _ref_salt = salt.encode()
+    renderer = (structlog.processors.JSONRenderer(ensure_ascii=False) if settings.format == "json"
+                else structlog.dev.ConsoleRenderer(colors=False))
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, settings.level)),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+def user_ref(openid: str) -> str:
+    return hashlib.blake2b(openid.encode(), key=_ref_salt[:64], digest_size=6).hexdigest()
+
+
+log = structlog.get_logger("wxbot")

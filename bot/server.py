@@ -1,0 +1,54 @@
+"""`wxbot serve`: the webhook under gunicorn, with the embedded Redis when no URL is set."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from gunicorn.app.base import BaseApplication
+
+from bot.config import Settings
+from bot.store.server import RedisServer
+
+# The access log leaves out query strings: WeChat puts the user's openid there.
+ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
+
+class WebhookServer(BaseApplication):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        server = self.settings.server
+        for key, value in {
+            "bind": [server.bind],
+            "workers": server.workers,
+            "threads": server.threads,
+            "worker_class": "gthread",
+            # A handler may outlive WeChat's deadline (its answer then goes out as a
+            # customer-service message); the worker must not be killed meanwhile.
+            "timeout": 60,
+            "graceful_timeout": 30,
+            "accesslog": "-",
+            "access_log_format": ACCESS_LOG_FORMAT,
+            "proc_name": "wxbot",
+        }.items():
+            self.cfg.set(key, value)
+
+    def load(self):  # noqa: ANN201 - called in each worker after the fork
+        from bot.app import create_app
+        return create_app(self.settings)
+
+
+@contextlib.contextmanager
+def redis_for(settings: Settings) -> Iterator[Settings]:
+    """Settings pointing at a usable Redis: the configured one, or an embedded server we own."""
+    if not settings.redis.embedded:
+        yield settings
+        return
+    server = RedisServer(settings.redis.data_dir).start()
+    try:
+        yield settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": server.url})})
+    finally:
+        server.stop()

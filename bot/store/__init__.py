@@ -1,0 +1,1 @@
+"""Redis: the embedded server, the client, and the key layout."""

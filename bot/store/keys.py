@@ -1,0 +1,31 @@
+"""Every Redis key the bot writes, built in one place and namespaced by prefix and appid."""
+
+from __future__ import annotations
+
+import hashlib
+
+
+class Keys:
+    def __init__(self, prefix: str, appid: str) -> None:
+        self._base = f"{prefix}:{appid}"
+
+    def delivery(self, delivery_id: str) -> str:
+        """The record of one inbound delivery: its processing status and cached reply."""
+        return f"{self._base}:delivery:{_digest(delivery_id)}"
+
+    def nonce(self, timestamp: str, nonce: str) -> str:
+        return f"{self._base}:nonce:{timestamp}:{_digest(nonce)}"
+
+    def user_lock(self, openid: str) -> str:
+        return f"{self._base}:lock:user:{openid}"
+
+    def access_token(self) -> str:
+        return f"{self._base}:wechat:access_token"
+
+    def access_token_lock(self) -> str:
+        return f"{self._base}:wechat:access_token:lock"
+
+
+def _digest(value: str) -> str:
+    # Keys stay short and free of user-controlled characters whatever the input.
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]

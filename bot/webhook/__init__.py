@@ -1,0 +1,1 @@
+"""The /wechat webhook: verify, open the envelope, parse, deduplicate, process within the deadline."""

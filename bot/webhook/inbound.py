@@ -1,0 +1,62 @@
+"""Parse the plaintext message XML into an `Inbound`: the message plus its delivery identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.parsers.expat import ExpatError
+
+from wechatpy import parse_message
+from wechatpy.messages import BaseMessage, UnknownMessage
+
+from bot.webhook.envelope import Rejected
+
+_REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+
+
+@dataclass(frozen=True)
+class Inbound:
+    message: BaseMessage
+    openid: str
+    account: str
+    msg_type: str
+    event: str
+    delivery_id: str
+
+    @property
+    def known(self) -> bool:
+        """Whether wechatpy knows this message or event type."""
+        return not isinstance(self.message, UnknownMessage)
+
+    def field(self, name: str) -> str:
+        """A top-level field as text ('' when absent or not text)."""
+        value = self.message._data.get(name)
+        return value if isinstance(value, str) else ""
+
+
+def parse_inbound(xml: str) -> Inbound:
+    try:
+        message = parse_message(xml)
+    except (ExpatError, ValueError, KeyError, AttributeError, IndexError, TypeError, UnicodeDecodeError):
+        raise Rejected(400, "malformed message XML") from None
+    data = getattr(message, "_data", None)
+    if not isinstance(data, dict):
+        raise Rejected(400, "empty message")
+    for name in _REQUIRED:
+        if not isinstance(data.get(name), str) or not data[name]:
+            raise Rejected(400, f"missing {name}")
+    if not data["CreateTime"].isdigit():
+        raise Rejected(400, "malformed CreateTime")
+    msg_id = data.get("MsgId")
+    if msg_id is not None and (not isinstance(msg_id, str) or not msg_id.isdigit()):
+        raise Rejected(400, "malformed MsgId")
+
+    openid, msg_type = data["FromUserName"], data["MsgType"].lower()
+    event = data.get("Event") if isinstance(data.get("Event"), str) else ""
+    event_key = data.get("EventKey") if isinstance(data.get("EventKey"), str) else ""
+    if msg_id:
+        delivery_id = f"msg|{openid}|{msg_id}"
+    else:
+        # Events carry no MsgId; WeChat's retries repeat these four fields exactly.
+        delivery_id = f"evt|{openid}|{data['CreateTime']}|{msg_type}|{event}|{event_key}"
+    return Inbound(message=message, openid=openid, account=data["ToUserName"], msg_type=msg_type,
+                   event=event.lower(), delivery_id=delivery_id)

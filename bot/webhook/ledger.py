@@ -1,0 +1,97 @@
+"""The delivery ledger: each inbound delivery is processed once, and every copy of it gets the
+same reply — across threads, processes and machines, because the record lives in Redis.
+
+A record is a hash {status, body}:
+  pending   the first copy claimed it and is working (expires after the processing lease,
+            so a crashed worker does not block the message forever)
+  done      `body` is the reply every copy receives (kept for `reply_cache_ttl`)
+  deferred  the first copy's deadline passed and it answered `success`; the real answer goes
+            out as a customer-service message, and every later copy answers `success` too
+The transitions are Lua scripts, so "finish" and "give up" can never both win.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import redis
+
+# KEYS: nonce, delivery. ARGV: body digest, nonce ttl (s), processing lease (ms).
+# Refuses a known nonce+timestamp carrying a different body (a captured plaintext signature
+# reused with a forged body), then claims the delivery or reports its state.
+_ADMIT = """
+local seen = redis.call('GET', KEYS[1])
+if seen and seen ~= ARGV[1] then return {'forged'} end
+if not seen then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+local record = redis.call('HMGET', KEYS[2], 'status', 'body')
+if record[1] then return {record[1], record[2] or ''} end
+redis.call('HSET', KEYS[2], 'status', 'pending')
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {'new'}
+"""
+
+# KEYS: delivery. ARGV: body, reply ttl (s). Returns 1 when the waiting request will carry the
+# reply, 0 when it already gave up (the caller must deliver the answer another way).
+_FINISH = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'pending' then
+  redis.call('HSET', KEYS[1], 'status', 'done', 'body', ARGV[1])
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'status', 'done', 'body', 'success')
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 0
+"""
+
+# KEYS: delivery. ARGV: reply ttl (s). Returns the body if processing finished just in time.
+_GIVE_UP = """
+local record = redis.call('HMGET', KEYS[1], 'status', 'body')
+if record[1] == 'done' then return record[2] end
+redis.call('HSET', KEYS[1], 'status', 'deferred')
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return false
+"""
+
+
+@dataclass(frozen=True)
+class Admission:
+    status: str  # new | pending | done | deferred | forged
+    body: str = ""
+
+
+class DeliveryLedger:
+    def __init__(self, client: redis.Redis, *, nonce_ttl: int, lease: int, reply_ttl: int) -> None:
+        self._redis = client
+        self._admit = client.register_script(_ADMIT)
+        self._finish = client.register_script(_FINISH)
+        self._give_up = client.register_script(_GIVE_UP)
+        self.nonce_ttl, self.lease, self.reply_ttl = nonce_ttl, lease, reply_ttl
+
+    def admit(self, nonce_key: str, body_digest: str, delivery_key: str) -> Admission:
+        result = self._admit(keys=[nonce_key, delivery_key],
+                             args=[body_digest, self.nonce_ttl, self.lease * 1000])
+        status = result[0].decode()
+        return Admission(status, result[1].decode() if len(result) > 1 else "")
+
+    def finish(self, delivery_key: str, body: str) -> bool:
+        return bool(self._finish(keys=[delivery_key], args=[body, self.reply_ttl]))
+
+    def give_up(self, delivery_key: str) -> str | None:
+        body = self._give_up(keys=[delivery_key], args=[self.reply_ttl])
+        return body.decode() if body is not None else None
+
+    def wait(self, delivery_key: str, timeout: float) -> str:
+        """A repeated copy waits for the first one's reply; `success` if it does not come in time
+        (the first copy then owns the answer and delivers it)."""
+        deadline = time.monotonic() + timeout
+        pause = 0.01
+        while True:
+            status, body = self._redis.hmget(delivery_key, "status", "body")
+            if status == b"done":
+                return body.decode()
+            if status in (b"deferred", None) or time.monotonic() + pause > deadline:
+                return "success"
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)

@@ -1,0 +1,30 @@
+"""Render a handler's reply as WeChat reply XML that user text cannot break."""
+
+from __future__ import annotations
+
+import re
+
+from wechatpy.replies import TextReply
+
+from bot.webhook.inbound import Inbound
+from handlers.reply import NoReply, Reply, Text
+
+# Characters XML 1.0 forbids; a reply containing one is rejected by WeChat's parser.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def cdata_safe(text: str) -> str:
+    """Text that can sit inside <![CDATA[...]]>: `]]>` is split across two CDATA sections."""
+    return _XML_ILLEGAL.sub("", text).replace("]]>", "]]]]><![CDATA[>")
+
+
+def render(reply: Reply, inbound: Inbound) -> str:
+    if isinstance(reply, NoReply):
+        return "success"
+    if isinstance(reply, Text):
+        return TextReply(
+            source=cdata_safe(inbound.account),
+            target=cdata_safe(inbound.openid),
+            content=cdata_safe(reply.content),
+        ).render()
+    raise TypeError(f"cannot render {type(reply).__name__}")

@@ -1,0 +1,76 @@
+"""HTTP face of the webhook: status codes for bad requests, a reply for every good one."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import redis
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from bot.logs import log, user_ref
+from bot.webhook.envelope import Envelope, Rejected
+from bot.webhook.inbound import Inbound, parse_inbound
+from bot.webhook.replies import render
+from flows import texts
+from handlers.reply import Text
+
+blueprint = Blueprint("wechat", __name__)
+
+
+@blueprint.get("/wechat")
+def verify_url() -> Response:
+    try:
+        echostr = current_app.extensions["wxbot"].codec.check_url(request.args)
+    except Rejected as rejected:
+        return _refuse(rejected)
+    return Response(echostr, mimetype="text/plain")
+
+
+@blueprint.post("/wechat")
+def receive() -> Response:
+    started = time.monotonic()
+    bot = current_app.extensions["wxbot"]
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return _refuse(Rejected(413, "body too large"))
+    try:
+        envelope = bot.codec.open(request.args, body)
+        inbound = parse_inbound(envelope.xml)
+    except Rejected as rejected:
+        return _refuse(rejected)
+
+    budget = bot.settings.webhook.reply_deadline
+    try:
+        delivery_key = bot.keys.delivery(inbound.delivery_id)
+        admission = bot.ledger.admit(bot.keys.nonce(envelope.timestamp, envelope.nonce),
+                                     hashlib.sha256(body).hexdigest(), delivery_key)
+        remaining = budget - (time.monotonic() - started)
+        if admission.status == "forged":
+            return _refuse(Rejected(403, "nonce reused with another body"))
+        if admission.status == "new":
+            reply = bot.processor.reply_within(inbound, envelope, delivery_key, remaining)
+        elif admission.status == "done":
+            reply = admission.body
+        else:
+            reply = bot.ledger.wait(delivery_key, remaining)
+        log.debug("delivery", status=admission.status, user_ref=user_ref(inbound.openid))
+    except redis.RedisError:
+        log.warning("redis_unavailable", path="/wechat")
+        reply = _apology(bot, inbound, envelope, texts.BUSY)
+    except Exception:  # noqa: BLE001 - an error page would show the user "无法提供服务"
+        log.exception("webhook_failed", user_ref=user_ref(inbound.openid))
+        reply = _apology(bot, inbound, envelope, texts.ERROR)
+    return Response(reply, mimetype="application/xml" if reply != "success" else "text/plain")
+
+
+def _apology(bot, inbound: Inbound, envelope: Envelope, text: str) -> str:  # noqa: ANN001
+    """A polite answer that needs nothing but this process (Redis may be down)."""
+    return bot.codec.seal(render(Text(text), inbound), envelope)
+
+
+def _refuse(rejected: Rejected) -> Response:
+    log.info("request_rejected", status=rejected.status, reason=rejected.reason)
+    return Response(rejected.reason, status=rejected.status, mimetype="text/plain")

@@ -1,0 +1,88 @@
+"""Play WeChat's side of the webhook: build signed (and, in safe mode, encrypted) deliveries
+exactly as WeChat's servers do, post them, and open the replies. Used by `wxbot say`, the tests,
+and later the browser simulator — so every simulated message goes through the real endpoint.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import requests
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+
+from bot.config import WechatSettings
+from bot.webhook.envelope import parse_xml
+from bot.webhook.replies import cdata_safe
+from bot.webhook.signing import wechat_signature
+
+_msg_ids = itertools.count(int(time.time() * 1000) * 1000)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One POST as WeChat would send it."""
+    query: str
+    body: bytes
+
+
+class WeChatSide:
+    def __init__(self, settings: WechatSettings, account: str = "gh_local_account") -> None:
+        self.token = settings.token
+        self.account = account
+        self.crypto = (WeChatCrypto(settings.token, settings.encoding_aes_key, settings.appid)
+                       if settings.safe_mode else None)
+
+    # -- building deliveries ------------------------------------------------------------------
+    def text_xml(self, openid: str, content: str, msg_id: int | None = None,
+                 create_time: int | None = None) -> str:
+        return self._xml(openid, "text", create_time,
+                         f"<Content><![CDATA[{cdata_safe(content)}]]></Content>"
+                         f"<MsgId>{msg_id or next(_msg_ids)}</MsgId>")
+
+    def event_xml(self, openid: str, event: str, key: str = "", create_time: int | None = None) -> str:
+        extra = f"<Event><![CDATA[{event}]]></Event>"
+        if key:
+            extra += f"<EventKey><![CDATA[{cdata_safe(key)}]]></EventKey>"
+        return self._xml(openid, "event", create_time, extra)
+
+    def _xml(self, openid: str, msg_type: str, create_time: int | None, extra: str) -> str:
+        return (f"<xml><ToUserName><![CDATA[{self.account}]]></ToUserName>"
+                f"<FromUserName><![CDATA[{cdata_safe(openid)}]]></FromUserName>"
+                f"<CreateTime>{create_time or int(time.time())}</CreateTime>"
+                f"<MsgType><![CDATA[{msg_type}]]></MsgType>{extra}</xml>")
+
+    def deliver(self, xml: str, openid: str, timestamp: int | None = None) -> Delivery:
+        timestamp_s, nonce = str(timestamp or int(time.time())), secrets.token_hex(5)
+        params = {"signature": wechat_signature(self.token, timestamp_s, nonce),
+                  "timestamp": timestamp_s, "nonce": nonce, "openid": openid}
+        if self.crypto is None:
+            return Delivery(urlencode(params), xml.encode("utf-8"))
+        sealed = parse_xml(self.crypto.encrypt_message(xml, nonce, timestamp_s))
+        params.update(encrypt_type="aes", msg_signature=sealed["MsgSignature"])
+        body = f"<xml><ToUserName><![CDATA[{self.account}]]></ToUserName><Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>"
+        return Delivery(urlencode(params), body.encode("utf-8"))
+
+    # -- reading replies ----------------------------------------------------------------------
+    def open_reply(self, body: str) -> dict:
+        """The reply as a dict of its fields ({} for `success` or an empty body)."""
+        if body in ("", "success"):
+            return {}
+        if self.crypto is not None:
+            outer = parse_xml(body.encode("utf-8"))
+            # wechatpy checks MsgSignature against the ciphertext before decrypting.
+            body = self.crypto.decrypt_message(outer, outer["MsgSignature"], outer["TimeStamp"], outer["Nonce"])
+        return dict(parse_message(body)._data)
+
+    def post(self, base_url: str, delivery: Delivery, timeout: float = 10) -> requests.Response:
+        return requests.post(f"{base_url}/wechat?{delivery.query}", data=delivery.body, timeout=timeout,
+                             headers={"Content-Type": "text/xml"})
+
+    def say(self, base_url: str, openid: str, content: str) -> dict:
+        response = self.post(base_url, self.deliver(self.text_xml(openid, content), openid))
+        response.raise_for_status()
+        return self.open_reply(response.text)

@@ -1,0 +1,1 @@
+"""The conversations: message catalogues now; the step engine and flows build on them."""

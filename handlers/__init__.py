@@ -1,0 +1,1 @@
+"""Turn one inbound message or event into a reply."""
