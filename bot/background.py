@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -11,6 +12,7 @@ class BackgroundServer:
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0) -> None:  # noqa: ANN001
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._owner_pid = os.getpid()
 
     @property
     def url(self) -> str:
@@ -22,5 +24,7 @@ class BackgroundServer:
         return self
 
     def stop(self) -> None:
+        if os.getpid() != self._owner_pid:
+            return  # a forked child has the object but not the thread serving it
         self._server.shutdown()
         self._server.server_close()

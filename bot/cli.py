@@ -13,9 +13,9 @@ config_option = click.option("--config", "config_path", envvar="WXBOT_CONFIG",
                              help="TOML settings file (default: $WXBOT_CONFIG).")
 
 
-def _settings(config_path: str | None, **overrides: dict) -> Settings:
+def _settings(config_path: str | None) -> Settings:
     try:
-        return load_settings(config_path, **overrides)
+        return load_settings(config_path)
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)

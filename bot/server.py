@@ -35,6 +35,10 @@ class WebhookServer(BaseApplication):
             "proc_name": "wxbot",
         }.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # gunicorn >= 27 opens a control socket at one fixed path per user; several
+            # instances on one machine would fight over it and nothing here uses it.
+            self.cfg.set("control_socket_disable", True)
 
     def load(self):  # noqa: ANN201 - called in each worker after the fork
         from bot.app import create_app

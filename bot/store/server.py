@@ -40,6 +40,7 @@ class RedisServer:
         self.port = port
         self.appendonly = appendonly
         self._process: subprocess.Popen[bytes] | None = None
+        self._owner_pid = os.getpid()
         self._socket_dir: str | None = None
 
     @property
@@ -63,6 +64,7 @@ class RedisServer:
         if self.running:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._owner_pid = os.getpid()
         listen = (["--port", str(self.port), "--bind", "127.0.0.1"] if self.port else
                   ["--port", "0", "--unixsocket", self.socket_path, "--unixsocketperm", "700"])
         args = [
@@ -97,6 +99,9 @@ class RedisServer:
             client.close()
 
     def stop(self, timeout: float = 10.0) -> None:
+        if os.getpid() != self._owner_pid:
+            # A forked child (a gunicorn worker unwinding on exit) must not stop the parent's server.
+            return
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return

@@ -14,8 +14,10 @@ _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def cdata_safe(text: str) -> str:
-    """Text that can sit inside <![CDATA[...]]>: `]]>` is split across two CDATA sections."""
-    return _XML_ILLEGAL.sub("", text).replace("]]>", "]]]]><![CDATA[>")
+    """Text that can sit inside <![CDATA[...]]>: `]]>` is split across two CDATA sections,
+    characters XML forbids are dropped, and line ends are normalised as XML parsers would."""
+    text = _XML_ILLEGAL.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("]]>", "]]]]><![CDATA[>")
 
 
 def render(reply: Reply, inbound: Inbound) -> str:

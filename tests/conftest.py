@@ -1,0 +1,81 @@
+"""Shared fixtures: one real redis-server for the session, settings, WeChat's side, the fake API."""
+
+from __future__ import annotations
+
+import socket
+import time
+from typing import Callable
+
+import pytest
+import redis
+
+from bot.background import BackgroundServer
+from bot.config import Settings, load_settings
+from bot.store.server import RedisServer
+from bot.wechat.fake import create_fake_wechat
+from bot.wechat.simulate import WeChatSide
+
+APPID = "wx1234567890abcdef"
+TOKEN = "testtoken123"
+SECRET = "testsecret"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10, interval: float = 0.05) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> RedisServer:
+    server = RedisServer(tmp_path_factory.mktemp("redis"), appendonly=False).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisServer) -> redis.Redis:
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def fake_wechat() -> BackgroundServer:
+    server = BackgroundServer(create_fake_wechat(APPID, SECRET)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def make_settings(redis_server: RedisServer) -> Callable[..., Settings]:
+    def make(aes: bool = False, **sections: dict) -> Settings:
+        wechat = {"appid": APPID, "token": TOKEN, "secret": SECRET,
+                  "encoding_aes_key": AES_KEY if aes else ""}
+        wechat.update(sections.pop("wechat", {}))
+        return load_settings(None, wechat=wechat,
+                             redis={"url": redis_server.url, **sections.pop("redis", {})},
+                             log={"format": "console", **sections.pop("log", {})}, **sections)
+    return make
+
+
+@pytest.fixture(params=[False, True], ids=["plaintext", "safe"])
+def aes(request: pytest.FixtureRequest) -> bool:
+    return request.param
+
+
+@pytest.fixture
+def wechat_side(make_settings: Callable[..., Settings], aes: bool) -> WeChatSide:
+    return WeChatSide(make_settings(aes=aes).wechat)

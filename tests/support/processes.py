@@ -1,0 +1,66 @@
+"""Real server processes for the tests: gunicorn with several workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from tests.conftest import free_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Gunicorn:
+    def __init__(self, app_spec: str, env: dict[str, str], workers: int = 2, threads: int = 8) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._args = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+                      "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+                      "--no-control-socket", "--log-level", "warning", app_spec]
+        self._env = {**os.environ, **env}
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> "Gunicorn":
+        self._process = subprocess.Popen(self._args, cwd=ROOT, env=self._env, start_new_session=True)
+        wait_for(self._healthy, timeout=20)
+        return self
+
+    def _healthy(self) -> bool:
+        if self._process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {self._process.returncode}")
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        if self._process and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+
+    def __enter__(self) -> "Gunicorn":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def settings_env(settings) -> dict[str, str]:  # noqa: ANN001
+    """The environment that reproduces `settings` in a child process."""
+    env = {}
+    for section, values in settings.model_dump(mode="json").items():
+        for key, value in values.items():
+            if isinstance(value, list):
+                import json
+                value = json.dumps(value)
+            env[f"WXBOT_{section.upper()}__{key.upper()}"] = str(value)
+    return env

@@ -1,0 +1,115 @@
+"""The `wxbot` command as an operator uses it: real processes, the embedded Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from flows import texts
+from tests.conftest import free_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
+WXBOT = [sys.executable, "-m", "bot.cli"]
+
+
+def wxbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*WXBOT, *args], cwd=ROOT, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_check_config_names_the_wrong_key(tmp_path: Path) -> None:
+    result = wxbot("check-config", "--config", str(ROOT / "config.example.toml"),
+                   env={"WXBOT_WEBHOOK__TIMESTAMP_WINDOW": "abc"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "config: webhook.timestamp_window: Input should be a valid integer, unable to parse string as an "
+        "integer — set it in the config file or as WXBOT_WEBHOOK__TIMESTAMP_WINDOW"]
+
+
+def test_check_config_accepts_the_example() -> None:
+    result = wxbot("check-config", "--config", str(ROOT / "config.example.toml"))
+    assert result.returncode == 0, result.stderr
+    assert "plaintext mode, embedded Redis" in result.stdout
+
+
+@pytest.fixture
+def running(tmp_path: Path):
+    """Start a wxbot command in the background; stop it (and everything it started) afterwards."""
+    processes = []
+
+    def start(*args: str, env: dict[str, str]) -> subprocess.Popen:
+        process = subprocess.Popen([*WXBOT, *args], cwd=ROOT, env={**os.environ, **env},
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(20)
+
+
+def child_pids(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line) for line in out.split()]
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    except OSError:
+        return ""
+
+
+def healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=1).json()["redis"] == "ok"
+    except (requests.RequestException, ValueError):
+        return False
+
+
+def test_serve_runs_gunicorn_workers_on_an_embedded_redis(running, tmp_path: Path) -> None:
+    port = free_port()
+    env = {"WXBOT_SERVER__BIND": f"127.0.0.1:{port}", "WXBOT_SERVER__WORKERS": "2",
+           "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis"), "WXBOT_LOG__FORMAT": "json"}
+    server = running("serve", "--config", str(ROOT / "config.example.toml"), env=env)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: healthy(url), timeout=30)
+
+    said = wxbot("say", "--config", str(ROOT / "config.example.toml"), "--url", url, "--openid", "o_cli", "你好")
+    assert said.returncode == 0, said.stderr
+    assert said.stdout.strip() == texts.HELP
+
+    # A worker that exits (as gunicorn recycles them) must not take the embedded Redis with it.
+    workers = [pid for pid in child_pids(server.pid) if "bot.cli" in cmdline(pid)]
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGTERM)
+    wait_for(lambda: workers[0] not in child_pids(server.pid), timeout=15)
+    wait_for(lambda: len([p for p in child_pids(server.pid) if "bot.cli" in cmdline(p)]) == 2, timeout=15)
+    assert healthy(url)
+
+    os.killpg(server.pid, signal.SIGTERM)
+    output, _ = server.communicate(timeout=30)
+    assert server.returncode == 0
+    assert output.count("Booting worker") == 3  # two, and the replacement
+    assert (tmp_path / "redis" / "appendonly.aof").exists()  # the embedded Redis persisted
+    assert "o_cli" not in output and "你好" not in output  # no openid, no message text in the logs
+
+
+def test_run_starts_the_local_stack(running, tmp_path: Path) -> None:
+    port, fake_port = free_port(), free_port()
+    env = {"WXBOT_SERVER__BIND": f"127.0.0.1:{port}", "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis")}
+    running("run", "--config", str(ROOT / "config.example.toml"), "--fake-wechat-port", str(fake_port), env=env)
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: healthy(url), timeout=30)
+    said = wxbot("say", "--config", str(ROOT / "config.example.toml"), "--url", url, "--event", "subscribe")
+    assert said.stdout.strip() == texts.WELCOME
+    assert requests.get(f"http://127.0.0.1:{fake_port}/fake/sent", timeout=5).json() == []
