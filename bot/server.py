@@ -55,4 +55,4 @@ def redis_for(settings: Settings) -> Iterator[Settings]:
     try:
         yield settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": server.url})})
     finally:
-        server.stop()
+        server.cleanup()

@@ -41,7 +41,7 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10, interval: flo
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> RedisServer:
     server = RedisServer(tmp_path_factory.mktemp("redis"), appendonly=False).start()
     yield server
-    server.stop()
+    server.cleanup()
 
 
 @pytest.fixture

@@ -29,4 +29,4 @@ def test_redis_down_then_back(make_settings, wechat_side, aes, tmp_path) -> None
         assert webhook.say("恢复了吗")["Content"] == texts.HELP
         assert client.get("/healthz").json == {"status": "ok", "redis": "ok"}
     finally:
-        server.stop()
+        server.cleanup()

@@ -7,6 +7,7 @@ system ``redis-server`` is the fallback.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import shutil
@@ -76,7 +77,8 @@ class RedisServer:
             "--loglevel", "warning",
             "--logfile", str(self.data_dir / "redis.log"),
         ]
-        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True)
+        self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
         self._wait_ready(timeout)
         return self
 
@@ -112,8 +114,24 @@ class RedisServer:
             process.kill()
             process.wait()
 
+    def cleanup(self) -> None:
+        """Stop the server and remove its socket directory (the data directory stays)."""
+        self.stop()
+        if self._socket_dir and os.getpid() == self._owner_pid:
+            shutil.rmtree(self._socket_dir, ignore_errors=True)
+            self._socket_dir = None
+
     def __enter__(self) -> "RedisServer":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.cleanup()
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the server when its owner dies, even by SIGKILL. An orphan would keep
+    appending to the same AOF as the next server started on that data directory."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
