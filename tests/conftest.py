@@ -71,11 +71,21 @@ def make_settings(redis_server: RedisServer) -> Callable[..., Settings]:
     return make
 
 
-@pytest.fixture(params=[False, True], ids=["plaintext", "safe"])
-def aes(request: pytest.FixtureRequest) -> bool:
+MODES = ["plaintext", "compatible", "safe"]
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    """WeChat's three message-encryption modes (明文, 兼容, 安全)."""
     return request.param
 
 
 @pytest.fixture
-def wechat_side(make_settings: Callable[..., Settings], aes: bool) -> WeChatSide:
-    return WeChatSide(make_settings(aes=aes).wechat)
+def aes(mode: str) -> bool:
+    """Whether the bot is configured with an EncodingAESKey (compatible and safe mode)."""
+    return mode != "plaintext"
+
+
+@pytest.fixture
+def wechat_side(make_settings: Callable[..., Settings], aes: bool, mode: str) -> WeChatSide:
+    return WeChatSide(make_settings(aes=aes).wechat, mode=mode)

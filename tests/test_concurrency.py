@@ -9,6 +9,7 @@ import requests
 
 from bot.wechat.simulate import WeChatSide
 from flows import texts
+from tests.conftest import MODES
 from tests.support.apps import TRACE_KEY
 from tests.support.processes import Gunicorn, settings_env
 
@@ -21,19 +22,18 @@ def traces(redis_client) -> list[tuple[str, str, int, float, float]]:
     return rows
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["plaintext", "safe"])
+@pytest.fixture(scope="module", params=MODES)
 def two_servers(make_settings, request):
     """Two gunicorn instances (2 workers each) behind no balancer: like two machines."""
-    settings = make_settings(aes=request.param)
+    settings = make_settings(aes=request.param != "plaintext")
     env = {**settings_env(settings), "TEST_HANDLER_DELAY": "0.5"}
     with Gunicorn("tests.support.apps:traced_app()", env) as first, \
             Gunicorn("tests.support.apps:traced_app()", env) as second:
-        yield settings, [first, second]
+        yield WeChatSide(settings.wechat, mode=request.param), [first, second]
 
 
 def test_four_concurrent_copies_across_processes_are_processed_once(two_servers, redis_client) -> None:
-    settings, servers = two_servers
-    side = WeChatSide(settings.wechat)
+    side, servers = two_servers
     xml = side.text_xml("o_user", "你好", msg_id=424242)
     deliveries = [side.deliver(xml, "o_user") for _ in range(4)]  # as WeChat's retries: new nonces
 
@@ -51,8 +51,7 @@ def test_four_concurrent_copies_across_processes_are_processed_once(two_servers,
 
 
 def test_one_users_messages_are_handled_one_at_a_time(two_servers, redis_client) -> None:
-    settings, servers = two_servers
-    side = WeChatSide(settings.wechat)
+    side, servers = two_servers
 
     def post(i: int) -> requests.Response:
         return side.post(servers[i % 2].url, side.deliver(side.text_xml("o_same", f"m{i}"), "o_same"))
@@ -67,8 +66,7 @@ def test_one_users_messages_are_handled_one_at_a_time(two_servers, redis_client)
 
 
 def test_different_users_are_handled_in_parallel(two_servers, redis_client) -> None:
-    settings, servers = two_servers
-    side = WeChatSide(settings.wechat)
+    side, servers = two_servers
 
     def post(i: int) -> requests.Response:
         openid = f"o_user_{i}"

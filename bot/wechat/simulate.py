@@ -31,9 +31,14 @@ class Delivery:
 
 
 class WeChatSide:
-    def __init__(self, settings: WechatSettings, account: str = "gh_local_account") -> None:
+    """`mode`: plaintext, compatible (plaintext fields and ciphertext side by side) or safe;
+    by default safe when the settings have an AES key, else plaintext."""
+
+    def __init__(self, settings: WechatSettings, account: str = "gh_local_account",
+                 mode: str | None = None) -> None:
         self.token = settings.token
         self.account = account
+        self.mode = mode or ("safe" if settings.safe_mode else "plaintext")
         self.crypto = (WeChatCrypto(settings.token, settings.encoding_aes_key, settings.appid)
                        if settings.safe_mode else None)
 
@@ -60,11 +65,15 @@ class WeChatSide:
         timestamp_s, nonce = str(timestamp or int(time.time())), secrets.token_hex(5)
         params = {"signature": wechat_signature(self.token, timestamp_s, nonce),
                   "timestamp": timestamp_s, "nonce": nonce, "openid": openid}
-        if self.crypto is None:
+        if self.mode == "plaintext":
             return Delivery(urlencode(params), xml.encode("utf-8"))
         sealed = parse_xml(self.crypto.encrypt_message(xml, nonce, timestamp_s))
         params.update(encrypt_type="aes", msg_signature=sealed["MsgSignature"])
-        body = f"<xml><ToUserName><![CDATA[{self.account}]]></ToUserName><Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>"
+        encrypt = f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt>"
+        if self.mode == "compatible":
+            body = xml.replace("</xml>", f"{encrypt}</xml>")
+        else:
+            body = f"<xml><ToUserName><![CDATA[{self.account}]]></ToUserName>{encrypt}</xml>"
         return Delivery(urlencode(params), body.encode("utf-8"))
 
     # -- reading replies ----------------------------------------------------------------------
