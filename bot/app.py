@@ -7,6 +7,11 @@ from dataclasses import dataclass
 import redis
 from flask import Flask, jsonify
 
+from bot.binding.callback import blueprint as callback_blueprint
+from bot.binding.decisions import Decisions
+from bot.binding.factory import binding_service, signing_key
+from bot.binding.service import BindingService
+from bot.binding.signing import SigningKey
 from bot.config import Settings
 from bot.logs import configure as configure_logs
 from bot.store.client import connect
@@ -29,10 +34,13 @@ class Bot:
     ledger: DeliveryLedger
     processor: Processor
     wechat: WeChatAPI
+    binding: BindingService
+    binding_key: SigningKey
+    decisions: Decisions
 
 
 def create_app(settings: Settings, *, redis_client: redis.Redis | None = None,
-               route: Route | None = None) -> Flask:
+               route: Route | None = None, binding: BindingService | None = None) -> Flask:
     configure_logs(settings.log, salt=settings.wechat.token)
     client = redis_client or connect(settings.redis)
     keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
@@ -53,8 +61,11 @@ def create_app(settings: Settings, *, redis_client: redis.Redis | None = None,
 
     app = Flask("wxbot")
     app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes
-    app.extensions["wxbot"] = Bot(settings, client, keys, codec, ledger, processor, wechat)
+    app.extensions["wxbot"] = Bot(settings, client, keys, codec, ledger, processor, wechat,
+                                  binding=binding or binding_service(settings, client),
+                                  binding_key=signing_key(settings), decisions=Decisions(client, keys))
     app.register_blueprint(webhook_blueprint)
+    app.register_blueprint(callback_blueprint)
 
     @app.get("/healthz")
     def healthz():  # noqa: ANN202

@@ -14,8 +14,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+
+from flows.relationships import CLOSE_RELATIVES, Relationship
 
 CONFIG_ENV = "WXBOT_CONFIG"
 
@@ -113,6 +115,66 @@ class WebhookSettings(_Section):
     handler_threads: int = Field(16, ge=1, le=256)
 
 
+class RegionSettings(_Section):
+    """The rules that differ by region (domain.md §3). Defaults: a Zhejiang city in 2025."""
+    name: str = "杭州市"
+    area_code: str = Field("330100", pattern=r"^\d{6}$")
+    scope: Literal["city", "province"] = "province"
+    relationships: list[Relationship] = list(CLOSE_RELATIVES)
+    one_relationship_only: bool = False
+    consent_age: int = Field(16, ge=0, le=18)
+    minor_proof_required: bool = True
+    shareable_balance: Literal["all", "carried_over"] = "all"
+
+    @field_validator("relationships")
+    @classmethod
+    def _no_in_laws(cls, value: list[Relationship]) -> list[Relationship]:
+        if Relationship.PARENT_IN_LAW in value:
+            raise ValueError("in-laws (parent_in_law) are not allowed in any region")
+        if not value:
+            raise ValueError("at least one relationship must be allowed")
+        return value
+
+    def same_area(self, region: str) -> bool:
+        digits = 2 if self.scope == "province" else 4
+        return region[:digits] == self.area_code[:digits]
+
+
+class SandboxSettings(_Section):
+    roster: str = ""                    # empty: the demo roster that ships with the project
+    verification_code: str = Field("", pattern=r"^(\d{4,8})?$")
+    review: Literal["auto", "delayed", "manual"] = "auto"
+    review_delay: int = Field(10, ge=0)
+    consent_ttl: int = Field(24 * 3600, ge=60)
+    callback_url: str = ""              # empty: http://<server.bind>/binding/callback
+    bind: str = "127.0.0.1:8090"        # where `wxbot sandbox serve` listens
+
+
+class BindingHttpSettings(_Section):
+    base_url: str = ""
+    connect_timeout: float = Field(1.0, gt=0, le=10)
+    timeout: float = Field(3.0, gt=0, le=30)
+    retries: int = Field(2, ge=0, le=5)
+    breaker_failures: int = Field(5, ge=1)
+    breaker_reset: float = Field(30.0, gt=0)
+
+
+class BindingSettings(_Section):
+    adapter: Literal["sandbox", "http"] = "sandbox"
+    key_id: str = Field("wxbot-local", min_length=1)
+    secret: str = Field("local-binding-secret-change-me", min_length=16)
+    callback_window: int = Field(300, ge=10, le=3600)
+    reconcile_after: int = Field(600, ge=10)
+    sandbox: SandboxSettings = SandboxSettings()
+    http: BindingHttpSettings = BindingHttpSettings()
+
+    @model_validator(mode="after")
+    def _http_needs_url(self) -> "BindingSettings":
+        if self.adapter == "http" and not re.match(r"https?://", self.http.base_url):
+            raise ValueError("adapter 'http' needs binding.http.base_url (http:// or https://)")
+        return self
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
@@ -129,6 +191,8 @@ class Settings(BaseSettings):
     wechat: WechatSettings
     redis: RedisSettings = RedisSettings()
     webhook: WebhookSettings = WebhookSettings()
+    region: RegionSettings = RegionSettings()
+    binding: BindingSettings = BindingSettings()
     log: LogSettings = LogSettings()
 
     @classmethod
@@ -162,6 +226,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None
+    except SettingsError as exc:  # an environment value that is not valid JSON for a list/section
+        raise ConfigError(f"config: {str(exc).splitlines()[0]}") from None
 
 
 def _one_line(exc: ValidationError) -> str:

@@ -42,7 +42,10 @@ class WebhookServer(BaseApplication):
 
     def load(self):  # noqa: ANN201 - called in each worker after the fork
         from bot.app import create_app
-        return create_app(self.settings)
+        from bot.maintenance import start_maintenance
+        app = create_app(self.settings)
+        start_maintenance(app.extensions["wxbot"])
+        return app
 
 
 @contextlib.contextmanager

@@ -26,10 +26,17 @@ def test_example_config_is_valid_and_complete() -> None:
     assert not settings.wechat.safe_mode
     # Every key of every section is documented in the example file.
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+
+    def documented(section: str, values: dict) -> None:
+        assert f"\n[{section}]" in text, f"[{section}] is missing from config.example.toml"
+        for key, value in values.items():
+            if isinstance(value, dict):
+                documented(f"{section}.{key}", value)
+            else:
+                assert f"\n{key} = " in text, f"{section}.{key} is not documented in config.example.toml"
+
     for section, values in settings.model_dump().items():
-        assert f"[{section}]" in text
-        for key in values:
-            assert f"\n{key} = " in text, f"{section}.{key} is not documented in config.example.toml"
+        documented(section, values)
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,22 @@ class Keys:
     def user_lock(self, openid: str) -> str:
         return f"{self._base}:lock:user:{openid}"
 
+    def decision_seen(self, fingerprint: str) -> str:
+        return f"{self._base}:binding:decided:{_digest(fingerprint)}"
+
+    def decisions(self) -> str:
+        """The stream of recorded decisions: the notification path reads it."""
+        return f"{self._base}:binding:decisions"
+
+    def pending_applications(self) -> str:
+        return f"{self._base}:binding:pending"
+
+    def application_owner(self, application_id: str) -> str:
+        return f"{self._base}:binding:owner:{application_id}"
+
+    def callback_nonce(self, nonce: str) -> str:
+        return f"{self._base}:binding:nonce:{_digest(nonce)}"
+
     def access_token(self) -> str:
         return f"{self._base}:wechat:access_token"
 

@@ -46,7 +46,11 @@ class RedisServer:
 
     @property
     def socket_path(self) -> str:
-        # Unix socket paths are limited to ~107 bytes, so the socket lives in a short temp dir.
+        """In the data directory, where other commands (`wxbot sandbox …`) find it; in a short
+        temp dir when that path would exceed the ~107-byte limit of unix socket paths."""
+        in_data_dir = self.data_dir / "redis.sock"
+        if len(str(in_data_dir)) < 100:
+            return str(in_data_dir)
         if self._socket_dir is None:
             self._socket_dir = tempfile.mkdtemp(prefix="wxbot-redis-")
         return os.path.join(self._socket_dir, "redis.sock")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -56,11 +57,15 @@ class Gunicorn:
 
 def settings_env(settings) -> dict[str, str]:  # noqa: ANN001
     """The environment that reproduces `settings` in a child process."""
-    env = {}
-    for section, values in settings.model_dump(mode="json").items():
+    env: dict[str, str] = {}
+
+    def flatten(prefix: str, values: dict) -> None:
         for key, value in values.items():
-            if isinstance(value, list):
-                import json
-                value = json.dumps(value)
-            env[f"WXBOT_{section.upper()}__{key.upper()}"] = str(value)
-    return env
+            name = f"{prefix}__{key.upper()}"
+            if isinstance(value, dict):
+                flatten(name, value)
+            elif value is not None:
+                env[name] = json.dumps(value) if isinstance(value, list) else str(value)
+
+    flatten("WXBOT", settings.model_dump(mode="json"))
+    return {name.replace("WXBOT__", "WXBOT_", 1): value for name, value in env.items()}

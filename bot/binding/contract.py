@@ -1,0 +1,60 @@
+"""The REST contract between the bot and the bureau, as data. The HTTP adapter, the sandbox
+server and docs/binding-api.yaml are all derived from this table, so they cannot drift apart.
+
+Every `BindingService` method is one operation: its positional arguments are the path
+parameters in order, then the JSON body if the operation has one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from bot.binding import models as m
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str                         # the BindingService method
+    method: str
+    path: str
+    response: type[BaseModel]
+    body: type[BaseModel] | None = None
+    idempotent: bool = True           # safe to retry after a timeout or a 5xx
+    summary: str = ""
+
+    @property
+    def params(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+
+OPERATIONS = [
+    Operation("start_verification", "POST", "/v1/verifications", m.Challenge, m.VerificationStart,
+              idempotent=False, summary="Verify who an openid's owner is: sends an SMS code (or gives a face-scan URL)"),
+    Operation("complete_verification", "POST", "/v1/verifications/{challenge_id}/complete", m.VerifiedPerson,
+              m.VerificationAnswer, idempotent=False, summary="Answer the challenge; links the openid to the insured person"),
+    Operation("eligibility", "GET", "/v1/persons/{person_id}/eligibility", m.Eligibility,
+              summary="May this person initiate family mutual aid, and if not, why"),
+    Operation("submit_application", "POST", "/v1/applications", m.Application, m.ApplicationRequest,
+              summary="Apply to bind a family member; the idempotency key makes a resubmission return the same application"),
+    Operation("application", "GET", "/v1/applications/{application_id}", m.Application,
+              summary="An application's status"),
+    Operation("consent_request", "GET", "/v1/consents/{code}", m.ConsentRequest,
+              summary="What a member aged 16+ is asked to consent to"),
+    Operation("answer_consent", "POST", "/v1/consents/{code}/answer", m.Application, m.ConsentAnswer,
+              idempotent=False, summary="The verified member agrees or declines"),
+    Operation("members", "GET", "/v1/persons/{person_id}/members", m.MemberList,
+              summary="The family members this person has bound"),
+    Operation("unbind", "POST", "/v1/persons/{person_id}/bindings/{binding_id}/unbind", m.Member,
+              summary="End a binding (either party may); repeating it returns the ended binding"),
+    Operation("deduction_order", "GET", "/v1/persons/{person_id}/bindings/{binding_id}/deduction-order",
+              m.DeductionOrder, summary="Whose account pays first for a member shared by several initiators"),
+    Operation("set_deduction_order", "PUT", "/v1/persons/{person_id}/bindings/{binding_id}/deduction-order",
+              m.DeductionOrder, m.DeductionOrderUpdate, summary="Reorder the payers (initiators only)"),
+    Operation("usage", "GET", "/v1/persons/{person_id}/usage", m.Usage,
+              summary="Balance, shareable balance and the members' usage records"),
+]
+
+BY_NAME = {op.name: op for op in OPERATIONS}

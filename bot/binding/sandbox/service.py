@@ -1,0 +1,499 @@
+"""The sandbox bureau: every rule of domain.md §3, region rules from settings, state in Redis.
+
+Decisions that happen later than the call that caused them (delayed or manual review, consent
+timing out, automatic termination) are written to an outbox; `sandbox.review.SandboxDesk`
+delivers them to the bot's callback, the same path the real system uses.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, Callable
+
+import redis
+
+from bot.binding import errors as e
+from bot.binding.models import (Application, ApplicationRequest, ApplicationStatus, BindingStatus, Challenge,
+                                Consent, ConsentAnswer, ConsentRequest, DeductionOrder, DeductionOrderUpdate,
+                                Decision, Eligibility, Insurance, Member, MemberList, Payer, Usage, UsageRecord,
+                                VerificationAnswer, VerificationStart, VerifiedPerson)
+from bot.binding.sandbox.roster import Person, Roster, person_id_for
+from bot.binding.sandbox.store import SandboxStore
+from bot.config import RegionSettings, SandboxSettings
+from bot.logs import log
+from flows.identity import IdNumberError, mask_id_number, mask_name, mask_phone, parse_id_number
+from flows.relationships import Relationship
+
+CHALLENGE_TTL = 300
+CODE_ATTEMPTS = 3
+LOCK_AFTER_FAILURES, LOCK_WINDOW = 5, 900
+IDEMPOTENCY_TTL = 7 * 24 * 3600
+
+
+class SandboxService:
+    def __init__(self, client: redis.Redis, roster: Roster, region: RegionSettings, settings: SandboxSettings,
+                 *, prefix: str = "wxbot", consent_base_url: str = "https://sandbox.local/consent",
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = SandboxStore(client, prefix)
+        self.roster, self.region, self.settings = roster, region, settings
+        self.consent_base_url = consent_base_url
+        self.clock = clock
+
+    # -- identity verification ----------------------------------------------------------------
+    def start_verification(self, body: VerificationStart) -> Challenge:
+        person = self._match(body.name, body.id_number, body.id_type)
+        if int(self.store.redis.get(self.store.key("failures", person.person_id)) or 0) >= LOCK_AFTER_FAILURES:
+            raise e.VerificationLocked()
+        challenge_id = "C" + secrets.token_hex(8)
+        code = self.settings.verification_code or f"{secrets.randbelow(10**6):06d}"
+        self.store.put({"person_id": person.person_id, "openid": body.openid, "code": code, "attempts": 0},
+                       "challenge", challenge_id, ttl=CHALLENGE_TTL)
+        # The sandbox's "SMS": the code goes to the log and to the simulator's panel, never a phone.
+        self.store.redis.lpush(self.store.key("sms"), f"{challenge_id}:{code}:{int(self.clock())}")
+        self.store.redis.ltrim(self.store.key("sms"), 0, 49)
+        log.info("sandbox_sms_code", challenge_id=challenge_id, code=code)
+        return Challenge(challenge_id=challenge_id, method="sms", masked_phone=mask_phone(person.phone),
+                         expires_at=self._at(self.clock() + CHALLENGE_TTL))
+
+    def complete_verification(self, challenge_id: str, body: VerificationAnswer) -> VerifiedPerson:
+        challenge = self.store.get("challenge", challenge_id)
+        if challenge is None or challenge["openid"] != body.openid:
+            raise e.VerificationExpired()
+        if not hmac.compare_digest(challenge["code"].encode(), body.code.strip().encode()):
+            failures_key = self.store.key("failures", challenge["person_id"])
+            self.store.redis.incr(failures_key)
+            self.store.redis.expire(failures_key, LOCK_WINDOW)
+            challenge["attempts"] += 1
+            if challenge["attempts"] >= CODE_ATTEMPTS:
+                self.store.redis.delete(self.store.key("challenge", challenge_id))
+                raise e.VerificationLocked()
+            self.store.put(challenge, "challenge", challenge_id, ttl=CHALLENGE_TTL)
+            raise e.VerificationCodeWrong()
+        self.store.redis.delete(self.store.key("challenge", challenge_id))
+        person = self._person(challenge["person_id"])
+        self.store.redis.sadd(self.store.key("verified"), person.person_id)
+        return VerifiedPerson(person_id=person.person_id, masked_name=mask_name(person.name),
+                              masked_id_number=mask_id_number(person.id_number), insurance=person.insurance,
+                              region=person.region)
+
+    # -- eligibility ----------------------------------------------------------------------------
+    def eligibility(self, person_id: str) -> Eligibility:
+        person = self._verified(person_id)
+        shareable = self._shareable(person)
+        reason = None
+        if person.insurance != Insurance.EMPLOYEE:
+            reason = e.InitiatorNotEmployee.code
+        elif person.status != "normal":
+            reason = e.InitiatorAbnormal.code
+        elif shareable <= 0:
+            reason = e.NoShareableBalance.code
+        return Eligibility(eligible=reason is None, reason=reason, shareable_balance=shareable)
+
+    # -- applications ---------------------------------------------------------------------------
+    def submit_application(self, body: ApplicationRequest) -> Application:
+        with self.store.lock():
+            remembered = self.store.get("idempotency", body.idempotency_key)
+            if remembered is not None:
+                if "error" in remembered:
+                    raise e.ERRORS[remembered["error"]]()
+                return self.application(remembered["application_id"])
+            try:
+                record = self._new_application(body)
+            except e.BindingError as error:
+                self.store.put({"error": error.code}, "idempotency", body.idempotency_key, ttl=IDEMPOTENCY_TTL)
+                raise
+            self.store.put({"application_id": record["id"]}, "idempotency", body.idempotency_key,
+                           ttl=IDEMPOTENCY_TTL)
+            return self._view(record)
+
+    def _new_application(self, body: ApplicationRequest) -> dict[str, Any]:
+        if not body.pledge_accepted:
+            raise e.PledgeNotAccepted()
+        initiator = self._verified(body.initiator_id)
+        eligibility = self.eligibility(initiator.person_id)
+        if not eligibility.eligible:
+            raise e.ERRORS[eligibility.reason]()
+        today = self._today()
+        try:
+            member_identity = parse_id_number(body.member_id_number, today, body.member_id_type)
+        except IdNumberError:
+            raise e.InvalidIdNumber() from None
+        if person_id_for(member_identity.value) == initiator.person_id:
+            raise e.CannotAddSelf()
+        if body.relationship == Relationship.PARENT_IN_LAW:
+            raise e.RelationshipForbidden()
+        if body.relationship not in self.region.relationships:
+            raise e.RelationshipNotInRegion()
+        member = self._match(body.member_name, member_identity.value, body.member_id_type)
+        if member.insurance == Insurance.NONE:
+            raise e.MemberNotInsured()
+        if member.region[:2] != self.region.area_code[:2]:
+            raise e.MemberOtherProvince()
+        if not self.region.same_area(member.region):
+            raise e.MemberOutsideArea()
+        self._check_not_bound(initiator.person_id, member.person_id)
+        minor = member_identity.age_on(today) < self.region.consent_age
+        if minor and self.region.minor_proof_required and not body.proof_media_ids:
+            raise e.ProofMissing()
+
+        record = {"id": "A" + secrets.token_hex(8), "initiator_id": initiator.person_id,
+                  "member_id": member.person_id, "relationship": body.relationship.value,
+                  "proof": list(body.proof_media_ids), "submitted_at": self.clock(), "decided_at": None,
+                  "status": None, "reason": None, "binding_id": None, "consent": None}
+        self.store.redis.sadd(self.store.key("open", initiator.person_id), member.person_id)
+        if minor:
+            self._to_review(record)
+        else:
+            code = secrets.token_hex(3).upper()
+            expires = self.clock() + self.settings.consent_ttl
+            record.update(status=ApplicationStatus.PENDING_CONSENT.value, consent={"code": code, "expires": expires})
+            self.store.redis.set(self.store.key("consent", code), record["id"], ex=self.settings.consent_ttl * 2)
+            self._save(record)
+        return record
+
+    def _check_not_bound(self, initiator_id: str, member_id: str) -> None:
+        if self.store.redis.sismember(self.store.key("open", initiator_id), member_id):
+            raise e.AlreadyBound()
+        for binding in self._bindings_of_member(member_id):
+            if binding["status"] != BindingStatus.ACTIVE.value:
+                continue
+            if binding["initiator_id"] == initiator_id:
+                raise e.AlreadyBound()
+            if self.region.one_relationship_only:
+                raise e.MemberBoundElsewhere()
+
+    def _to_review(self, record: dict[str, Any]) -> None:
+        """After consent (or at once for a minor): decide per the review mode."""
+        mode = self.settings.review
+        if mode == "auto":
+            self._decide(record, approve=True, reason=None)
+            return
+        record["status"] = ApplicationStatus.UNDER_REVIEW.value
+        self._save(record)
+        self.store.redis.sadd(self.store.key("under_review"), record["id"])
+        if mode == "delayed":
+            self.store.redis.zadd(self.store.key("due"), {record["id"]: self.clock() + self.settings.review_delay})
+
+    def application(self, application_id: str) -> Application:
+        record = self.store.get("application", application_id)
+        if record is None:
+            raise e.ApplicationNotFound()
+        return self._view(self._expire_consent(record))
+
+    # -- member consent -------------------------------------------------------------------------
+    def consent_request(self, code: str) -> ConsentRequest:
+        record = self._expire_consent(self._by_consent(code))
+        if record["status"] == ApplicationStatus.REJECTED.value and record["reason"] == e.ConsentExpired.code:
+            raise e.ConsentExpired()
+        initiator, member = self._person(record["initiator_id"]), self._person(record["member_id"])
+        return ConsentRequest(code=code, initiator_masked_name=mask_name(initiator.name),
+                              member_masked_name=mask_name(member.name), relationship=record["relationship"],
+                              status=record["status"], expires_at=self._at(record["consent"]["expires"]))
+
+    def answer_consent(self, code: str, body: ConsentAnswer) -> Application:
+        with self.store.lock():
+            record = self._expire_consent(self._by_consent(code))
+            if record["status"] == ApplicationStatus.REJECTED.value and record["reason"] == e.ConsentExpired.code:
+                raise e.ConsentExpired()
+            self._verified(body.person_id)
+            if body.person_id != record["member_id"]:
+                raise e.ConsentWrongPerson()
+            if record["status"] == ApplicationStatus.PENDING_CONSENT.value:
+                if body.agree:
+                    self._to_review(record)
+                else:
+                    self._decide(record, approve=False, reason=e.ConsentDeclined.code)
+            return self._view(record)
+
+    # -- bindings -------------------------------------------------------------------------------
+    def members(self, person_id: str) -> MemberList:
+        self._verified(person_id)
+        ids = self.store.redis.smembers(self.store.key("bindings", "initiator", person_id))
+        bindings = sorted((self._binding(i.decode()) for i in ids), key=lambda b: b["since"])
+        return MemberList(members=[self._member_view(b) for b in bindings])
+
+    def unbind(self, person_id: str, binding_id: str) -> Member:
+        with self.store.lock():
+            binding = self._binding(binding_id)
+            if person_id not in (binding["initiator_id"], binding["member_id"]):
+                raise e.NotPermitted()
+            if binding["status"] == BindingStatus.ACTIVE.value:
+                self._end(binding, BindingStatus.ENDED, reason="unbound")
+            return self._member_view(binding)
+
+    def deduction_order(self, person_id: str, binding_id: str) -> DeductionOrder:
+        binding = self._binding(binding_id)
+        if binding["initiator_id"] != person_id:
+            raise e.NotPermitted()
+        return self._order_view(binding["member_id"], person_id)
+
+    def set_deduction_order(self, person_id: str, binding_id: str, body: DeductionOrderUpdate) -> DeductionOrder:
+        with self.store.lock():
+            binding = self._binding(binding_id)
+            if binding["initiator_id"] != person_id:
+                raise e.NotPermitted()
+            current = self._payer_ids(binding["member_id"])
+            if sorted(body.order) != sorted(current):
+                raise e.InvalidRequest("the order must name each active binding of this member once")
+            key = self.store.key("order", binding["member_id"])
+            self.store.redis.delete(key)
+            self.store.redis.rpush(key, *body.order)
+            return self._order_view(binding["member_id"], person_id)
+
+    def usage(self, person_id: str) -> Usage:
+        person = self._verified(person_id)
+        records = [self._record_view(r) for r in self._usage_records(person_id)]
+        return Usage(balance=self._balance(person), shareable_balance=self._shareable(person),
+                     records=sorted(records, key=lambda r: r.at, reverse=True))
+
+    # -- the bureau's desk: used by review.py and the `wxbot sandbox` commands --------------------
+    def under_review(self) -> list[Application]:
+        ids = sorted(i.decode() for i in self.store.redis.smembers(self.store.key("under_review")))
+        return [self.application(i) for i in ids]
+
+    def decide(self, application_id: str, approve: bool, reason: str | None = None) -> Application:
+        with self.store.lock():
+            record = self.store.get("application", application_id)
+            if record is None:
+                raise e.ApplicationNotFound()
+            if record["status"] == ApplicationStatus.UNDER_REVIEW.value:
+                if not approve and reason not in e.ERRORS:
+                    raise e.InvalidRequest(f"unknown reason {reason!r}")
+                self._decide(record, approve=approve, reason=None if approve else reason)
+            return self._view(record)
+
+    def decide_due(self) -> int:
+        """Delayed review: decide (approve) every application whose time has come."""
+        due = self.store.redis.zrangebyscore(self.store.key("due"), "-inf", self.clock())
+        decided = 0
+        for raw in due:
+            # ZREM is the claim: with several desks running, exactly one decides each application.
+            if self.store.redis.zrem(self.store.key("due"), raw):
+                self.decide(raw.decode(), approve=True)
+                decided += 1
+        return decided
+
+    def terminate(self, binding_id: str, reason: str = "insurance_changed") -> Member:
+        """Automatic termination: either party's insurance ended or moved."""
+        with self.store.lock():
+            binding = self._binding(binding_id)
+            if binding["status"] == BindingStatus.ACTIVE.value:
+                self._end(binding, BindingStatus.TERMINATED, reason=reason)
+                self._emit(Decision(event_id=f"{binding_id}:terminated", kind="binding.terminated",
+                                    application_id=binding["application_id"], binding_id=binding_id,
+                                    status="terminated", reason=e.RelationshipTerminated.code,
+                                    decided_at=self._at(self.clock())))
+            return self._member_view(binding)
+
+    def record_usage(self, binding_id: str, place: str, amount: Decimal) -> UsageRecord:
+        binding = self._binding(binding_id)
+        if binding["status"] != BindingStatus.ACTIVE.value:
+            raise e.BindingNotFound("the binding is not active")
+        record = {"at": self.clock(), "binding_id": binding_id, "place": place, "amount": str(amount)}
+        self.store.redis.rpush(self.store.key("usage", binding["initiator_id"]), json.dumps(record))
+        return self._record_view(record)
+
+    def recent_sms(self) -> list[tuple[str, str]]:
+        return [tuple(raw.decode().split(":")[:2]) for raw in self.store.redis.lrange(self.store.key("sms"), 0, 9)]
+
+    def outbox(self) -> "Outbox":
+        return Outbox(self.store, self.clock)
+
+    # -- internals ------------------------------------------------------------------------------
+    def _decide(self, record: dict[str, Any], approve: bool, reason: str | None) -> None:
+        record["decided_at"] = self.clock()
+        self.store.redis.srem(self.store.key("under_review"), record["id"])
+        self.store.redis.srem(self.store.key("open", record["initiator_id"]), record["member_id"])
+        if approve:
+            record["status"] = ApplicationStatus.APPROVED.value
+            record["binding_id"] = self._create_binding(record)
+        else:
+            record["status"], record["reason"] = ApplicationStatus.REJECTED.value, reason
+        self._save(record)
+        self._emit(Decision(event_id=f"{record['id']}:decided", kind="application.decided",
+                            application_id=record["id"], binding_id=record["binding_id"],
+                            status=record["status"], reason=record["reason"],
+                            decided_at=self._at(record["decided_at"])))
+
+    def _create_binding(self, record: dict[str, Any]) -> str:
+        binding_id = "B" + secrets.token_hex(8)
+        binding = {"id": binding_id, "application_id": record["id"], "initiator_id": record["initiator_id"],
+                   "member_id": record["member_id"], "relationship": record["relationship"],
+                   "status": BindingStatus.ACTIVE.value, "since": self.clock(), "ended_at": None, "end_reason": None}
+        self.store.put(binding, "binding", binding_id)
+        self.store.redis.sadd(self.store.key("bindings", "initiator", record["initiator_id"]), binding_id)
+        self.store.redis.sadd(self.store.key("bindings", "member", record["member_id"]), binding_id)
+        self.store.redis.rpush(self.store.key("order", record["member_id"]), binding_id)
+        return binding_id
+
+    def _end(self, binding: dict[str, Any], status: BindingStatus, reason: str) -> None:
+        binding.update(status=status.value, ended_at=self.clock(), end_reason=reason)
+        self.store.put(binding, "binding", binding["id"])
+        self.store.redis.lrem(self.store.key("order", binding["member_id"]), 0, binding["id"])
+
+    def _emit(self, decision: Decision) -> None:
+        Outbox(self.store, self.clock).add(decision)
+
+    def _expire_consent(self, record: dict[str, Any]) -> dict[str, Any]:
+        consent = record.get("consent")
+        if (record["status"] == ApplicationStatus.PENDING_CONSENT.value and consent
+                and self.clock() > consent["expires"]):
+            self._decide(record, approve=False, reason=e.ConsentExpired.code)
+        return record
+
+    def _by_consent(self, code: str) -> dict[str, Any]:
+        application_id = self.store.redis.get(self.store.key("consent", code.strip().upper()))
+        record = self.store.get("application", application_id.decode()) if application_id else None
+        if record is None:
+            raise e.ConsentNotFound()
+        return record
+
+    def _save(self, record: dict[str, Any]) -> None:
+        self.store.put(record, "application", record["id"])
+
+    def _match(self, name: str, id_number: str, id_type: Any) -> Person:
+        try:
+            parse_id_number(id_number, self._today(), id_type)
+        except IdNumberError:
+            raise e.InvalidIdNumber() from None
+        person = self.roster.by_id_number(id_number)
+        # The same error whether the number is unknown or the name differs: no probing the roster.
+        if person is None or person.name != name.strip():
+            raise e.NameIdMismatch()
+        return person
+
+    def _person(self, person_id: str) -> Person:
+        person = self.roster.by_person_id(person_id)
+        if person is None:
+            raise e.PersonNotFound()
+        return person
+
+    def _verified(self, person_id: str) -> Person:
+        person = self._person(person_id)
+        if not self.store.redis.sismember(self.store.key("verified"), person_id):
+            raise e.NotVerified()
+        return person
+
+    def _binding(self, binding_id: str) -> dict[str, Any]:
+        binding = self.store.get("binding", binding_id)
+        if binding is None:
+            raise e.BindingNotFound()
+        return binding
+
+    def _bindings_of_member(self, member_id: str) -> list[dict[str, Any]]:
+        ids = self.store.redis.smembers(self.store.key("bindings", "member", member_id))
+        return [self._binding(i.decode()) for i in ids]
+
+    def _payer_ids(self, member_id: str) -> list[str]:
+        return [raw.decode() for raw in self.store.redis.lrange(self.store.key("order", member_id), 0, -1)]
+
+    def _order_view(self, member_id: str, person_id: str) -> DeductionOrder:
+        payers = []
+        for binding_id in self._payer_ids(member_id):
+            binding = self._binding(binding_id)
+            initiator = self._person(binding["initiator_id"])
+            payers.append(Payer(binding_id=binding_id, initiator_masked_name=mask_name(initiator.name),
+                                is_me=binding["initiator_id"] == person_id))
+        return DeductionOrder(member_masked_name=mask_name(self._person(member_id).name), payers=payers)
+
+    def _usage_records(self, person_id: str) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in self.store.redis.lrange(self.store.key("usage", person_id), 0, -1)]
+
+    def _balance(self, person: Person) -> Decimal:
+        spent = sum((Decimal(r["amount"]) for r in self._usage_records(person.person_id)), Decimal("0"))
+        return max(Decimal("0"), person.balance - spent)
+
+    def _shareable(self, person: Person) -> Decimal:
+        if self.region.shareable_balance == "carried_over":
+            base = person.carried_over if person.carried_over is not None else person.balance
+            spent = sum((Decimal(r["amount"]) for r in self._usage_records(person.person_id)), Decimal("0"))
+            return max(Decimal("0"), base - spent)
+        return self._balance(person)
+
+    def _view(self, record: dict[str, Any]) -> Application:
+        member = self._person(record["member_id"])
+        consent = None
+        if record["status"] == ApplicationStatus.PENDING_CONSENT.value and record["consent"]:
+            code = record["consent"]["code"]
+            consent = Consent(code=code, url=f"{self.consent_base_url}/{code}",
+                              expires_at=self._at(record["consent"]["expires"]))
+        return Application(application_id=record["id"], status=record["status"], reason=record["reason"],
+                           relationship=record["relationship"], member_masked_name=mask_name(member.name),
+                           member_masked_id_number=mask_id_number(member.id_number), consent=consent,
+                           binding_id=record["binding_id"], submitted_at=self._at(record["submitted_at"]),
+                           decided_at=self._at(record["decided_at"]) if record["decided_at"] else None)
+
+    def _member_view(self, binding: dict[str, Any]) -> Member:
+        member = self._person(binding["member_id"])
+        return Member(binding_id=binding["id"], relationship=binding["relationship"],
+                      masked_name=mask_name(member.name), masked_id_number=mask_id_number(member.id_number),
+                      status=binding["status"], since=self._at(binding["since"]),
+                      ended_at=self._at(binding["ended_at"]) if binding["ended_at"] else None,
+                      end_reason=binding["end_reason"])
+
+    def _record_view(self, record: dict[str, Any]) -> UsageRecord:
+        binding = self._binding(record["binding_id"])
+        return UsageRecord(at=self._at(record["at"]), binding_id=record["binding_id"],
+                           member_masked_name=mask_name(self._person(binding["member_id"]).name),
+                           place=record["place"], amount=Decimal(record["amount"]))
+
+    def _today(self) -> date:
+        return self._at(self.clock()).date()
+
+    @staticmethod
+    def _at(timestamp: float) -> datetime:
+        return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+# KEYS: queue. ARGV: event id, now, lease end. Claims the event only if it is due.
+_CLAIM = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+class Outbox:
+    """Decisions waiting to reach the bot's callback: a sorted set scored by next attempt time."""
+
+    LEASE = 30
+
+    def __init__(self, store: SandboxStore, clock: Callable[[], float]) -> None:
+        self.store, self.clock = store, clock
+        self.queue, self.events = store.key("outbox"), store.key("outbox", "events")
+        self._claim = store.redis.register_script(_CLAIM)
+
+    def add(self, decision: Decision) -> None:
+        self.store.redis.hset(self.events, decision.event_id, decision.model_dump_json())
+        self.store.redis.zadd(self.queue, {decision.event_id: self.clock()}, nx=True)
+
+    def claim_due(self, limit: int = 20) -> list[Decision]:
+        """Take due events; each is leased (rescheduled) so that another desk does not send it too."""
+        now = self.clock()
+        claimed = []
+        for raw in self.store.redis.zrangebyscore(self.queue, "-inf", now, start=0, num=limit):
+            # The lease: only the first desk to claim a due event sends it until the lease ends.
+            if self._claim(keys=[self.queue], args=[raw, now, now + self.LEASE]):
+                payload = self.store.redis.hget(self.events, raw)
+                if payload:
+                    claimed.append(Decision.model_validate_json(payload))
+        return claimed
+
+    def done(self, decision: Decision) -> None:
+        self.store.redis.zrem(self.queue, decision.event_id)
+        self.store.redis.hdel(self.events, decision.event_id)
+
+    def retry_later(self, decision: Decision, attempt_delay: float) -> None:
+        self.store.redis.zadd(self.queue, {decision.event_id: self.clock() + attempt_delay}, xx=True)
+
+    def pending(self) -> int:
+        return self.store.redis.zcard(self.queue)
+
