@@ -11,7 +11,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 class BackgroundServer:
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0) -> None:  # noqa: ANN001
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: stop() returns in milliseconds, not half a second.
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._owner_pid = os.getpid()
 
     @property

@@ -53,7 +53,7 @@ class HttpBindingService:
         attempts = 1 + (self.retries if op.idempotent else 0)
         try:
             for attempt in Retrying(stop=stop_after_attempt(attempts), reraise=True,
-                                    wait=wait_exponential_jitter(initial=0.1, max=1.0),
+                                    wait=wait_exponential_jitter(multiplier=0.1, max=1.0, jitter=0.1),
                                     retry=retry_if_exception_type(_Transient)):
                 with attempt:
                     return self._send(op, path, body)
