@@ -13,7 +13,7 @@ config_option = click.option("--config", "config_path", envvar="WXBOT_CONFIG",
                              help="TOML settings file (default: $WXBOT_CONFIG).")
 
 
-def _settings(config_path: str | None) -> Settings:
+def settings_or_exit(config_path: str | None) -> Settings:
     try:
         return load_settings(config_path)
     except ConfigError as exc:
@@ -30,7 +30,7 @@ def main() -> None:
 @config_option
 def check_config(config_path: str | None) -> None:
     """Validate the settings and say which mode the webhook will run in."""
-    settings = _settings(config_path)
+    settings = settings_or_exit(config_path)
     mode = "safe (AES)" if settings.wechat.safe_mode else "plaintext"
     redis = "embedded" if settings.redis.embedded else "external"
     click.echo(f"config ok: appid {settings.wechat.appid}, {mode} mode, {redis} Redis")
@@ -42,7 +42,7 @@ def serve(config_path: str | None) -> None:
     """Run the webhook under gunicorn (production)."""
     from bot.server import WebhookServer, redis_for
 
-    with redis_for(_settings(config_path)) as settings:
+    with redis_for(settings_or_exit(config_path)) as settings:
         WebhookServer(settings).run()
 
 
@@ -56,7 +56,7 @@ def run(config_path: str | None, fake_wechat_port: int) -> None:
     from bot.server import WebhookServer, redis_for
     from bot.wechat.fake import create_fake_wechat
 
-    settings = _settings(config_path)
+    settings = settings_or_exit(config_path)
     fake = BackgroundServer(create_fake_wechat(settings.wechat.appid, settings.wechat.secret),
                             port=fake_wechat_port).start()
     settings = settings.model_copy(update={"wechat": settings.wechat.model_copy(update={"api_base_url": fake.url})})
@@ -80,7 +80,7 @@ def say(config_path: str | None, url: str | None, openid: str, event: str | None
     """Send one message to the webhook as WeChat would, and print the reply."""
     from bot.wechat.simulate import WeChatSide
 
-    settings = _settings(config_path)
+    settings = settings_or_exit(config_path)
     side = WeChatSide(settings.wechat)
     xml = side.event_xml(openid, event) if event else side.text_xml(openid, text or "你好")
     response = side.post(url or f"http://{settings.server.bind}", side.deliver(xml, openid))
@@ -90,6 +90,11 @@ def say(config_path: str | None, url: str | None, openid: str, event: str | None
     reply = side.open_reply(response.text)
     click.echo(reply.get("Content", "(no reply: success)"))
 
+
+from bot.binding.cli import binding, sandbox  # noqa: E402 - the groups need `main` defined first
+
+main.add_command(sandbox)
+main.add_command(binding)
 
 if __name__ == "__main__":
     main()

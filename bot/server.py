@@ -50,12 +50,21 @@ class WebhookServer(BaseApplication):
 
 @contextlib.contextmanager
 def redis_for(settings: Settings) -> Iterator[Settings]:
-    """Settings pointing at a usable Redis: the configured one, or an embedded server we own."""
+    """Settings pointing at a usable Redis: the configured one; the embedded one another wxbot
+    command already runs on this data directory; or a new embedded server that we own."""
     if not settings.redis.embedded:
         yield settings
         return
-    server = RedisServer(settings.redis.data_dir).start()
+    server = RedisServer(settings.redis.data_dir)
+    if server.answering():
+        yield _with_url(settings, server.url)
+        return
+    server.start()
     try:
-        yield settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": server.url})})
+        yield _with_url(settings, server.url)
     finally:
         server.cleanup()
+
+
+def _with_url(settings: Settings, url: str) -> Settings:
+    return settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": url})})

@@ -86,6 +86,18 @@ class RedisServer:
         self._wait_ready(timeout)
         return self
 
+    def answering(self) -> bool:
+        """Whether a server (maybe another process's) already listens on this data dir's socket."""
+        if self.port or not os.path.exists(self.socket_path):
+            return False
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2, socket_timeout=0.5)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
     def _wait_ready(self, timeout: float) -> None:
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         deadline = time.monotonic() + timeout
