@@ -334,3 +334,17 @@ def test_automatic_termination_shows_in_the_members_list(make_service) -> None:
     sandbox.terminate(binding_id)
     [member] = service.members(me).members
     assert (member.status, member.end_reason) == (BindingStatus.TERMINATED, "insurance_changed")
+
+
+def test_no_personal_data_reaches_the_logs(service, capfd) -> None:
+    me = verified(service, "王建国")
+    application = apply(service, me, "李秀英")
+    service.answer_consent(application.consent.code, ConsentAnswer(person_id=verified(service, "李秀英"), agree=True))
+    with pytest.raises(e.NameIdMismatch):
+        apply(service, me, "孙梅", member_name="孙小梅")
+    output = "".join(capfd.readouterr())
+    assert "sandbox_sms_code" in output  # the logs are captured here
+    for name in ("王建国", "李秀英", "孙梅"):
+        who = person(name)
+        assert who.name not in output and who.id_number not in output
+    assert "13800000001" not in output and "孙小梅" not in output
