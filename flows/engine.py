@@ -1,0 +1,303 @@
+"""The step engine: flows declared as data, run by one pure function.
+
+    handle(conversation, event, context) -> Outcome(conversation', replies, effects)
+
+No Redis, no HTTP, no clock: the handler loads the conversation, passes the time and settings in
+`Context`, runs the effects the outcome asks for (binding-service calls) and feeds their results
+back as `EffectDone` events, then saves the conversation.
+
+A flow is a dict of steps with stable string ids:
+  Ask   asks for one field: prompt, parser (raises `Invalid` with a re-prompt), help, next step
+  Do    asks the handler to run an effect and routes on its result
+  End   says a last message; the flow is over
+Moves that work at every Ask step: 取消 (confirmed), 上一步/返回, 帮助, 重新开始 (confirmed).
+After `MAX_RETRIES` invalid answers at one step, the user is offered a way out instead of a loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Callable, Mapping
+
+from flows import texts
+from flows.answers import clean, yes_or_no
+
+MAX_RETRIES = 3
+
+Data = Mapping[str, Any]
+
+
+class Invalid(Exception):
+    """The answer could not be used; `message` says why and how to answer instead."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the flows may know about the world: passed in, never read from it."""
+    now: float
+    today: date
+    settings: Any = None               # the region rules and similar, as the flows need them
+    user: Mapping[str, Any] = field(default_factory=dict)  # e.g. the verified initiator's facts
+
+
+Text = Callable[[Data, Context], str]
+Next = Callable[[Data, Context], str]
+
+
+@dataclass(frozen=True)
+class Ask:
+    id: str
+    field: str
+    prompt: Text
+    parse: Callable[[str, Data, Context], Any]
+    next: Next
+    help: str = ""
+    label: str = ""          # shown in the summary; fields with a label can be changed with 修改N
+    wants_image: bool = False
+
+
+@dataclass(frozen=True)
+class Do:
+    id: str
+    effect: str
+    args: Callable[[Data, Context], dict[str, Any]]
+    # (data, context, result) -> (next step, data updates)
+    on_ok: Callable[[Data, Context, Any], tuple[str, dict[str, Any]]]
+    # (data, context, error code) -> (next step or None to end the flow, message)
+    on_error: Callable[[Data, Context, str], tuple[str | None, str]]
+
+
+@dataclass(frozen=True)
+class End:
+    id: str
+    message: Text
+
+
+Step = Ask | Do | End
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    version: int
+    title: str
+    first: str
+    steps: Mapping[str, Step]
+
+    def step(self, step_id: str) -> Step:
+        return self.steps[step_id]
+
+
+# -- conversation state ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Conversation:
+    flow: str | None = None
+    version: int = 0
+    step: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    history: tuple[str, ...] = ()      # Ask steps answered, for 上一步
+    retries: int = 0
+    confirming: str | None = None      # a move awaiting yes/no: cancel | restart | resume
+    editing: bool = False              # 修改N: go straight back to the summary afterwards
+    started_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.flow is not None
+
+
+IDLE = Conversation()
+
+
+# -- events and outcomes -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class UserText:
+    text: str
+
+
+@dataclass(frozen=True)
+class UserImage:
+    media_id: str
+
+
+@dataclass(frozen=True)
+class Start:
+    flow: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EffectDone:
+    effect: str
+    ok: bool
+    value: Any = None
+    error: str = ""
+
+
+Event = UserText | UserImage | Start | EffectDone
+
+
+@dataclass(frozen=True)
+class Effect:
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    conversation: Conversation
+    replies: tuple[str, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    finished: str | None = None        # the flow id that just ended (completed or cancelled)
+
+
+MOVES = {
+    "取消": "cancel", "不办了": "cancel", "退出": "cancel",
+    "上一步": "back", "返回": "back", "后退": "back",
+    "帮助": "help", "怎么填": "help", "?": "help", "help": "help",
+    "重新开始": "restart", "重来": "restart", "从头开始": "restart",
+}
+
+
+class Engine:
+    def __init__(self, flows: Mapping[str, Flow], summary_step: str = "summary") -> None:
+        self.flows = flows
+        self.summary_step = summary_step
+
+    # The one entry point.
+    def handle(self, conv: Conversation, event: Event, ctx: Context) -> Outcome:
+        if isinstance(event, Start):
+            return self._start(event.flow, dict(event.data), ctx)
+        if not conv.active:
+            return Outcome(conv)
+        flow = self.flows.get(conv.flow)
+        if flow is None:
+            return Outcome(IDLE, (texts.FLOW_GONE,), finished=conv.flow)
+        if conv.step not in flow.steps:
+            return self._start(flow.id, {}, ctx, preface=texts.FLOW_CHANGED)
+        step = flow.step(conv.step)
+        if isinstance(event, EffectDone):
+            return self._effect_done(flow, conv, step, event, ctx)
+        if isinstance(step, Do):
+            return Outcome(conv, (texts.STILL_WORKING,))
+        if conv.confirming:
+            return self._confirm(flow, conv, event, ctx)
+        if isinstance(event, UserText):
+            move = MOVES.get(clean(event.text))
+            if move:
+                return self._move(flow, conv, move, ctx)
+        return self._answer(flow, conv, step, event, ctx)
+
+    # -- moves -------------------------------------------------------------------------------
+    def _move(self, flow: Flow, conv: Conversation, move: str, ctx: Context) -> Outcome:
+        step = flow.step(conv.step)
+        if move == "help":
+            return Outcome(conv, (step.help or texts.GENERIC_HELP, step.prompt(conv.data, ctx)))
+        if move == "back":
+            if not conv.history:
+                return Outcome(conv, (texts.NO_STEP_BACK, step.prompt(conv.data, ctx)))
+            previous = flow.step(conv.history[-1])
+            back = replace(conv, step=previous.id, history=conv.history[:-1], retries=0, editing=False)
+            return Outcome(back, (previous.prompt(back.data, ctx),))
+        confirm = texts.CONFIRM_CANCEL if move == "cancel" else texts.CONFIRM_RESTART
+        return Outcome(replace(conv, confirming=move), (confirm.format(title=flow.title),))
+
+    def _confirm(self, flow: Flow, conv: Conversation, event: Event, ctx: Context) -> Outcome:
+        answer = yes_or_no(event.text) if isinstance(event, UserText) else None
+        move, conv = conv.confirming, replace(conv, confirming=None)
+        step = flow.step(conv.step)
+        if move == "resume":
+            choice = _resume_choice(event.text) if isinstance(event, UserText) else None
+            if choice is None:
+                return Outcome(replace(conv, confirming=move), (texts.RESUME_QUESTION.format(title=flow.title),))
+            if choice == "continue":
+                return Outcome(conv, (step.prompt(conv.data, ctx),))
+            return self._start(flow.id, {}, ctx)
+        if answer is None:
+            return Outcome(replace(conv, confirming=move), (texts.YES_OR_NO,))
+        if not answer:
+            return Outcome(conv, (texts.CARRY_ON, step.prompt(conv.data, ctx)))
+        if move == "cancel":
+            return Outcome(IDLE, (texts.CANCELLED.format(title=flow.title),), finished=flow.id)
+        return self._start(flow.id, {}, ctx)
+
+    # -- answers -----------------------------------------------------------------------------
+    def _answer(self, flow: Flow, conv: Conversation, step: Step, event: Event, ctx: Context) -> Outcome:
+        if not isinstance(step, Ask):
+            return Outcome(conv)
+        if isinstance(event, UserImage) != step.wants_image:
+            message = texts.SEND_IMAGE if step.wants_image else texts.SEND_TEXT
+            return self._invalid(flow, conv, step, message, ctx)
+        raw = event.media_id if isinstance(event, UserImage) else event.text
+        try:
+            value = step.parse(raw, conv.data, ctx)
+        except Invalid as invalid:
+            return self._invalid(flow, conv, step, invalid.message, ctx)
+        data = {**conv.data, step.field: value}
+        answered = replace(conv, data=data, retries=0, history=conv.history + (step.id,))
+        target = self.summary_step if conv.editing and self.summary_step in flow.steps else step.next(data, ctx)
+        return self._enter(flow, replace(answered, editing=False), target, ctx)
+
+    def _invalid(self, flow: Flow, conv: Conversation, step: Ask, message: str, ctx: Context) -> Outcome:
+        retries = conv.retries + 1
+        if retries >= MAX_RETRIES:
+            return Outcome(replace(conv, retries=0), (message, texts.WAY_OUT.format(title=flow.title)))
+        return Outcome(replace(conv, retries=retries), (message,))
+
+    def edit(self, conv: Conversation, number: int, ctx: Context) -> Outcome | None:
+        """修改N at the summary: jump to the N-th labelled field, then straight back."""
+        flow = self.flows[conv.flow]
+        editable = [s for s in flow.steps.values() if isinstance(s, Ask) and s.label and s.field in conv.data]
+        if not 1 <= number <= len(editable):
+            return None
+        step = editable[number - 1]
+        return Outcome(replace(conv, step=step.id, editing=True, retries=0), (step.prompt(conv.data, ctx),))
+
+    # -- moving through steps ----------------------------------------------------------------
+    def _start(self, flow_id: str, data: dict[str, Any], ctx: Context, preface: str = "") -> Outcome:
+        flow = self.flows[flow_id]
+        conv = Conversation(flow=flow.id, version=flow.version, data=data, started_at=ctx.now, updated_at=ctx.now)
+        outcome = self._enter(flow, conv, flow.first, ctx)
+        return replace(outcome, replies=((preface,) if preface else ()) + outcome.replies)
+
+    def _enter(self, flow: Flow, conv: Conversation, step_id: str, ctx: Context,
+               said: tuple[str, ...] = ()) -> Outcome:
+        step = flow.step(step_id)
+        conv = replace(conv, step=step_id, retries=0)
+        if isinstance(step, Ask):
+            return Outcome(conv, said + (step.prompt(conv.data, ctx),))
+        if isinstance(step, Do):
+            return Outcome(conv, said, (Effect(step.effect, step.args(conv.data, ctx)),))
+        return Outcome(IDLE, said + (step.message(conv.data, ctx),), finished=flow.id)
+
+    def _effect_done(self, flow: Flow, conv: Conversation, step: Step, event: EffectDone, ctx: Context) -> Outcome:
+        if not isinstance(step, Do) or step.effect != event.effect:
+            return Outcome(conv)  # a late result for a step the user has left: ignore it
+        if event.ok:
+            target, updates = step.on_ok(conv.data, ctx, event.value)
+            return self._enter(flow, replace(conv, data={**conv.data, **updates}), target, ctx)
+        target, message = step.on_error(conv.data, ctx, event.error)
+        if target is None:
+            return Outcome(IDLE, (message,), finished=flow.id)
+        return self._enter(flow, conv, target, ctx, said=(message,))
+
+    # -- resuming ----------------------------------------------------------------------------
+    def ask_to_resume(self, conv: Conversation) -> Outcome:
+        """After the idle window: 继续上次 or 重新开始, instead of silently going on or wiping."""
+        flow = self.flows[conv.flow]
+        return Outcome(replace(conv, confirming="resume"), (texts.RESUME_QUESTION.format(title=flow.title),))
+
+
+def _resume_choice(text: str) -> str | None:
+    word = clean(text)
+    if word in ("1", "继续", "继续上次", "接着办", "继续办理") or yes_or_no(text):
+        return "continue"
+    if word in ("2", "重新开始", "重新办理", "重来", "从头开始"):
+        return "restart"
+    return None

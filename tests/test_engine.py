@@ -1,0 +1,190 @@
+"""The step engine on a small flow of its own: answers, re-prompts, moves, effects, resuming.
+Tests read as conversations: (what the user says, what the bot answers)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flows import texts
+from flows.answers import yes_or_no
+from flows.engine import (Ask, Context, Conversation, Do, EffectDone, End, Engine, Flow, Invalid, Start,
+                          UserImage, UserText)
+
+CTX = Context(now=1_800_000_000.0, today=date(2027, 1, 15))
+
+
+def parse_city(text, data, ctx):
+    if not text.strip():
+        raise Invalid("城市不能为空，请重新输入。")
+    return text.strip()
+
+
+def parse_age(text, data, ctx):
+    if not text.strip().isdigit():
+        raise Invalid("年龄请只填数字，例如 35。")
+    return int(text)
+
+
+def parse_confirm(text, data, ctx):
+    answer = yes_or_no(text)
+    if answer is None:
+        raise Invalid("请回复“是”提交，或“修改1”“修改2”修改。")
+    return answer
+
+
+DEMO = Flow(id="demo", version=1, title="演示", first="city", steps={
+    "city": Ask("city", "city", lambda d, c: "请输入城市：", parse_city, lambda d, c: "age",
+                help="城市就是您参保的地方。", label="城市"),
+    "age": Ask("age", "age", lambda d, c: "请输入年龄：", parse_age, lambda d, c: "lookup", label="年龄"),
+    "lookup": Do("lookup", "lookup", lambda d, c: {"city": d["city"]},
+                 on_ok=lambda d, c, value: ("summary", {"code": value}),
+                 on_error=lambda d, c, error: ("city", f"查不到（{error}），请换一个城市。")),
+    "summary": Ask("summary", "confirmed", lambda d, c: f"{d['city']}，{d['age']}岁，代码{d['code']}。确认吗？",
+                   parse_confirm, lambda d, c: "done"),
+    "done": End("done", lambda d, c: f"办好了：{d['city']}"),
+})
+PHOTO = Flow(id="photo", version=1, title="照片", first="pic", steps={
+    "pic": Ask("pic", "pic", lambda d, c: "请发照片：", lambda raw, d, c: raw, lambda d, c: "end", wants_image=True),
+    "end": End("end", lambda d, c: f"收到 {d['pic']}"),
+})
+ENGINE = Engine({"demo": DEMO, "photo": PHOTO})
+
+
+class Chat:
+    """Plays a conversation against the engine, running the effects with canned results."""
+
+    def __init__(self, effects: dict | None = None) -> None:
+        self.conv = Conversation()
+        self.effects = effects or {"lookup": (True, "330100", "")}
+        self.ran: list = []
+
+    def send(self, event) -> list[str]:
+        outcome = ENGINE.handle(self.conv, event, CTX)
+        replies = list(outcome.replies)
+        while outcome.effects:
+            [effect] = outcome.effects
+            self.ran.append(effect)
+            ok, value, error = self.effects[effect.name]
+            outcome = ENGINE.handle(outcome.conversation, EffectDone(effect.name, ok, value, error), CTX)
+            replies += outcome.replies
+        self.conv = outcome.conversation
+        return replies
+
+    def say(self, text: str) -> list[str]:
+        return self.send(UserText(text))
+
+    def play(self, rows: list[tuple[str, list[str]]]) -> None:
+        for said, expected in rows:
+            assert self.say(said) == expected, f"after {said!r}"
+
+
+def test_happy_path_with_an_effect() -> None:
+    chat = Chat()
+    assert chat.send(Start("demo")) == ["请输入城市："]
+    chat.play([
+        ("杭州", ["请输入年龄："]),
+        ("35", ["杭州，35岁，代码330100。确认吗？"]),
+        ("是", ["办好了：杭州"]),
+    ])
+    assert not chat.conv.active
+    assert chat.ran[0].args == {"city": "杭州"}
+
+
+def test_invalid_answers_are_re_prompted_then_a_way_out_is_offered() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    chat.play([
+        ("三十五", ["年龄请只填数字，例如 35。"]),
+        ("35岁", ["年龄请只填数字，例如 35。"]),
+        ("abc", ["年龄请只填数字，例如 35。", texts.WAY_OUT.format(title="演示")]),
+        ("35", ["杭州，35岁，代码330100。确认吗？"]),
+    ])
+
+
+def test_help_then_the_same_prompt() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.play([("帮助", ["城市就是您参保的地方。", "请输入城市："])])
+    assert chat.conv.step == "city"
+
+
+def test_back_goes_to_the_previous_question_keeping_the_answers() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.play([
+        ("上一步", [texts.NO_STEP_BACK, "请输入城市："]),
+        ("杭州", ["请输入年龄："]),
+        ("返回", ["请输入城市："]),
+        ("宁波", ["请输入年龄："]),
+    ])
+    assert chat.conv.data["city"] == "宁波"
+
+
+def test_cancel_asks_first_then_deletes_the_draft() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    chat.play([
+        ("取消", [texts.CONFIRM_CANCEL.format(title="演示")]),
+        ("否", [texts.CARRY_ON, "请输入年龄："]),
+        ("取消", [texts.CONFIRM_CANCEL.format(title="演示")]),
+        ("啥意思", [texts.YES_OR_NO]),
+        ("是", [texts.CANCELLED.format(title="演示")]),
+    ])
+    assert chat.conv == Conversation()
+
+
+def test_restart_clears_the_answers() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    chat.play([("重新开始", [texts.CONFIRM_RESTART.format(title="演示")]), ("是", ["请输入城市："])])
+    assert dict(chat.conv.data) == {}
+
+
+def test_effect_error_routes_back_with_a_message() -> None:
+    chat = Chat({"lookup": (False, None, "unknown_city")})
+    chat.send(Start("demo"))
+    chat.play([("火星", ["请输入年龄："]), ("20", ["查不到（unknown_city），请换一个城市。", "请输入城市："])])
+
+
+def test_image_step_wants_an_image() -> None:
+    chat = Chat()
+    assert chat.send(Start("photo")) == ["请发照片："]
+    assert chat.say("好的") == [texts.SEND_IMAGE]
+    assert chat.send(UserImage("media-42")) == ["收到 media-42"]
+
+
+def test_resume_after_the_idle_window() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    outcome = ENGINE.ask_to_resume(chat.conv)
+    assert outcome.replies == (texts.RESUME_QUESTION.format(title="演示"),)
+    chat.conv = outcome.conversation
+    chat.play([("随便", [texts.RESUME_QUESTION.format(title="演示")]), ("1", ["请输入年龄："])])
+    chat.conv = ENGINE.ask_to_resume(chat.conv).conversation
+    chat.play([("重新开始", ["请输入城市："])])
+
+
+def test_edit_a_field_from_the_summary_and_come_straight_back() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.play([("杭州", ["请输入年龄："]), ("35", ["杭州，35岁，代码330100。确认吗？"])])
+    outcome = ENGINE.edit(chat.conv, 2, CTX)
+    assert outcome.replies == ("请输入年龄：",)
+    chat.conv = outcome.conversation
+    chat.play([("36", ["杭州，36岁，代码330100。确认吗？"])])
+    assert ENGINE.edit(chat.conv, 9, CTX) is None
+
+
+def test_a_step_removed_by_a_deploy_restarts_the_flow_plainly() -> None:
+    stale = Conversation(flow="demo", version=1, step="no_longer_exists", data={"city": "杭州"})
+    outcome = ENGINE.handle(stale, UserText("35"), CTX)
+    assert outcome.replies == (texts.FLOW_CHANGED, "请输入城市：")
+
+
+def test_a_removed_flow_ends_plainly() -> None:
+    outcome = ENGINE.handle(Conversation(flow="gone", step="x"), UserText("hi"), CTX)
+    assert outcome.replies == (texts.FLOW_GONE,) and not outcome.conversation.active
