@@ -31,9 +31,20 @@ def configure(settings: LogSettings, salt: str) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, settings.level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(_Stderr()),
+        # Not cached: a later configure() (tests, the CLI) must reach loggers already used.
+        cache_logger_on_first_use=False,
     )
+
+
+class _Stderr:
+    """Whatever sys.stderr is at the moment of writing (test capture or a redirected stream)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def user_ref(openid: str) -> str:
@@ -41,3 +52,4 @@ def user_ref(openid: str) -> str:
 
 
 log = structlog.get_logger("wxbot")
+configure(LogSettings(), salt="")  # defaults until the app configures from settings
