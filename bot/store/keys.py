@@ -19,6 +19,13 @@ class Keys:
     def user_lock(self, openid: str) -> str:
         return f"{self._base}:lock:user:{openid}"
 
+    def conversation(self, openid: str) -> str:
+        return f"{self._base}:conversation:{openid}"
+
+    def identity(self, openid: str) -> str:
+        """The insured person an openid has proven to be (after verification)."""
+        return f"{self._base}:identity:{openid}"
+
     def decision_seen(self, fingerprint: str) -> str:
         return f"{self._base}:binding:decided:{_digest(fingerprint)}"
 

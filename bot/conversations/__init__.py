@@ -1,0 +1,1 @@
+"""Conversation state in Redis: one record per openid, personal data encrypted."""

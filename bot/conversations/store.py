@@ -1,0 +1,77 @@
+"""One Redis record per openid holds the conversation: written atomically with a revision check,
+expiring after the flow's lifetime, with the collected data (names, ID numbers) encrypted."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, replace
+
+import redis
+from cryptography.fernet import Fernet, InvalidToken
+
+from bot.logs import log, user_ref
+from bot.store.keys import Keys
+from flows.engine import IDLE, Conversation
+
+# KEYS: record. ARGV: expected rev, new record json, ttl (s). Returns the new rev, or -1 on conflict.
+_SAVE = """
+local current = redis.call('HGET', KEYS[1], 'rev')
+if (current or '0') ~= ARGV[1] then return -1 end
+local rev = tonumber(ARGV[1]) + 1
+redis.call('HSET', KEYS[1], 'rev', rev)
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'state') else redis.call('HSET', KEYS[1], 'state', ARGV[2]) end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return rev
+"""
+
+
+class StaleConversation(Exception):
+    """Someone else saved this conversation since we loaded it."""
+
+
+class ConversationStore:
+    def __init__(self, client: redis.Redis, keys: Keys, secret_key: str, ttl: int) -> None:
+        self.redis, self.keys, self.ttl = client, keys, ttl
+        self.cipher = Fernet(secret_key.encode())
+        self._save = client.register_script(_SAVE)
+
+    def load(self, openid: str) -> tuple[Conversation, int]:
+        rev, state = self.redis.hmget(self.keys.conversation(openid), "rev", "state")
+        if state is None:
+            return IDLE, int(rev or 0)
+        try:
+            return self._decode(state), int(rev)
+        except (InvalidToken, ValueError, TypeError, KeyError):
+            # A record we cannot read (a rotated key, a corrupted value): start afresh, never crash.
+            log.warning("conversation_unreadable", user_ref=user_ref(openid))
+            return IDLE, int(rev)
+
+    def save(self, openid: str, conversation: Conversation, rev: int) -> int:
+        if not conversation.active:
+            return self.clear(openid, rev)
+        new_rev = self._save(keys=[self.keys.conversation(openid)],
+                             args=[rev, self._encode(conversation), self.ttl])
+        if new_rev == -1:
+            raise StaleConversation()
+        return new_rev
+
+    def clear(self, openid: str, rev: int = 0) -> int:
+        """Delete the draft and its data; keep the revision so stale writers still conflict."""
+        new_rev = self._save(keys=[self.keys.conversation(openid)], args=[rev, "", self.ttl])
+        if new_rev == -1:
+            raise StaleConversation()
+        return new_rev
+
+    def _encode(self, conversation: Conversation) -> str:
+        record = asdict(conversation)
+        record["data"] = self.cipher.encrypt(json.dumps(dict(conversation.data), ensure_ascii=False).encode()).decode()
+        record["history"] = list(conversation.history)
+        return json.dumps(record, ensure_ascii=False)
+
+    def _decode(self, raw: bytes) -> Conversation:
+        if not raw:
+            return IDLE
+        record = json.loads(raw)
+        record["data"] = json.loads(self.cipher.decrypt(record["data"].encode()))
+        record["history"] = tuple(record["history"])
+        return replace(IDLE, **record)

@@ -1,0 +1,52 @@
+"""Conversations in a real Redis: encrypted, revision-checked, expiring."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.conversations.store import ConversationStore, StaleConversation
+from bot.store.keys import Keys
+from flows.engine import IDLE, Conversation
+
+KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def store(redis_client) -> ConversationStore:
+    return ConversationStore(redis_client, Keys("wxbot", "wx_test"), KEY, ttl=72 * 3600)
+
+
+DRAFT = Conversation(flow="bind_member", version=1, step="id_number",
+                     data={"member_name": "李秀英", "member_id_number": "330106196408220224"},
+                     history=("relationship", "member_name"), started_at=1.0, updated_at=2.0)
+
+
+def test_round_trip_with_the_personal_data_encrypted_at_rest(store, redis_client) -> None:
+    rev = store.save("o_user", DRAFT, 0)
+    loaded, loaded_rev = store.load("o_user")
+    assert (loaded, loaded_rev) == (DRAFT, rev)
+    raw = b"".join(redis_client.hvals("wxbot:wx_test:conversation:o_user"))
+    assert "李秀英".encode() not in raw and b"330106196408220224" not in raw
+    assert 0 < redis_client.ttl("wxbot:wx_test:conversation:o_user") <= 72 * 3600
+
+
+def test_a_stale_writer_is_refused(store) -> None:
+    store.save("o_user", DRAFT, 0)
+    with pytest.raises(StaleConversation):
+        store.save("o_user", DRAFT, 0)
+
+
+def test_clearing_deletes_the_data_but_keeps_the_revision(store, redis_client) -> None:
+    rev = store.save("o_user", DRAFT, 0)
+    new_rev = store.save("o_user", IDLE, rev)
+    assert store.load("o_user") == (IDLE, new_rev)
+    assert redis_client.hkeys("wxbot:wx_test:conversation:o_user") == [b"rev"]
+    with pytest.raises(StaleConversation):
+        store.save("o_user", DRAFT, rev)
+
+
+def test_a_record_encrypted_with_another_key_starts_afresh(store, redis_client) -> None:
+    store.save("o_user", DRAFT, 0)
+    rotated = ConversationStore(redis_client, Keys("wxbot", "wx_test"), Fernet.generate_key().decode(), ttl=60)
+    assert rotated.load("o_user")[0] == IDLE
