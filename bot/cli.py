@@ -37,6 +37,14 @@ def check_config(config_path: str | None) -> None:
 
 
 @main.command()
+def keygen() -> None:
+    """Print a new key for conversation.secret_key."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@main.command()
 @config_option
 def serve(config_path: str | None) -> None:
     """Run the webhook under gunicorn (production)."""

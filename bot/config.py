@@ -115,6 +115,23 @@ class WebhookSettings(_Section):
     handler_threads: int = Field(16, ge=1, le=256)
 
 
+class ConversationSettings(_Section):
+    secret_key: str                     # Fernet key encrypting the personal data in drafts
+    idle_minutes: int = Field(30, ge=1)     # after this, ask 继续上次 / 重新开始
+    expire_hours: int = Field(72, ge=1)     # a draft untouched this long is deleted
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_key(cls, value: str) -> str:
+        try:
+            valid = len(base64.urlsafe_b64decode(value.encode())) == 32
+        except (binascii.Error, ValueError):
+            valid = False
+        if not valid:
+            raise ValueError("must be a Fernet key (32 url-safe base64 bytes); make one with `wxbot keygen`")
+        return value
+
+
 class RegionSettings(_Section):
     """The rules that differ by region (domain.md §3). Defaults: a Zhejiang city in 2025."""
     name: str = "杭州市"
@@ -191,6 +208,7 @@ class Settings(BaseSettings):
     wechat: WechatSettings
     redis: RedisSettings = RedisSettings()
     webhook: WebhookSettings = WebhookSettings()
+    conversation: ConversationSettings
     region: RegionSettings = RegionSettings()
     binding: BindingSettings = BindingSettings()
     log: LogSettings = LogSettings()

@@ -19,6 +19,7 @@ APPID = "wx1234567890abcdef"
 TOKEN = "testtoken123"
 SECRET = "testsecret"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+CONVERSATION_KEY = "dGVzdC1jb252ZXJzYXRpb24ta2V5LTMyLWJ5dGVzISE="
 
 
 def free_port() -> int:
@@ -65,7 +66,8 @@ def make_settings(redis_server: RedisServer) -> Callable[..., Settings]:
         wechat = {"appid": APPID, "token": TOKEN, "secret": SECRET,
                   "encoding_aes_key": AES_KEY if aes else ""}
         wechat.update(sections.pop("wechat", {}))
-        return load_settings(None, wechat=wechat,
+        conversation = {"secret_key": CONVERSATION_KEY, **sections.pop("conversation", {})}
+        return load_settings(None, wechat=wechat, conversation=conversation,
                              redis={"url": redis_server.url, **sections.pop("redis", {})},
                              log={"format": "console", **sections.pop("log", {})}, **sections)
     return make

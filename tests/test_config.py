@@ -17,7 +17,8 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-MINIMAL = '[wechat]\nappid = "wx1"\ntoken = "tok123"\n'
+MINIMAL = ('[conversation]\nsecret_key = "dGVzdC1jb252ZXJzYXRpb24ta2V5LTMyLWJ5dGVzISE="\n'
+           '[wechat]\nappid = "wx1"\ntoken = "tok123"\n')
 
 
 def test_example_config_is_valid_and_complete() -> None:
@@ -61,6 +62,7 @@ def test_config_path_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     (MINIMAL, {"WXBOT_WEBHOOK__REPLY_DEADLINE": "6"}, "config: webhook.reply_deadline: Input should be less than 5"),
     (MINIMAL, {"WXBOT_REDIS__URL": "http://x"}, "config: redis.url: must start with redis://"),
     (MINIMAL + "[webhook]\nreply_dedline = 3\n", {}, "config: webhook.reply_dedline: unknown setting"),
+    (MINIMAL, {"WXBOT_CONVERSATION__SECRET_KEY": "short"}, "config: conversation.secret_key: must be a Fernet key"),
     (MINIMAL + "[server]\nworkers = 'many'\n", {}, "config: server.workers: Input should be a valid integer"),
     ("[wechat\n", {}, "is not valid TOML"),
 ])
