@@ -38,3 +38,8 @@ def test_classes_are_distinct() -> None:
 ])
 def test_unknown_error_responses_are_never_successes(status, payload, expected) -> None:
     assert type(e.error_from_json(status, payload)) is expected
+
+
+def test_every_error_code_has_a_plain_chinese_explanation() -> None:
+    from flows.refusals import REFUSALS
+    assert set(REFUSALS) == set(e.ERRORS)
