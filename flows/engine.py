@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping
 
 from flows import texts
 from flows.answers import clean, yes_or_no
+from flows.refusals import refusal
 
 MAX_RETRIES = 3
 
@@ -157,6 +158,9 @@ class Outcome:
     finished: str | None = None        # the flow id that just ended (completed or cancelled)
 
 
+SERVICE_UNAVAILABLE = "service_unavailable"
+RETRY_WORDS = frozenset({"重试", "再试", "再试一次", "1", "好", "好的", "是"})
+
 MOVES = {
     "取消": "cancel", "不办了": "cancel", "退出": "cancel",
     "上一步": "back", "返回": "back", "后退": "back",
@@ -185,7 +189,7 @@ class Engine:
         if isinstance(event, EffectDone):
             return self._effect_done(flow, conv, step, event, ctx)
         if isinstance(step, Do):
-            return Outcome(conv, (texts.STILL_WORKING,))
+            return self._at_do_step(flow, conv, step, event, ctx)
         if conv.confirming:
             return self._confirm(flow, conv, event, ctx)
         if isinstance(event, UserText):
@@ -193,6 +197,17 @@ class Engine:
             if move:
                 return self._move(flow, conv, move, ctx)
         return self._answer(flow, conv, step, event, ctx)
+
+    def _at_do_step(self, flow: Flow, conv: Conversation, step: Do, event: Event, ctx: Context) -> Outcome:
+        """Only reachable after the binding service was unavailable: offer to try again."""
+        word = clean(event.text) if isinstance(event, UserText) else ""
+        if conv.confirming == "cancel":
+            return self._confirm(flow, conv, event, ctx)
+        if word in RETRY_WORDS:
+            return Outcome(replace(conv, confirming=None), (), (Effect(step.effect, step.args(conv.data, ctx)),))
+        if MOVES.get(word) == "cancel":
+            return Outcome(replace(conv, confirming="cancel"), (texts.CONFIRM_CANCEL.format(title=flow.title),))
+        return Outcome(replace(conv, confirming="retry"), (texts.RETRY_PROMPT,))
 
     # -- moves -------------------------------------------------------------------------------
     def _move(self, flow: Flow, conv: Conversation, move: str, ctx: Context) -> Outcome:
@@ -222,6 +237,8 @@ class Engine:
         if answer is None:
             return Outcome(replace(conv, confirming=move), (texts.YES_OR_NO,))
         if not answer:
+            if isinstance(step, Do):
+                return Outcome(replace(conv, confirming="retry"), (texts.CARRY_ON, texts.RETRY_PROMPT))
             return Outcome(conv, (texts.CARRY_ON, step.prompt(conv.data, ctx)))
         if move == "cancel":
             return Outcome(IDLE, (texts.CANCELLED.format(title=flow.title),), finished=flow.id)
@@ -282,6 +299,9 @@ class Engine:
         if event.ok:
             target, updates = step.on_ok(conv.data, ctx, event.value)
             return self._enter(flow, replace(conv, data={**conv.data, **updates}), target, ctx)
+        if event.error == SERVICE_UNAVAILABLE:
+            # Keep everything the user typed; they can try again with one word.
+            return Outcome(replace(conv, confirming="retry"), (refusal(SERVICE_UNAVAILABLE), texts.RETRY_PROMPT))
         target, message = step.on_error(conv.data, ctx, event.error)
         if target is None:
             return Outcome(IDLE, (message,), finished=flow.id)

@@ -188,3 +188,28 @@ def test_a_step_removed_by_a_deploy_restarts_the_flow_plainly() -> None:
 def test_a_removed_flow_ends_plainly() -> None:
     outcome = ENGINE.handle(Conversation(flow="gone", step="x"), UserText("hi"), CTX)
     assert outcome.replies == (texts.FLOW_GONE,) and not outcome.conversation.active
+
+
+def test_service_unavailable_keeps_the_draft_and_offers_a_retry() -> None:
+    from flows.refusals import refusal
+    chat = Chat({"lookup": (False, None, "service_unavailable")})
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    assert chat.say("35") == [refusal("service_unavailable"), texts.RETRY_PROMPT]
+    assert chat.say("什么") == [texts.RETRY_PROMPT]
+    chat.effects["lookup"] = (True, "330100", "")
+    assert chat.say("重试") == ["杭州，35岁，代码330100。确认吗？"]
+    assert len(chat.ran) == 2
+
+
+def test_cancel_from_the_retry_state_is_confirmed_too() -> None:
+    chat = Chat({"lookup": (False, None, "service_unavailable")})
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    chat.say("35")
+    chat.play([
+        ("取消", [texts.CONFIRM_CANCEL.format(title="演示")]),
+        ("否", [texts.CARRY_ON, texts.RETRY_PROMPT]),
+        ("取消", [texts.CONFIRM_CANCEL.format(title="演示")]),
+        ("是", [texts.CANCELLED.format(title="演示")]),
+    ])
