@@ -16,6 +16,7 @@ After `MAX_RETRIES` invalid answers at one step, the user is offered a way out i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Mapping
@@ -156,8 +157,10 @@ class Outcome:
     replies: tuple[str, ...] = ()
     effects: tuple[Effect, ...] = ()
     finished: str | None = None        # the flow id that just ended (completed or cancelled)
+    result: Mapping[str, Any] | None = None  # a completed flow's data, for the handler to act on
 
 
+EDIT = re.compile(r"(?:修改|改)(\d{1,2})")
 SERVICE_UNAVAILABLE = "service_unavailable"
 RETRY_WORDS = frozenset({"重试", "再试", "再试一次", "1", "好", "好的", "是"})
 
@@ -196,6 +199,10 @@ class Engine:
             move = MOVES.get(clean(event.text))
             if move:
                 return self._move(flow, conv, move, ctx)
+            edit = EDIT.fullmatch(clean(event.text))
+            if edit and step.id == self.summary_step:
+                return self.edit(conv, int(edit.group(1)), ctx) or self._invalid(
+                    flow, conv, step, texts.NO_SUCH_ITEM, ctx)
         return self._answer(flow, conv, step, event, ctx)
 
     def _at_do_step(self, flow: Flow, conv: Conversation, step: Do, event: Event, ctx: Context) -> Outcome:
@@ -291,7 +298,7 @@ class Engine:
             return Outcome(conv, said + (step.prompt(conv.data, ctx),))
         if isinstance(step, Do):
             return Outcome(conv, said, (Effect(step.effect, step.args(conv.data, ctx)),))
-        return Outcome(IDLE, said + (step.message(conv.data, ctx),), finished=flow.id)
+        return Outcome(IDLE, said + (step.message(conv.data, ctx),), finished=flow.id, result=conv.data)
 
     def _effect_done(self, flow: Flow, conv: Conversation, step: Step, event: EffectDone, ctx: Context) -> Outcome:
         if not isinstance(step, Do) or step.effect != event.effect:

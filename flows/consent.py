@@ -1,0 +1,46 @@
+"""A member aged 16+ consents: the consent code → what they authorise → agree or decline.
+The handler makes sure the member has verified who they are before this flow starts."""
+
+from __future__ import annotations
+
+from flows import consent_texts as t
+from flows.answers import yes_or_no
+from flows.engine import Ask, Context, Do, End, Flow, Invalid
+from flows.refusals import refusal
+from flows.relationships import LABELS, Relationship
+
+FLOW_ID = "consent"
+VERSION = 1
+
+STATUS = {"approved": "已生效", "under_review": "审核中", "rejected": "未通过", "pending_consent": "待确认"}
+
+
+def _looked_up(data, ctx, request) -> tuple[str, dict]:
+    if request["status"] != "pending_consent":
+        return "already", {"status": request["status"]}
+    return "ask", {"request": request}
+
+
+def ask(data, ctx: Context) -> str:
+    request = data["request"]
+    return t.ASK.format(initiator=request["initiator_masked_name"],
+                        relationship=LABELS[Relationship(request["relationship"])])
+
+
+def parse_answer(text: str, data, ctx: Context) -> bool:
+    answer = yes_or_no(text)
+    if answer is None:
+        raise Invalid("请回复“同意”或“不同意”。")
+    return answer
+
+
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="lookup", steps={
+    "lookup": Do("lookup", "consent_request", lambda d, c: {"code": d["code"]}, _looked_up,
+                 lambda d, c, code: (None, refusal(code))),
+    "already": End("already", lambda d, c: t.ALREADY.format(status=STATUS.get(d["status"], d["status"]))),
+    "ask": Ask("ask", "agree", ask, parse_answer, lambda d, c: "answer", help=t.HELP),
+    "answer": Do("answer", "answer_consent", lambda d, c: {"code": d["code"], "agree": d["agree"]},
+                 lambda d, c, application: ("done", {"application": application}),
+                 lambda d, c, code: (None, refusal(code))),
+    "done": End("done", lambda d, c: t.AGREED if d["agree"] else t.DECLINED),
+})
