@@ -50,20 +50,21 @@ def create_app(settings: Settings, *, redis_client: redis.Redis | None = None,
                        base_url=settings.wechat.api_base_url, timeout=settings.wechat.api_timeout)
     wechat.tokens = SharedAccessToken(client, keys, wechat.fetch_stable_token)
 
+    binding = binding or binding_service(settings, client)
+    decisions = Decisions(client, keys)
     codec = EnvelopeCodec(settings.wechat, hook.timestamp_window)
     ledger = DeliveryLedger(client, nonce_ttl=2 * hook.timestamp_window, lease=hook.processing_lease,
                             reply_ttl=hook.reply_cache_ttl)
     if route is None:
-        from handlers.router import route
+        route = default_router(settings, client, keys, binding, decisions)
     processor = Processor(redis=client, keys=keys, ledger=ledger, codec=codec, route=route,
                           send_text=wechat.send_text, lock_ttl=hook.user_lock_ttl,
                           threads=hook.handler_threads)
 
     app = Flask("wxbot")
     app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes
-    app.extensions["wxbot"] = Bot(settings, client, keys, codec, ledger, processor, wechat,
-                                  binding=binding or binding_service(settings, client),
-                                  binding_key=signing_key(settings), decisions=Decisions(client, keys))
+    app.extensions["wxbot"] = Bot(settings, client, keys, codec, ledger, processor, wechat, binding=binding,
+                                  binding_key=signing_key(settings), decisions=decisions)
     app.register_blueprint(webhook_blueprint)
     app.register_blueprint(callback_blueprint)
 
@@ -76,3 +77,15 @@ def create_app(settings: Settings, *, redis_client: redis.Redis | None = None,
         return jsonify(status="ok", redis="ok")
 
     return app
+
+
+def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding: BindingService,
+                   decisions: Decisions) -> Route:
+    from bot.conversations.identities import Identities
+    from bot.conversations.store import ConversationStore
+    from handlers.conversation import Conversations
+    from handlers.router import Router
+
+    secret = settings.conversation.secret_key
+    store = ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600)
+    return Router(Conversations(store, Identities(client, keys, secret), binding, decisions, settings))

@@ -1,13 +1,16 @@
-"""Route one inbound message or event to its answer.
-
-The minimal set of the foundation: follow → welcome; text → help; other messages → a polite
-note; events the user did not address to us → acknowledged silently.
-"""
+"""Route one inbound message or event: the user's active flow first, then the words and clicks
+that start a flow, then the welcome and help texts. Events the user did not address to us are
+acknowledged silently."""
 
 from __future__ import annotations
 
+import re
+
 from bot.webhook.inbound import Inbound
 from flows import texts
+from flows.answers import clean
+from flows.engine import UserImage, UserText
+from handlers.conversation import Conversations
 from handlers.reply import NoReply, Reply, Text
 
 # Events that are notifications to the account, not something the user expects an answer to.
@@ -17,14 +20,54 @@ _SILENT_EVENTS = frozenset({
     "subscribe_msg_sent_event",
 })
 
+# What people type to start a service (the custom menu's clicks arrive as event keys).
+START_WORDS = {
+    "绑定": "bind_member", "绑定家人": "bind_member", "添加家人": "bind_member", "家庭共济": "bind_member",
+    "共济": "bind_member", "办理共济": "bind_member",
+    "验证身份": "verify", "身份验证": "verify", "实名认证": "verify",
+}
+CLICK_KEYS = {"BIND_MEMBER": "bind_member", "VERIFY": "verify"}
+CONSENT = re.compile(r"(?:同意|确认)\s*([A-Za-z0-9]{6})")
 
-def route(inbound: Inbound) -> Reply:
-    if inbound.msg_type == "event":
+
+class Router:
+    def __init__(self, conversations: Conversations) -> None:
+        self.conversations = conversations
+
+    def __call__(self, inbound: Inbound) -> Reply:
+        if inbound.msg_type == "event":
+            return self._event(inbound)
+        if inbound.msg_type == "text":
+            return self._text(inbound)
+        if inbound.msg_type == "image":
+            replies = self.conversations.handle(inbound.openid, UserImage(inbound.field("MediaId")))
+            return _joined(replies) if replies is not None else Text(texts.UNSUPPORTED_MESSAGE)
+        return Text(texts.UNSUPPORTED_MESSAGE)
+
+    def _event(self, inbound: Inbound) -> Reply:
         if inbound.event in ("subscribe", "subscribe_scan", "scan"):
             return Text(texts.WELCOME)
         if inbound.event in _SILENT_EVENTS:
             return NoReply()
+        flow = CLICK_KEYS.get(inbound.field("EventKey")) if inbound.event == "click" else None
+        if flow:
+            return _joined(self.conversations.handle(inbound.openid, None, start=flow))
         return Text(texts.HELP)
-    if inbound.msg_type == "text":
+
+    def _text(self, inbound: Inbound) -> Reply:
+        text = inbound.field("Content")
+        consent = CONSENT.fullmatch(text.strip())
+        if consent and self.conversations.active_flow(inbound.openid) is None:
+            return _joined(self.conversations.handle(inbound.openid, None, start="consent",
+                                                     start_data={"code": consent.group(1).upper()}))
+        replies = self.conversations.handle(inbound.openid, UserText(text))
+        if replies is not None:
+            return _joined(replies)
+        flow = START_WORDS.get(clean(text))
+        if flow:
+            return _joined(self.conversations.handle(inbound.openid, None, start=flow))
         return Text(texts.HELP)
-    return Text(texts.UNSUPPORTED_MESSAGE)
+
+
+def _joined(replies: list[str] | None) -> Reply:
+    return Text("\n\n".join(replies)) if replies else NoReply()

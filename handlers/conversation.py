@@ -1,0 +1,97 @@
+"""Run one message through the user's conversation: load (under the user's lock, taken by the
+webhook), ask to resume after the idle window, step the engine, run its effects through the
+binding service, act on finished flows, save. Returns the replies to send."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Callable
+
+from bot.binding.decisions import Decisions
+from bot.binding.service import BindingService
+from bot.config import Settings
+from bot.conversations.identities import Identities
+from bot.conversations.store import ConversationStore
+from flows import verify
+from flows.catalog import ENGINE, NEEDS_IDENTITY
+from flows.engine import Context, Conversation, Event, Outcome, Start
+from handlers.effects import run_effect
+
+MAX_EFFECTS = 5  # effects per message; a flow never chains more, this only guards against a loop
+
+
+@dataclass
+class Conversations:
+    store: ConversationStore
+    identities: Identities
+    binding: BindingService
+    decisions: Decisions
+    settings: Settings
+    clock: Callable[[], float] = time.time
+
+    def handle(self, openid: str, event: Event | None, start: str | None = None,
+               start_data: dict[str, Any] | None = None) -> list[str] | None:
+        """Replies, or None when there is no conversation for this message to belong to."""
+        conv, rev = self.store.load(openid)
+        now = self.clock()
+        if start is not None:
+            outcome = self._start(openid, start, start_data or {}, now)
+        elif not conv.active or event is None:
+            return None
+        elif now - conv.updated_at > self.settings.conversation.idle_minutes * 60 and not conv.confirming:
+            outcome = ENGINE.ask_to_resume(conv)
+        else:
+            outcome = ENGINE.handle(conv, event, self._context(openid, now))
+        replies, outcome = self._settle(openid, outcome, now)
+        conversation = outcome.conversation
+        if conversation.active:
+            conversation = replace(conversation, updated_at=now)
+        self.store.save(openid, conversation, rev)
+        return replies
+
+    def active_flow(self, openid: str) -> str | None:
+        return self.store.load(openid)[0].flow
+
+    # -- internals ---------------------------------------------------------------------------
+    def _start(self, openid: str, flow_id: str, data: dict[str, Any], now: float) -> Outcome:
+        if flow_id == "bind_member":
+            data = {"idempotency_key": uuid.uuid4().hex, **data}
+        if flow_id in NEEDS_IDENTITY and self.identities.get(openid) is None:
+            return ENGINE.handle(Conversation(), Start(verify.FLOW_ID, {"then": flow_id, "then_data": data}),
+                                 self._context(openid, now))
+        return ENGINE.handle(Conversation(), Start(flow_id, data), self._context(openid, now))
+
+    def _settle(self, openid: str, outcome: Outcome, now: float) -> tuple[list[str], Outcome]:
+        """Run effects and follow finished flows until the engine waits for the user."""
+        replies = list(outcome.replies)
+        for _ in range(MAX_EFFECTS):
+            if outcome.effects:
+                [effect] = outcome.effects
+                identity = self.identities.get(openid)
+                done = run_effect(effect, self.binding, openid, identity["person_id"] if identity else None)
+                if done.ok and effect.name == "submit_application":
+                    self.decisions.remember_submission(done.value["application_id"], openid, now)
+                outcome = ENGINE.handle(outcome.conversation, done, self._context(openid, now))
+                replies += outcome.replies
+            elif outcome.finished == verify.FLOW_ID and outcome.result:
+                self.identities.link(openid, outcome.result["person"], outcome.result["id_number"],
+                                     datetime.fromtimestamp(now).date())
+                then = outcome.result.get("then")
+                if not then:
+                    break
+                outcome = ENGINE.handle(Conversation(), Start(then, outcome.result.get("then_data") or {}),
+                                        self._context(openid, now))
+                replies += outcome.replies
+            else:
+                break
+        return replies, outcome
+
+    def _context(self, openid: str, now: float) -> Context:
+        identity = self.identities.get(openid) or {}
+        user: dict[str, Any] = {"birth_date": identity.get("birth_date")}
+        if identity:
+            user["is_self"] = lambda id_number: self.identities.digest(id_number) == identity["id_digest"]
+        return Context(now=now, today=datetime.fromtimestamp(now).date(), settings=self.settings.region, user=user)
