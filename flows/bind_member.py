@@ -4,6 +4,7 @@ minor) → pledge → summary (确认 or 修改N) → submit → the result in p
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flows import bind_member_texts as t
@@ -33,7 +34,8 @@ def _allowed_text(ctx: Context) -> str:
 # -- relationship ------------------------------------------------------------------------------
 def ask_relationship(data, ctx: Context) -> str:
     choices = "\n".join(f"{i}. {LABELS[r]}" for i, r in enumerate(_allowed(ctx), start=1))
-    return t.ASK_RELATIONSHIP.format(balance=data.get("shareable_balance", "0"), choices=choices)
+    balance = Decimal(data.get("shareable_balance") or "0")
+    return t.ASK_RELATIONSHIP.format(balance=f"{balance:,.2f}", choices=choices)
 
 
 def parse_relationship(text: str, data, ctx: Context) -> str:
