@@ -99,6 +99,27 @@ def say(config_path: str | None, url: str | None, openid: str, event: str | None
     click.echo(reply.get("Content", "(no reply: success)"))
 
 
+@main.group()
+def flows() -> None:
+    """The conversations."""
+
+
+@flows.command()
+@click.option("--output", type=click.Path(file_okay=False), default="docs/flows", show_default=True)
+def diagram(output: str) -> None:
+    """Write a Mermaid diagram of every flow to OUTPUT/<flow>.md."""
+    from pathlib import Path
+
+    from flows.catalog import FLOWS
+    from flows.diagram import document
+
+    folder = Path(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    for flow in FLOWS.values():
+        (folder / f"{flow.id}.md").write_text(document(flow), encoding="utf-8")
+        click.echo(f"wrote {folder / f'{flow.id}.md'}")
+
+
 from bot.binding.cli import binding, sandbox  # noqa: E402 - the groups need `main` defined first
 
 main.add_command(sandbox)

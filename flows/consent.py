@@ -36,11 +36,11 @@ def parse_answer(text: str, data, ctx: Context) -> bool:
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="lookup", steps={
     "lookup": Do("lookup", "consent_request", lambda d, c: {"code": d["code"]}, _looked_up,
-                 lambda d, c, code: (None, refusal(code))),
+                 lambda d, c, code: (None, refusal(code)), to=("ask", "already")),
     "already": End("already", lambda d, c: t.ALREADY.format(status=STATUS.get(d["status"], d["status"]))),
-    "ask": Ask("ask", "agree", ask, parse_answer, lambda d, c: "answer", help=t.HELP),
+    "ask": Ask("ask", "agree", ask, parse_answer, "answer", help=t.HELP),
     "answer": Do("answer", "answer_consent", lambda d, c: {"code": d["code"], "agree": d["agree"]},
                  lambda d, c, application: ("done", {"application": application}),
-                 lambda d, c, code: (None, refusal(code))),
+                 lambda d, c, code: (None, refusal(code)), to=("done",)),
     "done": End("done", lambda d, c: t.AGREED if d["agree"] else t.DECLINED),
 })

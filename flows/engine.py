@@ -48,7 +48,7 @@ class Context:
 
 
 Text = Callable[[Data, Context], str]
-Next = Callable[[Data, Context], str]
+Next = str | Callable[[Data, Context], str]   # a step id, or a choice among the ids in `to`
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,14 @@ class Ask:
     help: str = ""
     label: str = ""          # shown in the summary; fields with a label can be changed with 修改N
     wants_image: bool = False
+    to: tuple[str, ...] = ()  # where a callable `next` may lead (for diagrams and checks)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return (self.next,) if isinstance(self.next, str) else self.to
+
+    def go(self, data: Data, ctx: Context) -> str:
+        return self.next if isinstance(self.next, str) else self.next(data, ctx)
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,11 @@ class Do:
     on_ok: Callable[[Data, Context, Any], tuple[str, dict[str, Any]]]
     # (data, context, error code) -> (next step or None to end the flow, message)
     on_error: Callable[[Data, Context, str], tuple[str | None, str]]
+    to: tuple[str, ...] = ()  # every step on_ok and on_error may lead to
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.to
 
 
 @dataclass(frozen=True)
@@ -186,8 +199,8 @@ class Engine:
         flow = self.flows.get(conv.flow)
         if flow is None:
             return Outcome(IDLE, (texts.FLOW_GONE,), finished=conv.flow)
-        if conv.step not in flow.steps:
-            return self._start(flow.id, {}, ctx, preface=texts.FLOW_CHANGED)
+        if conv.version != flow.version or conv.step not in flow.steps:
+            return self._migrate(flow, conv, ctx)
         step = flow.step(conv.step)
         if isinstance(event, EffectDone):
             return self._effect_done(flow, conv, step, event, ctx)
@@ -265,7 +278,7 @@ class Engine:
             return self._invalid(flow, conv, step, invalid.message, ctx)
         data = {**conv.data, step.field: value}
         answered = replace(conv, data=data, retries=0, history=conv.history + (step.id,))
-        target = self.summary_step if conv.editing and self.summary_step in flow.steps else step.next(data, ctx)
+        target = self.summary_step if conv.editing and self.summary_step in flow.steps else step.go(data, ctx)
         return self._enter(flow, replace(answered, editing=False), target, ctx)
 
     def _invalid(self, flow: Flow, conv: Conversation, step: Ask, message: str, ctx: Context) -> Outcome:
@@ -313,6 +326,27 @@ class Engine:
         if target is None:
             return Outcome(IDLE, (message,), finished=flow.id)
         return self._enter(flow, conv, target, ctx, said=(message,))
+
+    def _migrate(self, flow: Flow, conv: Conversation, ctx: Context) -> Outcome:
+        """A deploy changed this flow: keep the answers the new version still asks for and go on
+        from the first question it has no answer to; say so plainly."""
+        asked = {step.field for step in flow.steps.values() if isinstance(step, Ask)}
+        data = {key: value for key, value in conv.data.items() if key in asked or key not in self._all_fields()}
+        fresh = Conversation(flow=flow.id, version=flow.version, data=data, started_at=conv.started_at,
+                             updated_at=ctx.now)
+        step_id, history, seen = flow.first, [], set()
+        while step_id not in seen:
+            seen.add(step_id)
+            step = flow.step(step_id)
+            if not (isinstance(step, Ask) and step.field in data):
+                break
+            history.append(step_id)
+            step_id = step.go(data, ctx)
+        outcome = self._enter(flow, replace(fresh, history=tuple(history)), step_id, ctx)
+        return replace(outcome, replies=(texts.FLOW_CHANGED,) + outcome.replies)
+
+    def _all_fields(self) -> set[str]:
+        return {step.field for flow in self.flows.values() for step in flow.steps.values() if isinstance(step, Ask)}
 
     # -- resuming ----------------------------------------------------------------------------
     def ask_to_resume(self, conv: Conversation) -> Outcome:

@@ -61,15 +61,18 @@ def _check_failed(data, ctx, code: str) -> tuple[str | None, str]:
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="name", steps={
-    "name": Ask("name", "name", lambda d, c: t.ASK_NAME, parse_name, lambda d, c: "id_number", help=t.HELP_NAME),
-    "id_number": Ask("id_number", "id_number", lambda d, c: t.ASK_ID, parse_id, lambda d, c: "send_code",
-                     help=t.HELP_ID),
+    "name": Ask("name", "name", lambda d, c: t.ASK_NAME, parse_name, "id_number", help=t.HELP_NAME,
+                label="姓名"),
+    "id_number": Ask("id_number", "id_number", lambda d, c: t.ASK_ID, parse_id, "send_code", help=t.HELP_ID,
+                     label="身份证号码"),
     "send_code": Do("send_code", "start_verification",
-                    lambda d, c: {"name": d["name"], "id_number": d["id_number"]}, _sent, _send_failed),
+                    lambda d, c: {"name": d["name"], "id_number": d["id_number"]}, _sent, _send_failed,
+                    to=("code", "name", "id_number")),
     "code": Ask("code", "code", lambda d, c: t.ASK_CODE.format(phone=d.get("masked_phone", "")), parse_code,
-                lambda d, c: "check_code", help=t.HELP_CODE),
+                "check_code", help=t.HELP_CODE, label="验证码"),
     "check_code": Do("check_code", "complete_verification",
-                     lambda d, c: {"challenge_id": d["challenge_id"], "code": d["code"]}, _checked, _check_failed),
+                     lambda d, c: {"challenge_id": d["challenge_id"], "code": d["code"]}, _checked, _check_failed,
+                     to=("done", "code", "send_code")),
     "done": End("done", lambda d, c: t.VERIFIED.format(name=d["person"]["masked_name"],
                                                         id_number=d["person"]["masked_id_number"])),
 })

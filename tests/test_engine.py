@@ -33,18 +33,18 @@ def parse_confirm(text, data, ctx):
 
 
 DEMO = Flow(id="demo", version=1, title="演示", first="city", steps={
-    "city": Ask("city", "city", lambda d, c: "请输入城市：", parse_city, lambda d, c: "age",
+    "city": Ask("city", "city", lambda d, c: "请输入城市：", parse_city, "age",
                 help="城市就是您参保的地方。", label="城市"),
-    "age": Ask("age", "age", lambda d, c: "请输入年龄：", parse_age, lambda d, c: "lookup", label="年龄"),
+    "age": Ask("age", "age", lambda d, c: "请输入年龄：", parse_age, "lookup", label="年龄"),
     "lookup": Do("lookup", "lookup", lambda d, c: {"city": d["city"]},
                  on_ok=lambda d, c, value: ("summary", {"code": value}),
-                 on_error=lambda d, c, error: ("city", f"查不到（{error}），请换一个城市。")),
+                 on_error=lambda d, c, error: ("city", f"查不到（{error}），请换一个城市。"), to=("summary", "city")),
     "summary": Ask("summary", "confirmed", lambda d, c: f"{d['city']}，{d['age']}岁，代码{d['code']}。确认吗？",
-                   parse_confirm, lambda d, c: "done"),
+                   parse_confirm, "done"),
     "done": End("done", lambda d, c: f"办好了：{d['city']}"),
 })
 PHOTO = Flow(id="photo", version=1, title="照片", first="pic", steps={
-    "pic": Ask("pic", "pic", lambda d, c: "请发照片：", lambda raw, d, c: raw, lambda d, c: "end", wants_image=True),
+    "pic": Ask("pic", "pic", lambda d, c: "请发照片：", lambda raw, d, c: raw, "end", wants_image=True),
     "end": End("end", lambda d, c: f"收到 {d['pic']}"),
 })
 ENGINE = Engine({"demo": DEMO, "photo": PHOTO})
@@ -179,10 +179,19 @@ def test_edit_a_field_from_the_summary_and_come_straight_back() -> None:
     assert ENGINE.edit(chat.conv, 9, CTX) is None
 
 
-def test_a_step_removed_by_a_deploy_restarts_the_flow_plainly() -> None:
+def test_a_step_removed_by_a_deploy_goes_on_from_the_first_unanswered_question() -> None:
     stale = Conversation(flow="demo", version=1, step="no_longer_exists", data={"city": "杭州"})
     outcome = ENGINE.handle(stale, UserText("35"), CTX)
-    assert outcome.replies == (texts.FLOW_CHANGED, "请输入城市：")
+    assert outcome.replies == (texts.FLOW_CHANGED, "请输入年龄：")
+    assert outcome.conversation.data == {"city": "杭州"}
+
+
+def test_a_new_flow_version_keeps_the_answers_it_still_asks_for() -> None:
+    old = Conversation(flow="demo", version=0, step="age", data={"city": "杭州", "retired_field": "x"})
+    outcome = ENGINE.handle(old, UserText("35"), CTX)
+    assert outcome.replies == (texts.FLOW_CHANGED, "请输入年龄：")
+    assert outcome.conversation.version == 1
+    assert outcome.conversation.history == ("city",)
 
 
 def test_a_removed_flow_ends_plainly() -> None:

@@ -1,0 +1,88 @@
+"""Random conversations against every flow (hypothesis): whatever the user types and whatever
+the binding service answers, the engine never raises, the state stays valid, and no reply ever
+shows an ID number unmasked."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from hypothesis import given, settings, strategies as st
+
+from bot.binding.errors import ERRORS
+from bot.config import RegionSettings
+from flows.catalog import ENGINE, FLOWS
+from flows.engine import Context, Conversation, EffectDone, Start, UserImage, UserText
+from tests.support.binding import ROSTER
+
+ID_NUMBERS = [person.id_number for person in ROSTER.values()]
+NAMES = [person.name for person in ROSTER.values()]
+WORDS = ["是", "否", "同意", "不同意", "确认", "取消", "上一步", "返回", "帮助", "重新开始", "1", "2", "3", "7",
+         "修改1", "修改3", "修改9", "老婆", "儿子", "岳母", "重试", "123456", "000000", "", "   ", "]]>", "😀"]
+TEXT = st.one_of(st.sampled_from(WORDS + ID_NUMBERS + NAMES + [i.lower() for i in ID_NUMBERS]),
+                 st.text(max_size=30))
+INPUT = st.one_of(TEXT.map(UserText), st.sampled_from(["m1", "m2"]).map(UserImage))
+ID_PATTERN = re.compile(r"\d{17}[\dXx]")
+
+
+def effect_value(name: str, draw) -> Any:
+    if name == "start_verification":
+        return {"challenge_id": "C1", "masked_phone": "138****0001"}
+    if name == "complete_verification":
+        return {"person_id": "P1", "masked_name": "王**", "masked_id_number": "3301**********0111",
+                "insurance": "employee", "region": "330100"}
+    if name == "eligibility":
+        eligible = draw(st.booleans())
+        return {"eligible": eligible, "reason": None if eligible else "no_shareable_balance",
+                "shareable_balance": "100.00"}
+    if name in ("submit_application", "answer_consent"):
+        status = draw(st.sampled_from(["approved", "pending_consent", "under_review", "rejected"]))
+        return {"application_id": "A1", "status": status, "reason": "proof_rejected" if status == "rejected" else None,
+                "consent": {"code": "ABC123", "url": "u", "expires_at": "2027-01-16T00:00:00+00:00"}
+                if status == "pending_consent" else None}
+    if name == "consent_request":
+        return {"code": "ABC123", "initiator_masked_name": "王**", "member_masked_name": "李**",
+                "relationship": "spouse", "status": draw(st.sampled_from(["pending_consent", "approved"])),
+                "expires_at": "2027-01-16T00:00:00+00:00"}
+    raise AssertionError(name)
+
+
+def context(region: RegionSettings) -> Context:
+    return Context(now=1_800_000_000.0, today=date(2027, 1, 15), settings=region,
+                   user={"birth_date": "1962-03-15", "is_self": lambda number: number == ID_NUMBERS[0]})
+
+
+@settings(max_examples=300, deadline=None)
+@given(flow_id=st.sampled_from(sorted(FLOWS)), inputs=st.lists(INPUT, max_size=25), data=st.data(),
+       region=st.builds(RegionSettings, minor_proof_required=st.booleans(), consent_age=st.sampled_from([14, 16, 18])))
+def test_any_conversation_keeps_the_engine_sound(flow_id, inputs, data, region) -> None:
+    ctx = context(region)
+    start = {"code": "ABC123"} if flow_id == "consent" else {"idempotency_key": "k" * 16}
+    outcome = ENGINE.handle(Conversation(), Start(flow_id, start), ctx)
+    for event in [None, *inputs]:
+        if event is not None:
+            outcome = ENGINE.handle(outcome.conversation, event, ctx)
+        check(outcome)
+        while outcome.effects:
+            [effect] = outcome.effects
+            ok = data.draw(st.booleans(), label=f"{effect.name} ok")
+            done = (EffectDone(effect.name, True, effect_value(effect.name, data.draw)) if ok else
+                    EffectDone(effect.name, False, error=data.draw(st.sampled_from(sorted(ERRORS)))))
+            outcome = ENGINE.handle(outcome.conversation, done, ctx)
+            check(outcome)
+
+
+def check(outcome) -> None:
+    conv = outcome.conversation
+    if conv.active:
+        flow = FLOWS[conv.flow]
+        assert conv.step in flow.steps
+        assert conv.version == flow.version
+        assert conv.retries < 3
+        assert all(step in flow.steps for step in conv.history)
+    else:
+        assert conv == Conversation()
+    for reply in outcome.replies:
+        assert isinstance(reply, str) and reply
+        assert not ID_PATTERN.search(reply), f"unmasked ID number in {reply!r}"
