@@ -186,9 +186,11 @@ MOVES = {
 
 
 class Engine:
-    def __init__(self, flows: Mapping[str, Flow], summary_step: str = "summary") -> None:
+    def __init__(self, flows: Mapping[str, Flow], summary_step: str = "summary",
+                 answer_question: Callable[[str], str | None] = lambda text: None) -> None:
         self.flows = flows
         self.summary_step = summary_step
+        self.answer_question = answer_question
 
     # The one entry point.
     def handle(self, conv: Conversation, event: Event, ctx: Context) -> Outcome:
@@ -275,6 +277,10 @@ class Engine:
         try:
             value = step.parse(raw, conv.data, ctx)
         except Invalid as invalid:
+            # Not an answer, but maybe a question (“钱能用在哪？”): answer it, then ask again.
+            answer = self.answer_question(raw) if isinstance(event, UserText) else None
+            if answer:
+                return Outcome(conv, (answer, step.prompt(conv.data, ctx)))
             return self._invalid(flow, conv, step, invalid.message, ctx)
         data = {**conv.data, step.field: value}
         answered = replace(conv, data=data, retries=0, history=conv.history + (step.id,))

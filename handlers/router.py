@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from bot.webhook.inbound import Inbound
-from flows import texts
+from flows import faq, texts
 from flows.answers import clean
 from flows.engine import UserImage, UserText
 from handlers.conversation import Conversations
@@ -66,6 +66,9 @@ class Router:
         flow = START_WORDS.get(clean(text))
         if flow:
             return _joined(self.conversations.handle(inbound.openid, None, start=flow))
+        entry = faq.match(text)
+        if entry:
+            return Text(entry.answer)
         return Text(texts.HELP)
 
 

@@ -177,3 +177,17 @@ def test_draft_survives_and_asks_to_resume_after_the_idle_window(world, make_set
     conversations.store.save("o_idle", replace(conv, updated_at=conv.updated_at - 31 * 60), rev)
     user.play([("李秀英", "还没有办完"), ("1", "请输入这位家人的姓名"), ("李秀英", "证件号码")])
     assert bot.redis.ttl(key) > 71 * 3600
+
+
+def test_a_policy_question_mid_flow_is_answered_then_the_question_repeated(world) -> None:
+    _, server, side = world
+    user = User(server, side, "o_curious")
+    user.play([("绑定家人", "姓名"), *verify_rows("王建国"), (CODE, "请问要绑定的家人是您的"), ("1", "姓名")])
+    answer = user.say("共济的钱能用在哪里？")
+    assert "定点药店" in answer and answer.endswith("请输入这位家人的姓名（与身份证一致）：")
+    assert user.say("李秀英").startswith("请输入这位家人的证件号码")
+
+
+def test_a_policy_question_outside_a_flow(world) -> None:
+    _, server, side = world
+    assert "医保钱包" in User(server, side, "o_q").say("我妈在外省能绑定吗")
