@@ -18,6 +18,9 @@ from flows.verify_texts import ID_PROBLEMS
 FLOW_ID = "bind_member"
 VERSION = 1
 
+ID_TYPES = {"resident_id": "身份证号码", "hmt_residence_permit": "港澳台居民居住证",
+            "foreign_permanent": "外国人永久居留身份证"}
+
 # Whom the member must be older (+1) or younger (-1) than the initiator, by relationship.
 _EXPECTED_AGE = {Relationship.PARENT: 1, Relationship.GRANDPARENT: 1,
                  Relationship.CHILD: -1, Relationship.GRANDCHILD: -1}
@@ -128,7 +131,8 @@ def summary(data, ctx: Context) -> str:
     sex = {"M": "男", "F": "女"}.get(member["sex"] or "", "")
     items = [f"关系：{LABELS[Relationship(data['relationship'])]}",
              f"姓名：{mask_name(data['member_name'])}",
-             f"证件号码：{mask_id_number(member['value'])}（{sex + '，' if sex else ''}{member['age']}岁）"]
+             f"{ID_TYPES.get(member['type'], '证件号码')}：{mask_id_number(member['value'])}"
+             f"（{sex + '，' if sex else ''}{member['age']}岁）"]
     if data.get("proof"):
         items.append(f"证明材料：{t.PROOF_ATTACHED}")
     return t.SUMMARY.format(items="\n".join(f"{i}. {item}" for i, item in enumerate(items, start=1)))
@@ -176,7 +180,8 @@ def result_message(data, ctx: Context) -> str:
     if status == "pending_consent":
         consent = application["consent"]
         expires = datetime.fromisoformat(consent["expires_at"]).astimezone().strftime("%m月%d日 %H:%M")
-        return t.PENDING_CONSENT.format(relationship=relationship, name=name, code=consent["code"], expires=expires)
+        return t.PENDING_CONSENT.format(relationship=relationship, name=name, code=consent["code"], expires=expires,
+                                        url=consent["url"])
     if status == "under_review":
         return t.UNDER_REVIEW
     return t.REJECTED.format(reason=refusal(application.get("reason") or ""))

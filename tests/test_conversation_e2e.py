@@ -77,7 +77,7 @@ def test_whole_binding_from_the_first_message_to_the_approval_decision(world) ->
     ])
     summary = answers[-1]
     assert "1. 关系：配偶" in summary and "2. 姓名：李**" in summary
-    assert "3. 证件号码：3301**********0224（女，62岁）" in summary
+    assert "3. 身份证号码：3301**********0224（女，62岁）" in summary
     assert wife.id_number not in summary and wife.name not in summary
     submitted = grandpa.say("确认")
     assert "还需要您的配偶 李** 本人确认同意" in submitted
@@ -191,3 +191,16 @@ def test_a_policy_question_mid_flow_is_answered_then_the_question_repeated(world
 def test_a_policy_question_outside_a_flow(world) -> None:
     _, server, side = world
     assert "医保钱包" in User(server, side, "o_q").say("我妈在外省能绑定吗")
+
+
+def test_a_half_finished_flow_survives_a_restart(world, make_settings) -> None:
+    app, server, side = world
+    user = User(server, side, "o_restart")
+    user.play([("绑定家人", "姓名"), *verify_rows("王建国"), (CODE, "请问要绑定的家人是您的"), ("1", "姓名")])
+    server.stop()
+    # A new process: nothing carried over in memory, only Redis.
+    fresh = BackgroundServer(create_app(app.extensions["wxbot"].settings)).start()
+    try:
+        assert User(fresh, side, "o_restart").say("李秀英").startswith("请输入这位家人的证件号码")
+    finally:
+        fresh.stop()
