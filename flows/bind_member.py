@@ -3,6 +3,8 @@ minor) → pledge → summary (确认 or 修改N) → submit → the result in p
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -152,10 +154,14 @@ def _eligibility_checked(data, ctx, result) -> tuple[str, dict]:
 
 
 def _submit_args(data, ctx: Context) -> dict[str, Any]:
-    return {"member_name": data["member_name"], "member_id_type": data["member_id"]["type"],
+    args = {"member_name": data["member_name"], "member_id_type": data["member_id"]["type"],
             "member_id_number": data["member_id"]["value"], "relationship": data["relationship"],
-            "pledge_accepted": bool(data.get("pledge")), "proof_media_ids": [data["proof"]] if data.get("proof") else [],
-            "idempotency_key": data["idempotency_key"]}
+            "pledge_accepted": bool(data.get("pledge")), "proof_media_ids": [data["proof"]] if data.get("proof") else []}
+    # The same submission retried (a timeout, “重试”) keeps its key, so it is never applied twice;
+    # a corrected one (after a refusal) is a new submission and gets a new key.
+    content = json.dumps(args, sort_keys=True, ensure_ascii=False).encode()
+    args["idempotency_key"] = f"{data['idempotency_key']}-{hashlib.sha256(content).hexdigest()[:16]}"
+    return args
 
 
 # Refusals that the user can mend by changing one answer: back to that question.

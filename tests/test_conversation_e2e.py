@@ -123,7 +123,9 @@ def test_minor_needs_a_photo_and_is_approved_at_once(world) -> None:
     [("儿子", "姓名"), ("孙梅", "证件号码"), (person("孙梅").id_number, "比您年长"), ("否", "证件号码")],
     # edit one field from the summary and come straight back
     [("1", "姓名"), ("李秀英", "证件号码"), (person("李秀英").id_number, "承诺书"), ("同意", "请核对"),
-     ("修改2", "请输入这位家人的姓名"), ("李秀", "请核对"), ("确认", "姓名和身份证号与医保登记信息不一致")],
+     ("修改2", "请输入这位家人的姓名"), ("李秀", "请核对"), ("确认", "姓名和身份证号与医保登记信息不一致"),
+     # corrected after the refusal: a new submission, accepted
+     ("李秀英", "证件号码"), (person("李秀英").id_number, "承诺书"), ("同意", "请核对"), ("确认", "本人确认同意")],
     # three wrong answers: a way out
     [("1", "姓名"), ("123", "姓名只能是汉字"), ("张3", "姓名只能是汉字"), ("😀", "12393")],
     # help, back and cancel at any step
