@@ -36,6 +36,11 @@ def slow_webhook(make_settings, wechat_side, aes, fake_wechat, redis_client):
     return build
 
 
+def opened_window(fake_wechat, openid: str) -> None:
+    """What WeChat's servers know when a user writes: the customer-service window is open."""
+    requests.post(f"{fake_wechat.url}/fake/interact", json={"openid": openid}, timeout=5)
+
+
 def sent_messages(fake_wechat) -> list[dict]:
     return requests.get(f"{fake_wechat.url}/fake/sent", timeout=5).json()
 
@@ -43,6 +48,7 @@ def sent_messages(fake_wechat) -> list[dict]:
 def test_slow_handler_gets_success_then_a_customer_service_message(slow_webhook, fake_wechat) -> None:
     webhook, route = slow_webhook(delay=DEADLINE + 0.6)
     xml = webhook.side.text_xml("o_slow", "查进度", msg_id=31)
+    opened_window(fake_wechat, "o_slow")
     started = time.monotonic()
     response = webhook.send(xml, "o_slow")
     elapsed = time.monotonic() - started
@@ -89,6 +95,7 @@ def test_late_answer_survives_an_expired_access_token(slow_webhook, fake_wechat,
     webhook, _ = slow_webhook(delay=DEADLINE + 0.2)
     # One 40001 from WeChat: the client refreshes the token once and retries once.
     requests.post(f"{fake_wechat.url}/fake/fail", json=[{"errcode": 40001}], timeout=5)
+    opened_window(fake_wechat, "o_user")
     assert webhook.send(webhook.side.text_xml("o_user", "hi")).text == "success"
     sent = wait_for(lambda: sent_messages(fake_wechat), timeout=5)
     assert sent[0]["text"]["content"] == "慢慢来的回答：hi"

@@ -9,7 +9,7 @@ import itertools
 import secrets
 import time
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import requests
 from wechatpy import parse_message
@@ -35,8 +35,9 @@ class WeChatSide:
     by default safe when the settings have an AES key, else plaintext."""
 
     def __init__(self, settings: WechatSettings, account: str = "gh_local_account",
-                 mode: str | None = None) -> None:
+                 mode: str | None = None, fake_api: str | None = None) -> None:
         self.token = settings.token
+        self.fake_api = fake_api  # tell the fake WeChat API about interactions, as WeChat knows them
         self.account = account
         self.mode = mode or ("safe" if settings.safe_mode else "plaintext")
         self.crypto = (WeChatCrypto(settings.token, settings.encoding_aes_key, settings.appid)
@@ -88,8 +89,18 @@ class WeChatSide:
         return dict(parse_message(body)._data)
 
     def post(self, base_url: str, delivery: Delivery, timeout: float = 10) -> requests.Response:
+        if self.fake_api:
+            self.interacted(parse_qs(delivery.query)["openid"][0],
+                            "event" if b"<MsgType><![CDATA[event]]>" in delivery.body else "message")
         return requests.post(f"{base_url}/wechat?{delivery.query}", data=delivery.body, timeout=timeout,
                              headers={"Content-Type": "text/xml"})
+
+    def interacted(self, openid: str, kind: str = "message") -> None:
+        """What WeChat's servers know when a user writes: the customer-service window opens."""
+        try:
+            requests.post(f"{self.fake_api}/fake/interact", json={"openid": openid, "kind": kind}, timeout=2)
+        except requests.RequestException:
+            pass  # no fake API running (a real account): nothing to tell
 
     def say(self, base_url: str, openid: str, content: str) -> dict:
         response = self.post(base_url, self.deliver(self.text_xml(openid, content), openid))

@@ -1,0 +1,90 @@
+"""The fake WeChat API checks requests as WeChat does (it stands in for WeChat in every other test)."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from bot.store.keys import Keys
+from bot.wechat.client import WeChatAPI
+from bot.wechat.token import SharedAccessToken
+from tests.conftest import APPID, SECRET
+
+
+@pytest.fixture
+def api(fake_wechat, redis_client) -> WeChatAPI:
+    client = WeChatAPI(APPID, SECRET, base_url=fake_wechat.url, timeout=2)
+    client.tokens = SharedAccessToken(redis_client, Keys("wxbot", APPID), client.fetch_stable_token)
+    return client
+
+
+def control(fake_wechat, path: str, body) -> None:
+    requests.post(f"{fake_wechat.url}/fake/{path}", json=body, timeout=5).raise_for_status()
+
+
+def template(api: WeChatAPI, openid: str, value: str = "已通过", client_msg_id: str | None = None) -> dict:
+    body = {"touser": openid, "template_id": "TPL1", "data": {"thing1": {"value": value}}}
+    if client_msg_id:
+        body["client_msg_id"] = client_msg_id
+    return api.post("message/template/send", data=body)
+
+
+def test_template_values_over_20_characters_or_with_line_breaks_are_refused(api) -> None:
+    assert template(api, "o1", "二" * 20)["errcode"] == 0
+    for bad in ("二" * 21, "第一行\n第二行"):
+        with pytest.raises(Exception) as caught:
+            template(api, "o1", bad)
+        assert caught.value.errcode == 47003
+
+
+def test_client_msg_id_repeats_are_dropped(api, fake_wechat) -> None:
+    first = template(api, "o1", client_msg_id="decision-1")
+    again = template(api, "o1", client_msg_id="decision-1")
+    assert first["msgid"] == again["msgid"]
+    assert len(requests.get(f"{fake_wechat.url}/fake/sent", timeout=5).json()) == 1
+
+
+def test_users_who_do_not_follow_get_43004(api, fake_wechat) -> None:
+    control(fake_wechat, "unfollow", {"openid": "o_gone"})
+    with pytest.raises(Exception) as caught:
+        template(api, "o_gone")
+    assert caught.value.errcode == 43004
+
+
+def test_customer_service_window(api, fake_wechat) -> None:
+    with pytest.raises(Exception) as caught:
+        api.send_text("o_quiet", "hi")
+    assert caught.value.errcode == 45015
+    control(fake_wechat, "interact", {"openid": "o_click", "kind": "event"})
+    for _ in range(3):
+        api.send_text("o_click", "hi")
+    with pytest.raises(Exception) as caught:
+        api.send_text("o_click", "hi")
+    assert caught.value.errcode == 45047
+
+
+def test_menu_create_get_delete(api) -> None:
+    menu = {"button": [{"type": "click", "name": "绑定家人", "key": "BIND_MEMBER"}]}
+    api.post("menu/create", data=menu)
+    assert api.get("menu/get")["menu"] == menu
+    api.get("menu/delete")
+    with pytest.raises(Exception) as caught:
+        api.get("menu/get")
+    assert caught.value.errcode == 46003
+
+
+def test_media_get(api, fake_wechat) -> None:
+    media_id = requests.post(f"{fake_wechat.url}/fake/media", data=b"\xff\xd8jpeg", timeout=5).json()["media_id"]
+    response = api._http.get(f"{fake_wechat.url}/cgi-bin/media/get",
+                             params={"access_token": api.access_token, "media_id": media_id}, timeout=5)
+    assert response.content == b"\xff\xd8jpeg"
+
+
+def test_injected_faults(api, fake_wechat) -> None:
+    control(fake_wechat, "fail", [{"errcode": 45009, "path": "template"}, {"status": 502}])
+    with pytest.raises(Exception) as caught:
+        template(api, "o1")
+    assert caught.value.errcode == 45009
+    with pytest.raises(Exception):
+        template(api, "o1")
+    assert template(api, "o1")["errcode"] == 0
