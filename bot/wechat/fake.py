@@ -201,7 +201,7 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
 
     @app.get("/fake/stats")
     def stats():  # noqa: ANN202
-        return jsonify(token_fetches=state.token_fetches)
+        return jsonify(token_fetches=state.token_fetches, pending_failures=len(state.failures))
 
     @app.post("/fake/fail")
     def fail():  # noqa: ANN202

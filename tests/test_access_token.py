@@ -1,0 +1,66 @@
+"""The access token: one fetch however many processes need it; 40001 storms stay bounded."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from bot.store.keys import Keys
+from bot.wechat.client import WeChatAPI
+from bot.wechat.token import SharedAccessToken
+from tests.conftest import APPID, SECRET
+from tests.support.token_worker import fetch_token
+
+
+def stats(fake_wechat) -> dict:
+    return requests.get(f"{fake_wechat.url}/fake/stats", timeout=5).json()
+
+
+def test_eight_processes_needing_a_token_at_once_cause_one_fetch(fake_wechat, redis_server, redis_client) -> None:
+    start_at = time.time() + 1.5
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(8) as pool:
+        tokens = pool.starmap(fetch_token, [(redis_server.url, fake_wechat.url, APPID, SECRET, start_at)] * 8)
+    assert len(set(tokens)) == 1
+    assert stats(fake_wechat)["token_fetches"] == 1
+
+
+def test_a_40001_storm_stays_bounded(fake_wechat, redis_client) -> None:
+    api = WeChatAPI(APPID, SECRET, base_url=fake_wechat.url, timeout=5)
+    api.tokens = SharedAccessToken(redis_client, Keys("wxbot", APPID), api.fetch_stable_token)
+    requests.post(f"{fake_wechat.url}/fake/interact", json={"openid": "o1"}, timeout=5)
+    api.access_token  # noqa: B018 - the first fetch
+    # WeChat answers 40001 to twenty calls in a row: each call refreshes at most once and retries
+    # at most once, and concurrent calls that saw the same rejected token share one refresh.
+    requests.post(f"{fake_wechat.url}/fake/fail", json=[{"errcode": 40001, "path": "custom"}] * 20, timeout=5)
+
+    def send(_: int) -> str:
+        try:
+            api.send_text("o1", "hi")
+            return "sent"
+        except Exception as exc:  # noqa: BLE001
+            return str(getattr(exc, "errcode", exc))
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(pool.map(send, range(10)))
+    # Twenty faults for ten calls: every call made exactly two attempts, none recursed on.
+    assert outcomes == ["40001"] * 10
+    assert stats(fake_wechat)["pending_failures"] == 0
+    assert stats(fake_wechat)["token_fetches"] <= 1 + 10  # at most one refresh per call
+    api.send_text("o1", "after the storm")  # and the client works again at once
+
+
+def test_the_token_never_reaches_the_logs(fake_wechat, redis_client, capfd) -> None:
+    api = WeChatAPI(APPID, SECRET, base_url=fake_wechat.url, timeout=5)
+    api.tokens = SharedAccessToken(redis_client, Keys("wxbot", APPID), api.fetch_stable_token)
+    token = api.access_token
+    requests.post(f"{fake_wechat.url}/fake/fail", json=[{"status": 502, "path": "custom"}], timeout=5)
+    try:
+        api.send_text("o1", "hi")
+    except Exception:  # noqa: BLE001
+        pass
+    output = "".join(capfd.readouterr())
+    assert token not in output
