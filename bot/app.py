@@ -83,9 +83,11 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
                    decisions: Decisions) -> Route:
     from bot.conversations.identities import Identities
     from bot.conversations.store import ConversationStore
+    from bot.notify.records import NotificationRecords
     from handlers.conversation import Conversations
     from handlers.router import Router
 
     secret = settings.conversation.secret_key
     store = ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600)
-    return Router(Conversations(store, Identities(client, keys, secret), binding, decisions, settings))
+    return Router(Conversations(store, Identities(client, keys, secret), binding, decisions, settings),
+                  NotificationRecords(client, keys))

@@ -192,6 +192,30 @@ class BindingSettings(_Section):
         return self
 
 
+class TemplateSettings(_Section):
+    """One template message: its id in the WeChat console, and which value fills which keyword."""
+    template_id: str = Field(min_length=1)
+    # keyword in the template (thing1, phrase2, time3 …) → one of: member, relationship, result,
+    # reason, decided_at, application
+    fields: dict[str, Literal["member", "relationship", "result", "reason", "decided_at", "application"]]
+
+
+class NotificationSettings(_Section):
+    queue: str = "wxbot-notify"
+    max_attempts: int = Field(5, ge=1, le=20)
+    retry_intervals: list[int] = [5, 30, 120, 600]   # seconds between attempts
+    link: str = ""                                   # page the card opens; empty: none
+    approved: TemplateSettings = TemplateSettings(
+        template_id="TPL_BINDING_APPROVED",
+        fields={"thing1": "member", "thing2": "relationship", "phrase3": "result", "time4": "decided_at"})
+    rejected: TemplateSettings = TemplateSettings(
+        template_id="TPL_BINDING_REJECTED",
+        fields={"thing1": "member", "phrase2": "result", "thing3": "reason", "time4": "decided_at"})
+    terminated: TemplateSettings = TemplateSettings(
+        template_id="TPL_BINDING_ENDED",
+        fields={"thing1": "member", "phrase2": "result", "thing3": "reason", "time4": "decided_at"})
+
+
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["json", "console"] = "json"
@@ -211,6 +235,7 @@ class Settings(BaseSettings):
     conversation: ConversationSettings
     region: RegionSettings = RegionSettings()
     binding: BindingSettings = BindingSettings()
+    notifications: NotificationSettings = NotificationSettings()
     log: LogSettings = LogSettings()
 
     @classmethod

@@ -10,6 +10,7 @@ from bot.webhook.inbound import Inbound
 from flows import faq, texts
 from flows.answers import clean
 from flows.engine import UserImage, UserText
+from bot.notify.records import NotificationRecords
 from handlers.conversation import Conversations
 from handlers.reply import NoReply, Reply, Text
 
@@ -31,10 +32,25 @@ CONSENT = re.compile(r"(?:同意|确认)\s*([A-Za-z0-9]{6})")
 
 
 class Router:
-    def __init__(self, conversations: Conversations) -> None:
+    def __init__(self, conversations: Conversations, notifications: NotificationRecords) -> None:
         self.conversations = conversations
+        self.notifications = notifications
 
     def __call__(self, inbound: Inbound) -> Reply:
+        if inbound.msg_type == "event" and inbound.event == "templatesendjobfinish":
+            self.notifications.delivery_report(inbound.field("MsgID"), inbound.field("Status"))
+            return NoReply()
+        reply = self._route(inbound)
+        if inbound.msg_type == "event" and inbound.event in _SILENT_EVENTS:
+            return reply
+        # Decisions that could not be pushed (the user had unfollowed) come with the next reply.
+        notices = self.notifications.take_pending(inbound.openid)
+        if not notices:
+            return reply
+        text = "\n\n".join(notices)
+        return Text(f"{text}\n\n{reply.content}") if isinstance(reply, Text) else Text(text)
+
+    def _route(self, inbound: Inbound) -> Reply:
         if inbound.msg_type == "event":
             return self._event(inbound)
         if inbound.msg_type == "text":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from bot.config import ConfigError, load_settings
 
@@ -28,16 +29,17 @@ def test_example_config_is_valid_and_complete() -> None:
     # Every key of every section is documented in the example file.
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
 
-    def documented(section: str, values: dict) -> None:
+    def documented(section: str, model: BaseModel) -> None:
         assert f"\n[{section}]" in text, f"[{section}] is missing from config.example.toml"
-        for key, value in values.items():
-            if isinstance(value, dict):
+        for key in type(model).model_fields:
+            value = getattr(model, key)
+            if isinstance(value, BaseModel):
                 documented(f"{section}.{key}", value)
             else:
                 assert f"\n{key} = " in text, f"{section}.{key} is not documented in config.example.toml"
 
-    for section, values in settings.model_dump().items():
-        documented(section, values)
+    for section in type(settings).model_fields:
+        documented(section, getattr(settings, section))
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

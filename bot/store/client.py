@@ -10,14 +10,15 @@ from redis.sentinel import Sentinel
 from bot.config import RedisSettings
 
 
-def connect(settings: RedisSettings, url: str | None = None) -> redis.Redis:
+def connect(settings: RedisSettings, url: str | None = None, blocking: bool = False) -> redis.Redis:
     """A client with short timeouts, so that a dead Redis costs milliseconds, not the deadline.
 
     One immediate retry on a connection error lets a pooled connection that died with a Redis
     restart reconnect transparently; timeouts are not retried, they already cost a full wait.
+    `blocking` clients (the job worker's, which waits on the queue) have no read timeout.
     """
     options = dict(
-        socket_timeout=settings.socket_timeout,
+        socket_timeout=None if blocking else settings.socket_timeout,
         socket_connect_timeout=settings.socket_timeout,
         retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         health_check_interval=30,

@@ -42,6 +42,16 @@ class Keys:
     def callback_nonce(self, nonce: str) -> str:
         return f"{self._base}:binding:nonce:{_digest(nonce)}"
 
+    def notification(self, notification_id: str) -> str:
+        return f"{self._base}:notify:{notification_id}"
+
+    def notification_by_msgid(self, msgid: str) -> str:
+        return f"{self._base}:notify:msgid:{msgid}"
+
+    def pending_notices(self, openid: str) -> str:
+        """Notices for a user who had unfollowed: shown with their next reply."""
+        return f"{self._base}:notify:pending:{openid}"
+
     def access_token(self) -> str:
         return f"{self._base}:wechat:access_token"
 

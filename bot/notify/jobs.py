@@ -1,0 +1,73 @@
+"""The notification job: send one template message, exactly once.
+
+Exactly once, even when the job runs twice (a worker killed after WeChat accepted the message,
+a dead letter retried): the record says whether it was sent, a lock keeps two runs apart, and
+`client_msg_id` makes WeChat drop a repeat that slipped through.
+"""
+
+from __future__ import annotations
+
+import requests
+from wechatpy.exceptions import WeChatClientException
+
+from bot.binding import errors as binding_errors
+from bot.binding.models import Decision
+from bot.logs import log, user_ref
+from bot.notify import runtime, templates
+from bot.notify.records import DONE, FAILED
+
+UNFOLLOWED = 43004
+
+
+class SendFailed(Exception):
+    """Raised so that RQ retries the job (and, after the last attempt, keeps it as a dead letter)."""
+
+
+def send_notification(notification_id: str) -> str:
+    rt = runtime.current()
+    lock = rt.redis.lock(f"{rt.records.keys.notification(notification_id)}:lock", timeout=60, blocking_timeout=60)
+    if not lock.acquire():
+        raise SendFailed("another run holds the notification")
+    try:
+        return _send(rt, notification_id)
+    finally:
+        lock.release()
+
+
+def _send(rt: runtime.Runtime, notification_id: str) -> str:
+    record = rt.records.get(notification_id)
+    if record is None:
+        return "unknown"
+    if record["status"] in DONE:
+        return record["status"]
+    decision = Decision.model_validate_json(record["decision"])
+    openid = record["openid"]
+    attempt = rt.records.attempt(notification_id)
+    try:
+        application = rt.binding.application(decision.application_id).model_dump(mode="json")
+    except binding_errors.ApplicationNotFound:
+        application = None
+    except binding_errors.BindingError as exc:
+        rt.records.update(notification_id, last_error=exc.code)
+        raise SendFailed(f"binding service: {exc.code}") from None
+    body = templates.payload(openid, notification_id, decision, application, rt.settings.notifications)
+    try:
+        result = rt.wechat.post("message/template/send", data=body)
+    except WeChatClientException as exc:
+        if exc.errcode == UNFOLLOWED:
+            rt.records.park_for_user(notification_id, openid, templates.as_text(decision, application))
+            log.info("notification_parked", notification_id=notification_id, user_ref=user_ref(openid))
+            return "waiting_for_user"
+        rt.records.update(notification_id, status=FAILED if attempt >= rt.settings.notifications.max_attempts
+                          else "queued", last_error=f"errcode {exc.errcode}")
+        log.warning("notification_failed", notification_id=notification_id, errcode=exc.errcode, attempt=attempt)
+        raise SendFailed(f"WeChat errcode {exc.errcode}") from None
+    except requests.RequestException as exc:
+        rt.records.update(notification_id, status=FAILED if attempt >= rt.settings.notifications.max_attempts
+                          else "queued", last_error=type(exc).__name__)
+        log.warning("notification_failed", notification_id=notification_id, error=type(exc).__name__,
+                    attempt=attempt)
+        raise SendFailed(type(exc).__name__) from None
+    rt.records.sent(notification_id, str(result.get("msgid", "")))
+    log.info("notification_sent", notification_id=notification_id, user_ref=user_ref(openid), attempt=attempt)
+    return "sent"

@@ -1,0 +1,61 @@
+"""A decision as a template message: WeChat takes at most 20 characters per value, one line each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.binding.models import Decision
+from bot.config import NotificationSettings, TemplateSettings
+from flows.refusals import short_reason
+from flows.relationships import LABELS, Relationship
+
+RESULTS = {"approved": "已通过", "rejected": "未通过", "terminated": "已解除"}
+MAX_VALUE = 20
+
+
+def template_for(decision: Decision, settings: NotificationSettings) -> TemplateSettings:
+    return {"approved": settings.approved, "rejected": settings.rejected,
+            "terminated": settings.terminated}[decision.status]
+
+
+def values(decision: Decision, application: dict[str, Any] | None) -> dict[str, str]:
+    application = application or {}
+    relationship = application.get("relationship")
+    return {
+        "member": application.get("member_masked_name") or "您的家人",
+        "relationship": LABELS[Relationship(relationship)] if relationship else "家人",
+        "result": RESULTS[decision.status],
+        "reason": short_reason(decision.reason) if decision.reason else "无",
+        "decided_at": decision.decided_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+        "application": decision.application_id,
+    }
+
+
+def fit(value: str) -> str:
+    value = " ".join(value.split())  # no line breaks
+    return value if len(value) <= MAX_VALUE else value[:MAX_VALUE - 1] + "…"
+
+
+def payload(openid: str, notification_id: str, decision: Decision, application: dict[str, Any] | None,
+            settings: NotificationSettings) -> dict[str, Any]:
+    template = template_for(decision, settings)
+    filled = values(decision, application)
+    body: dict[str, Any] = {
+        "touser": openid, "template_id": template.template_id,
+        "data": {keyword: {"value": fit(filled[source])} for keyword, source in template.fields.items()},
+        # WeChat drops a repeat of the same openid + client_msg_id within 10 minutes.
+        "client_msg_id": notification_id,
+    }
+    if settings.link:
+        body["url"] = settings.link
+    return body
+
+
+def as_text(decision: Decision, application: dict[str, Any] | None) -> str:
+    """The same news as a line of chat, for a user who sees it at their next visit."""
+    filled = values(decision, application)
+    text = f"【办理结果】您为{filled['relationship']} {filled['member']} 办理的家庭共济{filled['result']}"
+    if decision.status != "approved" and decision.reason:
+        text += f"：{short_reason(decision.reason)}"
+    return text + f"（{filled['decided_at']}）。"

@@ -1,0 +1,49 @@
+"""`wxbot worker`: runs notification jobs (RQ, with its scheduler for delayed retries) and the
+dispatcher that turns recorded decisions into jobs. Run any number, on any machines."""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+from rq import Queue, Worker
+
+from bot.config import Settings
+from bot.logs import log
+from bot.notify import runtime
+from bot.notify.dispatch import Dispatcher
+from bot.store.client import connect
+
+
+def start_dispatcher(client: redis.Redis, settings: Settings, stop: threading.Event) -> threading.Thread:
+    dispatcher = Dispatcher(client, settings)
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                dispatcher.run_once(block_ms=1000)
+            except redis.RedisError:
+                log.warning("dispatcher_redis_unavailable")
+                stop.wait(1.0)
+            except Exception:  # noqa: BLE001 - keep dispatching after a bad round
+                log.exception("dispatcher_failed")
+                stop.wait(1.0)
+
+    thread = threading.Thread(target=loop, daemon=True, name="wxbot-dispatcher")
+    thread.start()
+    return thread
+
+
+def run_worker(settings: Settings, burst: bool = False) -> None:
+    runtime.use(runtime.build(settings))
+    queue_client = connect(settings.redis, blocking=True)  # waits on the queue: no read timeout
+    stop = threading.Event()
+    if not burst:
+        start_dispatcher(queue_client, settings, stop)
+    else:
+        Dispatcher(queue_client, settings).run_once()
+    try:
+        Worker([Queue(settings.notifications.queue, connection=queue_client)], connection=queue_client).work(
+            with_scheduler=True, burst=burst, logging_level="WARNING")
+    finally:
+        stop.set()
