@@ -39,10 +39,10 @@ class Bot:
     decisions: Decisions
 
 
-def create_app(settings: Settings, *, redis_client: redis.Redis | None = None,
-               route: Route | None = None, binding: BindingService | None = None) -> Flask:
-    configure_logs(settings.log, salt=settings.wechat.token)
-    client = redis_client or connect(settings.redis)
+def create_app(settings: Settings, *, route: Route | None = None, binding: BindingService | None = None) -> Flask:
+    # Keyed with the conversation secret, not the (low-entropy, sometimes public) WeChat token.
+    configure_logs(settings.log, salt="user-ref:" + settings.conversation.secret_key)
+    client = connect(settings.redis)
     keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
     hook = settings.webhook
 
@@ -54,7 +54,7 @@ def create_app(settings: Settings, *, redis_client: redis.Redis | None = None,
     decisions = Decisions(client, keys)
     codec = EnvelopeCodec(settings.wechat, hook.timestamp_window)
     ledger = DeliveryLedger(client, nonce_ttl=2 * hook.timestamp_window, lease=hook.processing_lease,
-                            reply_ttl=hook.reply_cache_ttl)
+                            reply_ttl=hook.reply_cache_ttl, fast_client=connect(settings.redis, timeout=0.2))
     if route is None:
         route = default_router(settings, client, keys, binding, decisions)
     processor = Processor(redis=client, keys=keys, ledger=ledger, codec=codec, route=route,
@@ -91,3 +91,4 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     store = ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600)
     return Router(Conversations(store, Identities(client, keys, secret), binding, decisions, settings),
                   NotificationRecords(client, keys))
+

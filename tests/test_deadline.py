@@ -13,7 +13,7 @@ from handlers.reply import Text
 from tests.conftest import wait_for
 from tests.support.webhook import Webhook
 
-DEADLINE = 0.6
+DEADLINE = 1.0
 
 
 class SlowRoute:
@@ -70,7 +70,7 @@ def test_slow_handler_gets_success_then_a_customer_service_message(slow_webhook,
 
 
 def test_retry_arriving_while_the_first_copy_is_still_working_waits_for_it(slow_webhook, fake_wechat) -> None:
-    webhook, route = slow_webhook(delay=DEADLINE * 0.6)
+    webhook, route = slow_webhook(delay=DEADLINE * 0.4)
     xml = webhook.side.text_xml("o_user", "你好", msg_id=32)
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(2) as pool:

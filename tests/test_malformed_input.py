@@ -84,10 +84,19 @@ def test_malformed_plaintext_body(plain: Webhook, case: str) -> None:
     ("timestamp not a number", "signature=x&timestamp=soon&nonce=n", 400),
     ("no nonce", "signature=x&timestamp={now}", 400),
     ("timestamp an hour old", None, 403),
+    ("timestamp in superscript digits", "signature=x&timestamp=²&nonce=n", 400),
+    ("CreateTime fine, MsgId in full-width digits", None, 400),
 ])
 def test_bad_query(plain: Webhook, case: str, query: str | None, status: int) -> None:
+    body = message()
+    if case.startswith("CreateTime fine"):
+        query, body = signed_query(), message(MsgId="１２３")
     query = (query or signed_query(int(time.time()) - 3600)).format(now=int(time.time()))
-    assert plain.post(Delivery(query, message())).status_code == status
+    assert plain.post(Delivery(query, body)).status_code == status
+
+
+def test_url_check_with_superscript_timestamp_is_400(plain: Webhook) -> None:
+    assert plain.app.test_client().get("/wechat?signature=x&timestamp=²&nonce=n&echostr=e").status_code == 400
 
 
 def test_safe_mode_bad_ciphertext_is_400(safe: Webhook) -> None:

@@ -6,6 +6,7 @@ import time
 
 from bot.app import create_app
 from bot.store.server import RedisServer
+from bot.wechat.simulate import WeChatSide
 from flows import texts
 from tests.support.webhook import Webhook
 
@@ -28,5 +29,43 @@ def test_redis_down_then_back(make_settings, wechat_side, aes, tmp_path) -> None
         server.start()
         assert webhook.say("恢复了吗")["Content"] == texts.HELP
         assert client.get("/healthz").json == {"status": "ok", "redis": "ok"}
+    finally:
+        server.cleanup()
+
+
+def test_redis_stalling_at_the_deadline_neither_delays_the_reply_nor_loses_the_answer(
+        make_settings, fake_wechat, tmp_path) -> None:
+    """Redis freezes (a fork, an fsync spike, a failover) just as the deadline comes: the request
+    still answers in time, and the answer still reaches the user afterwards."""
+    import threading
+
+    import redis as redis_lib
+    import requests
+
+    from handlers.reply import Text
+
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        settings = make_settings(redis={"url": server.url}, webhook={"reply_deadline": 1.0},
+                                 wechat={"api_base_url": fake_wechat.url})
+        app = create_app(settings, route=lambda inbound: (time.sleep(1.5), Text("慢慢查好了"))[1])
+        side = WeChatSide(settings.wechat)
+        requests.post(f"{fake_wechat.url}/fake/interact", json={"openid": "o_user"}, timeout=5)
+        pauser = redis_lib.Redis.from_url(server.url)
+        threading.Timer(0.5, lambda: pauser.execute_command("CLIENT", "PAUSE", 1500)).start()
+
+        delivery = side.deliver(side.text_xml("o_user", "查一下"), "o_user")
+        started = time.monotonic()
+        response = app.test_client().post(f"/wechat?{delivery.query}", data=delivery.body)
+        elapsed = time.monotonic() - started
+
+        assert response.text == "success"
+        assert elapsed < settings.webhook.reply_deadline
+        sent = []
+        deadline = time.monotonic() + 10
+        while not sent and time.monotonic() < deadline:
+            sent = requests.get(f"{fake_wechat.url}/fake/sent", timeout=5).json()
+            time.sleep(0.1)
+        assert [m["text"]["content"] for m in sent] == ["慢慢查好了"]
     finally:
         server.cleanup()

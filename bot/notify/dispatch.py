@@ -11,6 +11,7 @@ import socket
 
 import redis
 from rq import Queue, Retry
+from rq.job import Job, JobStatus
 
 from bot.config import Settings
 from bot.logs import log
@@ -69,10 +70,16 @@ class Dispatcher:
         notification_id = entry_id.replace("-", "")
         created = self.records.create(notification_id, openid, fields[b"decision"].decode())
         record = self.records.get(notification_id) or {}
-        if not created and record.get("status") != QUEUED:
-            return 0  # already handled
+        if not created and (record.get("status") != QUEUED or self._job_waiting(notification_id)):
+            return 0  # already handled, or its job is still queued or running
         self.enqueue(notification_id)
         return 1
+
+    def _job_waiting(self, notification_id: str) -> bool:
+        job = Job.fetch(job_id(notification_id), connection=self.redis) if Job.exists(
+            job_id(notification_id), connection=self.redis) else None
+        return job is not None and job.get_status() in (JobStatus.QUEUED, JobStatus.STARTED,
+                                                        JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
     def enqueue(self, notification_id: str) -> None:
         settings = self.settings.notifications

@@ -1,8 +1,8 @@
 """The notification job: send one template message, exactly once.
 
 Exactly once, even when the job runs twice (a worker killed after WeChat accepted the message,
-a dead letter retried): the record says whether it was sent, a lock keeps two runs apart, and
-`client_msg_id` makes WeChat drop a repeat that slipped through.
+a dead letter retried): the record says whether it was sent, RQ runs one job id in one worker at
+a time, and `client_msg_id` makes WeChat drop a repeat of a send whose answer was lost.
 """
 
 from __future__ import annotations
@@ -25,16 +25,6 @@ class SendFailed(Exception):
 
 def send_notification(notification_id: str) -> str:
     rt = runtime.current()
-    lock = rt.redis.lock(f"{rt.records.keys.notification(notification_id)}:lock", timeout=60, blocking_timeout=60)
-    if not lock.acquire():
-        raise SendFailed("another run holds the notification")
-    try:
-        return _send(rt, notification_id)
-    finally:
-        lock.release()
-
-
-def _send(rt: runtime.Runtime, notification_id: str) -> str:
     record = rt.records.get(notification_id)
     if record is None:
         return "unknown"
@@ -58,10 +48,12 @@ def _send(rt: runtime.Runtime, notification_id: str) -> str:
             rt.records.park_for_user(notification_id, openid, templates.as_text(decision, application))
             log.info("notification_parked", notification_id=notification_id, user_ref=user_ref(openid))
             return "waiting_for_user"
+        error = (f"errcode {exc.errcode}" if exc.errcode is not None
+                 else f"HTTP {getattr(exc.response, 'status_code', '?')}")
         rt.records.update(notification_id, status=FAILED if attempt >= rt.settings.notifications.max_attempts
-                          else "queued", last_error=f"errcode {exc.errcode}")
-        log.warning("notification_failed", notification_id=notification_id, errcode=exc.errcode, attempt=attempt)
-        raise SendFailed(f"WeChat errcode {exc.errcode}") from None
+                          else "queued", last_error=error)
+        log.warning("notification_failed", notification_id=notification_id, error=error, attempt=attempt)
+        raise SendFailed(f"WeChat: {error}") from None
     except requests.RequestException as exc:
         rt.records.update(notification_id, status=FAILED if attempt >= rt.settings.notifications.max_attempts
                           else "queued", last_error=type(exc).__name__)

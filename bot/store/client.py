@@ -10,17 +10,19 @@ from redis.sentinel import Sentinel
 from bot.config import RedisSettings
 
 
-def connect(settings: RedisSettings, url: str | None = None, blocking: bool = False) -> redis.Redis:
+def connect(settings: RedisSettings, url: str | None = None, blocking: bool = False,
+            timeout: float | None = None) -> redis.Redis:
     """A client with short timeouts, so that a dead Redis costs milliseconds, not the deadline.
 
     One immediate retry on a connection error lets a pooled connection that died with a Redis
     restart reconnect transparently; timeouts are not retried, they already cost a full wait.
-    `blocking` clients (the job worker's, which waits on the queue) have no read timeout.
+    `blocking` clients (the job worker's, which waits on the queue) have no read timeout; a
+    `timeout` client (calls made at WeChat's deadline) waits that long at most and never retries.
     """
     options = dict(
-        socket_timeout=None if blocking else settings.socket_timeout,
-        socket_connect_timeout=settings.socket_timeout,
-        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
+        socket_timeout=None if blocking else (timeout or settings.socket_timeout),
+        socket_connect_timeout=timeout or settings.socket_timeout,
+        retry=Retry(NoBackoff(), 0 if timeout else 1, supported_errors=(redis.ConnectionError,)),
         health_check_interval=30,
     )
     if settings.sentinels:

@@ -6,6 +6,7 @@ Plaintext mode: `signature` covers token/timestamp/nonce only. Safe and compatib
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -93,7 +94,8 @@ class EnvelopeCodec:
 
     def _stamp(self, args: dict[str, str]) -> tuple[str, str]:
         timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
-        if not timestamp.isdigit() or len(timestamp) > 12 or not nonce or len(nonce) > 64:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+        if not re.fullmatch(r"[0-9]{1,12}", timestamp) or not nonce or len(nonce) > 64:
             raise Rejected(400, "missing or malformed timestamp/nonce")
         if not timestamp_is_fresh(timestamp, self.window, self.clock()):
             raise Rejected(403, "timestamp outside the window")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from xml.parsers.expat import ExpatError
 
@@ -44,10 +45,10 @@ def parse_inbound(xml: str) -> Inbound:
     for name in _REQUIRED:
         if not isinstance(data.get(name), str) or not data[name]:
             raise Rejected(400, f"missing {name}")
-    if not data["CreateTime"].isdigit():
+    if not re.fullmatch(r"[0-9]{1,12}", data["CreateTime"]):
         raise Rejected(400, "malformed CreateTime")
     msg_id = data.get("MsgId")
-    if msg_id is not None and (not isinstance(msg_id, str) or not msg_id.isdigit()):
+    if msg_id is not None and (not isinstance(msg_id, str) or not re.fullmatch(r"[0-9]{1,24}", msg_id)):
         raise Rejected(400, "malformed MsgId")
 
     openid, msg_type = data["FromUserName"], data["MsgType"].lower()

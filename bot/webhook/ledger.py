@@ -4,10 +4,11 @@ same reply — across threads, processes and machines, because the record lives 
 A record is a hash {status, body}:
   pending   the first copy claimed it and is working (expires after the processing lease,
             so a crashed worker does not block the message forever)
-  done      `body` is the reply every copy receives (kept for `reply_cache_ttl`)
-  deferred  the first copy's deadline passed and it answered `success`; the real answer goes
-            out as a customer-service message, and every later copy answers `success` too
-The transitions are Lua scripts, so "finish" and "give up" can never both win.
+  done      `body` is the reply every copy receives (kept for `reply_cache_ttl`); `success` when
+            the first copy's deadline passed and the answer went out as a customer-service message
+  deferred  the first copy answered `success` at its deadline and the handler is still working
+Whether the first copy or a customer-service message carries the answer is decided in the
+process that handles it (processing.Handoff); the record only informs the retries.
 """
 
 from __future__ import annotations
@@ -31,27 +32,13 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return {'new'}
 """
 
-# KEYS: delivery. ARGV: body, reply ttl (s). Returns 1 when the waiting request will carry the
-# reply, 0 when it already gave up (the caller must deliver the answer another way).
-_FINISH = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'pending' then
-  redis.call('HSET', KEYS[1], 'status', 'done', 'body', ARGV[1])
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-redis.call('HSET', KEYS[1], 'status', 'done', 'body', 'success')
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 0
-"""
-
-# KEYS: delivery. ARGV: reply ttl (s). Returns the body if processing finished just in time.
+# KEYS: delivery. ARGV: reply ttl (s). Retries of a delivery whose first copy answered `success`
+# answer `success` too (unless the reply was recorded first).
 _GIVE_UP = """
-local record = redis.call('HMGET', KEYS[1], 'status', 'body')
-if record[1] == 'done' then return record[2] end
+if redis.call('HGET', KEYS[1], 'status') == 'done' then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'deferred')
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-return false
+return 1
 """
 
 
@@ -62,11 +49,13 @@ class Admission:
 
 
 class DeliveryLedger:
-    def __init__(self, client: redis.Redis, *, nonce_ttl: int, lease: int, reply_ttl: int) -> None:
+    def __init__(self, client: redis.Redis, *, nonce_ttl: int, lease: int, reply_ttl: int,
+                 fast_client: redis.Redis | None = None) -> None:
         self._redis = client
+        # Calls made at the deadline use a client that gives up within ~0.2 s and never retries.
+        self._fast = fast_client or client
         self._admit = client.register_script(_ADMIT)
-        self._finish = client.register_script(_FINISH)
-        self._give_up = client.register_script(_GIVE_UP)
+        self._give_up = self._fast.register_script(_GIVE_UP)
         self.nonce_ttl, self.lease, self.reply_ttl = nonce_ttl, lease, reply_ttl
 
     def admit(self, nonce_key: str, body_digest: str, delivery_key: str) -> Admission:
@@ -75,20 +64,25 @@ class DeliveryLedger:
         status = result[0].decode()
         return Admission(status, result[1].decode() if len(result) > 1 else "")
 
-    def finish(self, delivery_key: str, body: str) -> bool:
-        return bool(self._finish(keys=[delivery_key], args=[body, self.reply_ttl]))
+    def finish(self, delivery_key: str, body: str) -> None:
+        pipe = self._redis.pipeline()
+        pipe.hset(delivery_key, mapping={"status": "done", "body": body})
+        pipe.expire(delivery_key, self.reply_ttl)
+        pipe.execute()
 
-    def give_up(self, delivery_key: str) -> str | None:
-        body = self._give_up(keys=[delivery_key], args=[self.reply_ttl])
-        return body.decode() if body is not None else None
+    def give_up(self, delivery_key: str) -> None:
+        self._give_up(keys=[delivery_key], args=[self.reply_ttl])
 
     def wait(self, delivery_key: str, timeout: float) -> str:
         """A repeated copy waits for the first one's reply; `success` if it does not come in time
-        (the first copy then owns the answer and delivers it)."""
+        (the first copy then owns the answer and delivers it) or Redis stops answering."""
         deadline = time.monotonic() + timeout
         pause = 0.01
         while True:
-            status, body = self._redis.hmget(delivery_key, "status", "body")
+            try:
+                status, body = self._fast.hmget(delivery_key, "status", "body")
+            except redis.RedisError:
+                return "success"
             if status == b"done":
                 return body.decode()
             if status in (b"deferred", None) or time.monotonic() + pause > deadline:

@@ -1,19 +1,23 @@
 """Process one admitted delivery: the user's lock, the handler, the reply — within the deadline.
 
-The handler runs on a worker thread. The request thread waits for it until the deadline; if it
-is not done by then the request answers `success`, and when the handler finishes its answer is
-sent as a customer-service message instead. The ledger decides which of the two happens, once.
+The handler runs on a worker thread. The request thread waits for it until shortly before the
+deadline; if it is not done by then the request answers `success`, and when the handler finishes
+its answer is sent as a customer-service message instead. Which of the two happens is decided
+in this process, under one lock (`Handoff`), so it needs no Redis call at the deadline: a slow
+Redis cannot push the reply past WeChat's 5 seconds, nor lose the answer. The Redis ledger only
+tells WeChat's retries, in whatever process they land, what the first copy did.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Callable
 
 import redis
+from redis.exceptions import LockError
 
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
@@ -28,8 +32,38 @@ Route = Callable[[Inbound], Reply]
 SendText = Callable[[str, str], None]  # (openid, content)
 
 
+# Stop waiting this long before the deadline: the reply still has to be encrypted and sent.
+SAFETY_MARGIN = 0.3
+
+
 class UserBusy(Exception):
     """The user's lock could not be taken in time."""
+
+
+@dataclass
+class Handoff:
+    """Between the request thread and the handler thread: who delivers the answer."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    done: threading.Event = field(default_factory=threading.Event)
+    body: str | None = None
+    abandoned: bool = False
+
+    def deliver(self, body: str) -> bool:
+        """The handler's side: True when the waiting request will carry `body`."""
+        with self.lock:
+            if self.abandoned:
+                return False
+            self.body = body
+        self.done.set()
+        return True
+
+    def abandon(self) -> str | None:
+        """The request's side at the deadline: the body if it just arrived, else None (and the
+        handler will send its answer later)."""
+        with self.lock:
+            if self.body is None:
+                self.abandoned = True
+            return self.body
 
 
 @dataclass
@@ -45,30 +79,45 @@ class Processor:
 
     def __post_init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @property
     def pool(self) -> ThreadPoolExecutor:
         # Created on first use, so that it is born in the (forked) worker process that uses it.
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="wxbot-handler")
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="wxbot-handler")
+            return self._pool
 
     def reply_within(self, inbound: Inbound, envelope: Envelope, delivery_key: str, budget: float) -> str:
-        future: Future[str] = self.pool.submit(self._process, inbound, envelope, delivery_key)
-        try:
-            return future.result(timeout=max(0.0, budget))
-        except FutureTimeout:
-            body = self.ledger.give_up(delivery_key)
-            if body is None:
-                log.info("deadline_fallback", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
-                return "success"
+        handoff = Handoff()
+        self.pool.submit(self._process, inbound, envelope, delivery_key, handoff)
+        if handoff.done.wait(timeout=max(0.0, budget - SAFETY_MARGIN)):
+            return handoff.body
+        body = handoff.abandon()
+        if body is not None:
             return body
+        log.info("deadline_fallback", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
+        try:
+            self.ledger.give_up(delivery_key)  # so that retries elsewhere answer `success` too
+        except redis.RedisError:
+            pass  # the answer is on its way by customer-service message all the same
+        return "success"
 
-    def _process(self, inbound: Inbound, envelope: Envelope, delivery_key: str) -> str:
+    def _process(self, inbound: Inbound, envelope: Envelope, delivery_key: str, handoff: Handoff) -> str:
         started = time.monotonic()
-        reply = self._handle(inbound)
-        body = self.codec.seal(render(reply, inbound), envelope)
-        inline = self.ledger.finish(delivery_key, body)
+        try:
+            reply = self._handle(inbound)
+            body = self.codec.seal(render(reply, inbound), envelope)
+        except Exception:  # noqa: BLE001 - rendering failed: still answer, never leave the request hanging
+            log.exception("render_failed", user_ref=user_ref(inbound.openid))
+            reply = Text(texts.ERROR)
+            body = self.codec.seal(render(reply, inbound), envelope)
+        inline = handoff.deliver(body)
+        try:
+            self.ledger.finish(delivery_key, body if inline else "success")
+        except redis.RedisError:
+            log.warning("ledger_unavailable", user_ref=user_ref(inbound.openid))
         if not inline and isinstance(reply, Text):
             self._send_late(inbound, reply)
         log.info("processed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type,
@@ -87,7 +136,11 @@ class Processor:
             try:
                 return self.route(inbound)
             finally:
-                lock.release()
+                try:
+                    lock.release()
+                except LockError:
+                    # The handler outlived the lock's TTL: its work is done, keep its answer.
+                    log.warning("user_lock_expired", user_ref=user_ref(inbound.openid))
         except (redis.RedisError, UserBusy):
             log.warning("handler_unavailable", user_ref=user_ref(inbound.openid), exc_info=True)
             return Text(texts.BUSY)

@@ -12,6 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot.logs import log, user_ref
 from bot.webhook.envelope import Envelope, Rejected
 from bot.webhook.inbound import Inbound, parse_inbound
+from bot.webhook.processing import SAFETY_MARGIN
 from bot.webhook.replies import render
 from flows import texts
 from handlers.reply import Text
@@ -55,7 +56,7 @@ def receive() -> Response:
         elif admission.status == "done":
             reply = admission.body
         else:
-            reply = bot.ledger.wait(delivery_key, remaining)
+            reply = bot.ledger.wait(delivery_key, remaining - SAFETY_MARGIN)
         log.debug("delivery", status=admission.status, user_ref=user_ref(inbound.openid))
     except redis.RedisError:
         log.warning("redis_unavailable", path="/wechat")

@@ -34,6 +34,7 @@ class FakeWeChatState:
     token_fetches: int = 0
     sent: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)   # queued faults, each used once
+    calls: dict[str, int] = field(default_factory=dict)   # requests received, by path
     unfollowed: set[str] = field(default_factory=set)
     interactions: dict[str, tuple[str, float, int]] = field(default_factory=dict)  # openid -> (kind, at, used)
     client_msg_ids: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
@@ -89,6 +90,8 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
     def inject_faults():  # noqa: ANN202
         if request.path.startswith("/fake/") or "token" in request.path:
             return None
+        with state.lock:
+            state.calls[request.path] = state.calls.get(request.path, 0) + 1
         failure = state.next_failure(request.path)
         if failure is None:
             return None
@@ -201,7 +204,7 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
 
     @app.get("/fake/stats")
     def stats():  # noqa: ANN202
-        return jsonify(token_fetches=state.token_fetches, pending_failures=len(state.failures))
+        return jsonify(token_fetches=state.token_fetches, pending_failures=len(state.failures), calls=state.calls)
 
     @app.post("/fake/fail")
     def fail():  # noqa: ANN202

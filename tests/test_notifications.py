@@ -1,0 +1,240 @@
+"""Every decision reaches its user exactly once, as a template message — through the real
+callback, the decisions stream, the RQ queue and the fake WeChat API, on a real Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from rq import Queue, SimpleWorker
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+from bot.app import create_app
+from bot.binding.factory import signing_key
+from bot.binding.models import ApplicationRequest
+from bot.binding.signing import sign
+from bot.notify import runtime
+from bot.notify.dispatch import Dispatcher
+from bot.store.client import connect
+from bot.wechat.simulate import WeChatSide
+from flows.relationships import Relationship
+from tests.support.binding import person
+from tests.conftest import wait_for
+from tests.support.processes import settings_env
+from tests.test_binding_contract import CODE, verified
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def world(make_settings, fake_wechat, redis_client):
+    settings = make_settings(
+        wechat={"api_base_url": fake_wechat.url},
+        binding={"sandbox": {"verification_code": CODE, "review": "manual"}},
+        notifications={"max_attempts": 3, "retry_intervals": [0]})
+    app = create_app(settings)
+    yield settings, app, fake_wechat
+
+
+def sent(fake_wechat) -> list[dict]:
+    return [m for m in requests.get(f"{fake_wechat.url}/fake/sent", timeout=5).json() if m["kind"] == "template"]
+
+
+def fake(fake_wechat, path: str, body) -> None:
+    requests.post(f"{fake_wechat.url}/fake/{path}", json=body, timeout=5).raise_for_status()
+
+
+def decided_application(app, openid: str = "o_grandpa", approve: bool = True, initiator: str = "王建国") -> str:
+    """A grandchild application submitted by `openid`, decided by the sandbox's reviewer, and the
+    decision delivered to the bot through the signed callback."""
+    bot = app.extensions["wxbot"]
+    sandbox = bot.binding
+    child = person("王朵朵")
+    application = sandbox.submit_application(ApplicationRequest(
+        initiator_id=verified(sandbox, initiator), member_name=child.name, member_id_number=child.id_number,
+        relationship=Relationship.GRANDCHILD, pledge_accepted=True, proof_media_ids=["m"],
+        idempotency_key=uuid.uuid4().hex))
+    bot.decisions.remember_submission(application.application_id, openid)
+    sandbox.decide(application.application_id, approve=approve, reason=None if approve else "proof_rejected")
+    deliver_callbacks(app)
+    return application.application_id
+
+
+def deliver_callbacks(app) -> None:
+    bot = app.extensions["wxbot"]
+    outbox = bot.binding.outbox()
+    for decision in outbox.claim_due():
+        body = decision.model_dump_json().encode()
+        response = app.test_client().post("/binding/callback", data=body,
+                                          headers=sign(signing_key(bot.settings), "POST", "/binding/callback", body))
+        assert response.status_code == 200
+        outbox.done(decision)
+
+
+def work(settings) -> None:
+    """What `wxbot worker` does, in this process: dispatch, then send until the queue is empty."""
+    runtime.use(runtime.build(settings))
+    client = connect(settings.redis, blocking=True)
+    Dispatcher(client, settings).run_once()
+    SimpleWorker([Queue(settings.notifications.queue, connection=client)], connection=client).work(
+        burst=True, with_scheduler=True, logging_level="WARNING")
+
+
+def test_an_approval_sends_exactly_one_template_message_with_the_right_fields(world) -> None:
+    settings, app, fake_wechat = world
+    decided_application(app)
+    work(settings)
+    [message] = sent(fake_wechat)
+    assert message["touser"] == "o_grandpa"
+    assert message["template_id"] == "TPL_BINDING_APPROVED"
+    assert message["data"]["thing1"] == {"value": "王**"}
+    assert message["data"]["thing2"] == {"value": "孙子女/外孙子女"}
+    assert message["data"]["phrase3"] == {"value": "已通过"}
+    assert all(len(item["value"]) <= 20 and "\n" not in item["value"] for item in message["data"].values())
+    assert message["client_msg_id"]
+    work(settings)  # nothing new: still one
+    assert len(sent(fake_wechat)) == 1
+
+
+def test_a_rejection_carries_its_reason(world) -> None:
+    settings, app, fake_wechat = world
+    decided_application(app, approve=False)
+    work(settings)
+    [message] = sent(fake_wechat)
+    assert message["template_id"] == "TPL_BINDING_REJECTED"
+    assert message["data"]["thing3"] == {"value": "证明材料未通过审核"}
+
+
+def test_a_repeated_callback_still_sends_one(world) -> None:
+    settings, app, fake_wechat = world
+    application_id = decided_application(app)
+    bot = app.extensions["wxbot"]
+    from bot.binding.models import Decision
+    again = Decision(event_id="retry-1", kind="application.decided", application_id=application_id,
+                     binding_id=bot.binding.application(application_id).binding_id, status="approved",
+                     decided_at="2026-11-22T08:00:00Z")
+    body = again.model_dump_json().encode()
+    app.test_client().post("/binding/callback", data=body,
+                           headers=sign(signing_key(settings), "POST", "/binding/callback", body))
+    work(settings)
+    assert len(sent(fake_wechat)) == 1
+
+
+def test_nothing_is_lost_while_no_worker_runs(world) -> None:
+    settings, app, fake_wechat = world
+    decided_application(app, openid="o_a", initiator="王建国")
+    decided_application(app, openid="o_b", initiator="周强")
+    assert sent(fake_wechat) == []  # no worker yet
+    work(settings)
+    assert sorted(m["touser"] for m in sent(fake_wechat)) == ["o_a", "o_b"]
+
+
+def test_wechat_api_down_is_retried_then_delivered(world) -> None:
+    settings, app, fake_wechat = world
+    decided_application(app)
+    fake(fake_wechat, "fail", [{"status": 502, "path": "template"}, {"errcode": 45009, "path": "template"}])
+    work(settings)
+    [message] = sent(fake_wechat)
+    records = app.extensions["wxbot"].processor.route.notifications
+    assert records.get(message["client_msg_id"])["attempts"] == "3"
+
+
+def test_dead_letter_is_listed_and_retried_from_the_cli(world, redis_server) -> None:
+    settings, app, fake_wechat = world
+    decided_application(app)
+    fake(fake_wechat, "fail", [{"status": 502, "path": "template"}] * 3)
+    work(settings)
+    assert sent(fake_wechat) == []
+    env = {**os.environ, **settings_env(settings)}
+
+    def wxbot(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "bot.cli", "notify", *args], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    listing = wxbot("dead")
+    assert "1 dead" in listing and "attempts 3" in listing and "HTTP 502" in listing
+    assert "requeued notify-" in wxbot("retry", "--all")
+    work(settings)
+    assert len(sent(fake_wechat)) == 1
+    assert "0 dead" in wxbot("dead")
+
+
+def test_a_user_who_unfollowed_gets_the_news_with_their_next_reply(world) -> None:
+    settings, app, fake_wechat = world
+    fake(fake_wechat, "unfollow", {"openid": "o_grandpa"})
+    decided_application(app)
+    work(settings)
+    assert sent(fake_wechat) == []
+    side = WeChatSide(settings.wechat)
+    client = app.test_client()
+
+    def say(text: str) -> str:
+        delivery = side.deliver(side.text_xml("o_grandpa", text), "o_grandpa")
+        return side.open_reply(client.post(f"/wechat?{delivery.query}", data=delivery.body).text)["Content"]
+
+    first = say("你好")
+    assert first.startswith("【办理结果】您为孙子女/外孙子女 王** 办理的家庭共济已通过")
+    assert "绑定家人" in first  # followed by the usual answer
+    assert not say("你好").startswith("【办理结果】")  # shown once
+
+
+def test_delivery_report_updates_the_record(world) -> None:
+    settings, app, fake_wechat = world
+    decided_application(app)
+    work(settings)
+    [message] = sent(fake_wechat)
+    side = WeChatSide(settings.wechat)
+    xml = side.event_xml("o_grandpa", "TEMPLATESENDJOBFINISH").replace(
+        "</xml>", f"<MsgID>{message['msgid']}</MsgID><Status><![CDATA[failed:user block]]></Status></xml>")
+    delivery = side.deliver(xml, "o_grandpa")
+    assert app.test_client().post(f"/wechat?{delivery.query}", data=delivery.body).text == "success"
+    records = app.extensions["wxbot"].processor.route.notifications
+    notification_id = app.extensions["wxbot"].redis.get(records.keys.notification_by_msgid(str(message["msgid"])))
+    assert records.get(notification_id.decode())["status"] == "delivery_failed"
+
+
+def test_a_worker_killed_mid_job_runs_it_again_and_sends_one_message(world, redis_server) -> None:
+    settings, app, fake_wechat = world
+    decided_application(app)
+    # WeChat takes 2 s to answer: the worker is killed while it waits, after WeChat got the message.
+    fake(fake_wechat, "fail", [{"delay": 2, "path": "template"}])
+    env = {**os.environ, **settings_env(settings), "WXBOT_LOG__FORMAT": "console"}
+    worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=env,
+                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = connect(settings.redis)
+    queue = Queue(settings.notifications.queue, connection=client)
+    started = StartedJobRegistry(queue=queue)
+
+    def wechat_is_handling_it() -> bool:
+        calls = requests.get(f"{fake_wechat.url}/fake/stats", timeout=5).json()["calls"]
+        return calls.get("/cgi-bin/message/template/send", 0) == 1
+
+    wait_for(wechat_is_handling_it, timeout=20)
+    [job_id] = started.get_job_ids()
+    # RQ runs each job in a forked work horse in a session of its own: kill both.
+    horses = [int(pid) for pid in subprocess.run(["ps", "-o", "pid=", "--ppid", str(worker.pid)],
+                                                 capture_output=True, text=True).stdout.split()]
+    for pid in horses:
+        os.kill(pid, signal.SIGKILL)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+
+    wait_for(lambda: len(sent(fake_wechat)) == 1, timeout=10)  # WeChat still got the dead worker's message
+    # Another worker's maintenance finds the abandoned job once its heartbeat has lapsed (RQ's own
+    # cleanup, asked here with a cutoff past that lapse rather than waiting a minute), and retries it.
+    started.cleanup(timestamp=time.time() + 3600)
+    assert FailedJobRegistry(queue=queue).get_job_ids() == []
+    subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--burst"], cwd=ROOT, env=env, timeout=60,
+                   check=True, capture_output=True)
+    assert len(sent(fake_wechat)) == 1  # ran again; WeChat dropped the repeat (same client_msg_id)
+    record = app.extensions["wxbot"].processor.route.notifications.get(job_id.removeprefix("notify-"))
+    assert (record["status"], record["attempts"]) == ("sent", "2")
