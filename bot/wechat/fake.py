@@ -32,6 +32,7 @@ class FakeWeChatState:
     token: str = ""
     token_expires: float = 0.0
     token_fetches: int = 0
+    forced: list[float] = field(default_factory=list)     # times of forced refreshes
     sent: list[dict] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)   # queued faults, each used once
     calls: dict[str, int] = field(default_factory=dict)   # requests received, by path
@@ -46,6 +47,13 @@ class FakeWeChatState:
     def issue_token(self, force: bool) -> dict:
         with self.lock:
             self.token_fetches += 1
+            if force:
+                # stable_token's force mode: 20 a day; under 30 s after the last one it changes nothing.
+                if len(self.forced) >= 20:
+                    return {"errcode": 45009, "errmsg": "reach max api daily quota limit"}
+                recent = self.forced and time.time() - self.forced[-1] < 30
+                self.forced.append(time.time())
+                force = not recent
             if force or not self.token or time.time() >= self.token_expires:
                 self.token = secrets.token_urlsafe(24)
                 self.token_expires = time.time() + TOKEN_LIFETIME
@@ -204,7 +212,8 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
 
     @app.get("/fake/stats")
     def stats():  # noqa: ANN202
-        return jsonify(token_fetches=state.token_fetches, pending_failures=len(state.failures), calls=state.calls)
+        return jsonify(token_fetches=state.token_fetches, forced_fetches=len(state.forced),
+                       pending_failures=len(state.failures), calls=state.calls)
 
     @app.post("/fake/fail")
     def fail():  # noqa: ANN202
@@ -244,6 +253,7 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
             state.interactions.clear()
             state.client_msg_ids.clear()
             state.token, state.token_expires, state.token_fetches = "", 0.0, 0
+            state.forced.clear()
         return jsonify(ok=True)
 
     return app
