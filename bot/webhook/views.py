@@ -46,8 +46,10 @@ def receive() -> Response:
     budget = bot.settings.webhook.reply_deadline
     try:
         delivery_key = bot.keys.delivery(inbound.delivery_id)
-        admission = bot.ledger.admit(bot.keys.nonce(envelope.timestamp, envelope.nonce),
-                                     hashlib.sha256(body).hexdigest(), delivery_key)
+        # Plaintext signatures do not cover the body, so a nonce is bound to the body it first came
+        # with; in safe mode msg_signature already covers it (and a retry may be re-encrypted).
+        digest = "aes" if envelope.encrypted else hashlib.sha256(body).hexdigest()
+        admission = bot.ledger.admit(bot.keys.nonce(envelope.timestamp, envelope.nonce), digest, delivery_key)
         remaining = budget - (time.monotonic() - started)
         if admission.status == "forged":
             return _refuse(Rejected(403, "nonce reused with another body"))
