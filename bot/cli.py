@@ -59,7 +59,10 @@ def serve(config_path: str | None) -> None:
 @click.option("--fake-wechat-port", default=8081, show_default=True,
               help="Port of the local fake WeChat API server.")
 def run(config_path: str | None, fake_wechat_port: int) -> None:
-    """Run everything locally: embedded Redis, a fake WeChat API, the webhook."""
+    """Run everything locally: embedded Redis, a fake WeChat API, the webhook, a notification worker."""
+    import os
+    import subprocess
+
     from bot.background import BackgroundServer
     from bot.server import WebhookServer, redis_for
     from bot.wechat.fake import create_fake_wechat
@@ -71,10 +74,19 @@ def run(config_path: str | None, fake_wechat_port: int) -> None:
     click.echo(f"fake WeChat API   {fake.url}  (sent messages: {fake.url}/fake/sent)")
     click.echo(f"webhook           http://{settings.server.bind}/wechat")
     click.echo(f'try it            wxbot say --config {config_path or "$WXBOT_CONFIG"} "你好"')
+    worker = None
     try:
         with redis_for(settings) as settings:
+            # The worker is a process of its own, as in production, told where Redis and WeChat are.
+            env = {**os.environ, "WXBOT_REDIS__URL": settings.redis.url, "WXBOT_WECHAT__API_BASE_URL": fake.url}
+            worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker",
+                                       *(["--config", config_path] if config_path else [])], env=env)
+            click.echo(f"notification worker pid {worker.pid}")
             WebhookServer(settings).run()
     finally:
+        if worker is not None and worker.poll() is None:
+            worker.terminate()
+            worker.wait(15)
         fake.stop()
 
 
