@@ -238,3 +238,15 @@ def test_a_worker_killed_mid_job_runs_it_again_and_sends_one_message(world, redi
     assert len(sent(fake_wechat)) == 1  # ran again; WeChat dropped the repeat (same client_msg_id)
     record = app.extensions["wxbot"].processor.route.notifications.get(job_id.removeprefix("notify-"))
     assert (record["status"], record["attempts"]) == ("sent", "2")
+
+
+def test_an_automatic_termination_is_notified_too(world) -> None:
+    settings, app, fake_wechat = world
+    application_id = decided_application(app)
+    sandbox = app.extensions["wxbot"].binding
+    sandbox.terminate(sandbox.application(application_id).binding_id)
+    deliver_callbacks(app)
+    work(settings)
+    ended = [m for m in sent(fake_wechat) if m["template_id"] == "TPL_BINDING_ENDED"]
+    assert [m["data"]["thing3"]["value"] for m in ended] == ["参保状态变化自动解除"]
+    assert len(sent(fake_wechat)) == 2
