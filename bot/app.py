@@ -22,6 +22,7 @@ from bot.webhook.processing import Processor, Route
 from bot.webhook.views import blueprint as webhook_blueprint
 from bot.wechat.client import WeChatAPI
 from bot.wechat.token import SharedAccessToken
+from handlers.router import needs_user_lock
 
 
 @dataclass
@@ -59,7 +60,7 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
         route = default_router(settings, client, keys, binding, decisions)
     processor = Processor(redis=client, keys=keys, ledger=ledger, codec=codec, route=route,
                           send_text=wechat.send_text, lock_ttl=hook.user_lock_ttl,
-                          threads=hook.handler_threads)
+                          threads=hook.handler_threads, needs_user_lock=needs_user_lock)
 
     app = Flask("wxbot")
     app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes

@@ -31,6 +31,12 @@ CLICK_KEYS = {"BIND_MEMBER": "bind_member", "VERIFY": "verify"}
 CONSENT = re.compile(r"(?:同意|确认)\s*([A-Za-z0-9]{6})")
 
 
+def needs_user_lock(inbound: Inbound) -> bool:
+    """Events the user did not address to us touch no conversation: no need to queue them
+    behind the user's lock (LOCATION comes every few seconds, template reports in bursts)."""
+    return not (inbound.msg_type == "event" and inbound.event in _SILENT_EVENTS)
+
+
 class Router:
     def __init__(self, conversations: Conversations, notifications: NotificationRecords) -> None:
         self.conversations = conversations

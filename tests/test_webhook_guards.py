@@ -58,3 +58,12 @@ def test_webhook_logs_carry_no_openid_and_no_message_text(webhook: Webhook, capf
     assert "processed" in output
     assert "oXyZ_secret_openid" not in output
     assert "11010519491231002X" not in output and "身份证" not in output
+
+
+def test_events_not_addressed_to_us_do_not_wait_for_the_users_lock(webhook: Webhook) -> None:
+    bot = webhook.app.extensions["wxbot"]
+    bot.redis.lock(bot.keys.user_lock("o_busy"), timeout=30).acquire()  # the user's flow is busy
+    started = time.monotonic()
+    response = webhook.send(webhook.side.event_xml("o_busy", "LOCATION"), "o_busy")
+    assert response.text == "success"
+    assert time.monotonic() - started < 1  # answered at once, not after the lock

@@ -26,7 +26,7 @@ from bot.webhook.inbound import Inbound
 from bot.webhook.ledger import DeliveryLedger
 from bot.webhook.replies import render
 from flows import texts
-from handlers.reply import Reply, Text
+from handlers.reply import NoReply, Reply, Text
 
 Route = Callable[[Inbound], Reply]
 SendText = Callable[[str, str], None]  # (openid, content)
@@ -76,6 +76,7 @@ class Processor:
     send_text: SendText
     lock_ttl: int
     threads: int
+    needs_user_lock: Callable[[Inbound], bool] = lambda inbound: True
 
     def __post_init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
@@ -126,6 +127,8 @@ class Processor:
         return body
 
     def _handle(self, inbound: Inbound) -> Reply:
+        if not self.needs_user_lock(inbound):
+            return self._unlocked(inbound)
         try:
             # The lock is taken before any conversation state is read, and it expires by itself
             # so that a crashed worker cannot block the user for longer than its TTL.
@@ -147,6 +150,13 @@ class Processor:
         except Exception:  # noqa: BLE001 - the user must get an answer whatever a handler does
             log.exception("handler_failed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
             return Text(texts.ERROR)
+
+    def _unlocked(self, inbound: Inbound) -> Reply:
+        try:
+            return self.route(inbound)
+        except Exception:  # noqa: BLE001 - an acknowledgement must not fail
+            log.exception("handler_failed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
+            return NoReply()
 
     def _send_late(self, inbound: Inbound, reply: Text) -> None:
         try:
