@@ -20,8 +20,7 @@ from bot.webhook.envelope import EnvelopeCodec
 from bot.webhook.ledger import DeliveryLedger
 from bot.webhook.processing import Processor, Route
 from bot.webhook.views import blueprint as webhook_blueprint
-from bot.wechat.client import WeChatAPI
-from bot.wechat.token import SharedAccessToken
+from bot.wechat.client import WeChatAPI, wechat_api
 from handlers.router import needs_user_lock
 
 
@@ -47,9 +46,7 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
     keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
     hook = settings.webhook
 
-    wechat = WeChatAPI(settings.wechat.appid, settings.wechat.secret,
-                       base_url=settings.wechat.api_base_url, timeout=settings.wechat.api_timeout)
-    wechat.tokens = SharedAccessToken(client, keys, wechat.fetch_stable_token)
+    wechat = wechat_api(settings, client)
 
     binding = binding or binding_service(settings, client)
     decisions = Decisions(client, keys)

@@ -137,12 +137,14 @@ def diagram(output: str) -> None:
 
 from bot.binding.cli import binding, sandbox  # noqa: E402 - the groups need `main` defined first
 
+from bot.menu_cli import menu  # noqa: E402
 from bot.notify.cli import notify, worker  # noqa: E402
 
 main.add_command(sandbox)
 main.add_command(binding)
 main.add_command(worker)
 main.add_command(notify)
+main.add_command(menu)
 
 if __name__ == "__main__":
     main()

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
+from bot.menu import DEFAULT_MENU, MenuSettings
 from flows.relationships import CLOSE_RELATIVES, Relationship
 
 CONFIG_ENV = "WXBOT_CONFIG"
@@ -236,6 +237,7 @@ class Settings(BaseSettings):
     region: RegionSettings = RegionSettings()
     binding: BindingSettings = BindingSettings()
     notifications: NotificationSettings = NotificationSettings()
+    menu: MenuSettings = DEFAULT_MENU
     log: LogSettings = LogSettings()
 
     @classmethod

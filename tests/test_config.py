@@ -30,11 +30,13 @@ def test_example_config_is_valid_and_complete() -> None:
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
 
     def documented(section: str, model: BaseModel) -> None:
-        assert f"\n[{section}]" in text, f"[{section}] is missing from config.example.toml"
+        assert f"\n[{section}]" in text or f"\n[[{section}." in text, f"[{section}] is missing from config.example.toml"
         for key in type(model).model_fields:
             value = getattr(model, key)
             if isinstance(value, BaseModel):
                 documented(f"{section}.{key}", value)
+            elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+                assert f"\n[[{section}.{key}]]" in text, f"[[{section}.{key}]] is not in config.example.toml"
             else:
                 assert f"\n{key} = " in text, f"{section}.{key} is not documented in config.example.toml"
 

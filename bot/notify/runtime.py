@@ -13,8 +13,7 @@ from bot.config import Settings, load_settings
 from bot.notify.records import NotificationRecords
 from bot.store.client import connect
 from bot.store.keys import Keys
-from bot.wechat.client import WeChatAPI
-from bot.wechat.token import SharedAccessToken
+from bot.wechat.client import WeChatAPI, wechat_api
 
 
 @dataclass
@@ -32,10 +31,8 @@ _current: Runtime | None = None
 def build(settings: Settings, client: redis.Redis | None = None) -> Runtime:
     client = client or connect(settings.redis)
     keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
-    wechat = WeChatAPI(settings.wechat.appid, settings.wechat.secret, base_url=settings.wechat.api_base_url,
-                       timeout=settings.wechat.api_timeout)
-    wechat.tokens = SharedAccessToken(client, keys, wechat.fetch_stable_token)
-    return Runtime(settings, client, NotificationRecords(client, keys), wechat, binding_service(settings, client))
+    return Runtime(settings, client, NotificationRecords(client, keys), wechat_api(settings, client),
+                   binding_service(settings, client))
 
 
 def use(runtime: Runtime) -> None:

@@ -12,6 +12,8 @@ import logging
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from bot.config import Settings
+from bot.store.keys import Keys
 from bot.wechat.token import SharedAccessToken
 
 # urllib3 logs request URLs at DEBUG, and WeChat's URLs carry the access token.
@@ -61,3 +63,12 @@ class WeChatAPI(WeChatClient):
     def send_text(self, openid: str, content: str) -> None:
         """A customer-service text message (allowed within 48 h of the user's last message)."""
         self.message.send_text(openid, content)
+
+
+def wechat_api(settings: Settings, client) -> WeChatAPI:  # noqa: ANN001 - a redis.Redis
+    """The client every process uses, its token shared through `client` (Redis)."""
+    api = WeChatAPI(settings.wechat.appid, settings.wechat.secret, base_url=settings.wechat.api_base_url,
+                    timeout=settings.wechat.api_timeout)
+    api.tokens = SharedAccessToken(client, Keys(settings.redis.key_prefix, settings.wechat.appid),
+                                   api.fetch_stable_token)
+    return api

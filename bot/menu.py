@@ -1,0 +1,100 @@
+"""The custom menu (自定义菜单): defined in settings, checked against WeChat's limits before it is
+pushed, each mistake named by the button it is in."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+TOP_LEVEL, SUB_BUTTONS = 3, 5
+TOP_NAME_BYTES, SUB_NAME_BYTES, KEY_BYTES, URL_BYTES = 16, 60, 128, 1024
+ButtonType = Literal["click", "view", "miniprogram", "scancode_push", "scancode_waitmsg", "pic_sysphoto",
+                     "pic_photo_or_album", "pic_weixin", "location_select"]
+
+
+class MenuButton(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    type: ButtonType | None = None
+    key: str = ""
+    url: str = ""
+    appid: str = ""
+    pagepath: str = ""
+    sub_button: list["MenuButton"] = []
+
+    def to_wechat(self) -> dict[str, Any]:
+        if self.sub_button:
+            return {"name": self.name, "sub_button": [button.to_wechat() for button in self.sub_button]}
+        fields = {"type": self.type, "name": self.name, "key": self.key, "url": self.url, "appid": self.appid,
+                  "pagepath": self.pagepath}
+        return {name: value for name, value in fields.items() if value}
+
+
+class MenuSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    button: list[MenuButton]
+
+    @model_validator(mode="after")
+    def _within_wechats_limits(self) -> "MenuSettings":
+        problems = menu_problems(self)
+        if problems:
+            raise ValueError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
+        return self
+
+    def to_wechat(self) -> dict[str, Any]:
+        return {"button": [button.to_wechat() for button in self.button]}
+
+
+def menu_problems(menu: MenuSettings) -> list[str]:
+    problems = []
+    if not 1 <= len(menu.button) <= TOP_LEVEL:
+        problems.append(f"{len(menu.button)} top-level buttons; WeChat allows 1 to {TOP_LEVEL}")
+    for i, button in enumerate(menu.button, start=1):
+        problems += _button_problems(button, f"button {i}", TOP_NAME_BYTES, top=True)
+    return problems
+
+
+def _button_problems(button: MenuButton, where: str, name_limit: int, top: bool) -> list[str]:
+    label = f"{where} 「{button.name}」"
+    problems = []
+    size = len(button.name.encode())
+    if not button.name or size > name_limit:
+        problems.append(f"{label}: the name is {size} bytes; WeChat allows 1 to {name_limit}")
+    if button.sub_button:
+        if not top:
+            problems.append(f"{label}: a sub-button cannot have sub-buttons")
+        if len(button.sub_button) > SUB_BUTTONS:
+            problems.append(f"{label}: {len(button.sub_button)} sub-buttons; WeChat allows {SUB_BUTTONS}")
+        for j, sub in enumerate(button.sub_button, start=1):
+            problems += _button_problems(sub, f"{where}.{j}", SUB_NAME_BYTES, top=False)
+        return problems
+    if button.type is None:
+        problems.append(f"{label}: needs a type (click, view, …) or sub-buttons")
+    if button.type in ("click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
+                       "pic_weixin", "location_select") and not button.key:
+        problems.append(f"{label}: a {button.type} button needs a key")
+    if len(button.key.encode()) > KEY_BYTES:
+        problems.append(f"{label}: the key is {len(button.key.encode())} bytes; WeChat allows {KEY_BYTES}")
+    if button.type in ("view", "miniprogram") and not button.url:
+        problems.append(f"{label}: a {button.type} button needs a url")
+    if len(button.url.encode()) > URL_BYTES:
+        problems.append(f"{label}: the url is {len(button.url.encode())} bytes; WeChat allows {URL_BYTES}")
+    if button.type == "miniprogram" and not (button.appid and button.pagepath):
+        problems.append(f"{label}: a miniprogram button needs appid and pagepath")
+    return problems
+
+
+def _click(name: str, key: str) -> MenuButton:
+    return MenuButton(type="click", name=name, key=key)
+
+
+DEFAULT_MENU = MenuSettings(button=[
+    MenuButton(name="家庭共济", sub_button=[_click("绑定家人", "BIND_MEMBER"), _click("我的家人", "MY_FAMILY"),
+                                         _click("解除绑定", "UNBIND"), _click("扣款顺序", "DEDUCTION_ORDER")]),
+    MenuButton(name="查询", sub_button=[_click("办理进度", "PROGRESS"), _click("共济记录", "USAGE")]),
+    MenuButton(name="帮助", sub_button=[_click("政策问答", "FAQ"), _click("线下办理", "OFFLINE"),
+                                     _click("服务热线", "HOTLINE")]),
+])

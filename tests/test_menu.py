@@ -1,0 +1,78 @@
+"""The custom menu: every WeChat limit checked with an error naming the button; pushed, shown and
+deleted through `wxbot menu` against the fake WeChat API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from pydantic import ValidationError
+
+from bot.menu import DEFAULT_MENU, MenuButton, MenuSettings
+from tests.support.processes import settings_env
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def click(name: str, key: str = "K") -> dict:
+    return {"type": "click", "name": name, "key": key}
+
+
+@pytest.mark.parametrize("buttons, message", [
+    ([], "0 top-level buttons; WeChat allows 1 to 3"),
+    ([click("一"), click("二"), click("三"), click("四")], "4 top-level buttons; WeChat allows 1 to 3"),
+    ([click("家庭共济服务")], "button 1 「家庭共济服务」: the name is 18 bytes; WeChat allows 1 to 16"),
+    ([{"name": "查询", "sub_button": [click(str(i)) for i in range(6)]}], "button 1 「查询」: 6 sub-buttons; WeChat allows 5"),
+    ([{"name": "查询", "sub_button": [click("办" * 21)]}], "button 1.1 「" + "办" * 21 + "」: the name is 63 bytes; WeChat allows 1 to 60"),
+    ([click("绑定", key="K" * 129)], "button 1 「绑定」: the key is 129 bytes; WeChat allows 128"),
+    ([{"type": "view", "name": "官网", "url": "https://x/" + "a" * 1020}], "button 1 「官网」: the url is 1030 bytes; WeChat allows 1024"),
+    ([{"type": "click", "name": "绑定"}], "button 1 「绑定」: a click button needs a key"),
+    ([{"type": "view", "name": "官网"}], "button 1 「官网」: a view button needs a url"),
+    ([{"name": "空的"}], "button 1 「空的」: needs a type (click, view, …) or sub-buttons"),
+    ([{"type": "miniprogram", "name": "小程序", "url": "https://x"}], "a miniprogram button needs appid and pagepath"),
+])
+def test_each_limit_is_checked_and_names_the_button(buttons, message) -> None:
+    with pytest.raises(ValidationError) as caught:
+        MenuSettings(button=buttons)
+    assert message in str(caught.value)
+
+
+def test_the_default_menu_is_valid_and_uses_the_keys_the_bot_knows() -> None:
+    from handlers.router import CLICK_KEYS
+    keys = {sub.key for button in DEFAULT_MENU.button for sub in button.sub_button}
+    assert "BIND_MEMBER" in keys and set(CLICK_KEYS) & keys
+    assert DEFAULT_MENU.to_wechat()["button"][0]["sub_button"][0] == {"type": "click", "name": "绑定家人",
+                                                                      "key": "BIND_MEMBER"}
+
+
+def test_a_wrong_menu_stops_start_up_with_one_line(make_settings) -> None:
+    from bot.config import ConfigError, load_settings
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None, wechat={"appid": "wx1", "token": "tok123"},
+                      conversation={"secret_key": "dGVzdC1jb252ZXJzYXRpb24ta2V5LTMyLWJ5dGVzISE="},
+                      menu={"button": [click("家庭共济服务中心")]})
+    assert str(caught.value).startswith("config: menu: button 1 「家庭共济服务中心」: the name is 24 bytes")
+
+
+def test_push_show_delete_against_the_fake_wechat_api(make_settings, fake_wechat, redis_client) -> None:
+    settings = make_settings(wechat={"api_base_url": fake_wechat.url})
+    env = {**os.environ, **settings_env(settings)}
+    env.pop("WXBOT_MENU__BUTTON", None)  # the default menu
+
+    def wxbot(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bot.cli", "menu", *args], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    pushed = wxbot("push")
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stdout.strip() == "menu pushed: 家庭共济, 查询, 帮助"
+    shown = json.loads(wxbot("show").stdout)
+    assert shown == DEFAULT_MENU.to_wechat()
+    assert wxbot("delete").stdout.strip() == "menu deleted"
+    refused = wxbot("show")
+    assert refused.returncode == 1 and "errcode 46003" in refused.stderr
