@@ -37,3 +37,7 @@ def match(text: str, entries: tuple[Entry, ...] = ENTRIES) -> Entry | None:
 
 def topics(entries: tuple[Entry, ...] = ENTRIES) -> str:
     return "\n".join(f"· {entry.topic}" for entry in entries)
+
+
+def by_topic(topic: str, entries: tuple[Entry, ...] = ENTRIES) -> Entry:
+    return next(entry for entry in entries if entry.topic == topic)

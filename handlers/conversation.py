@@ -52,6 +52,11 @@ class Conversations:
         self.store.save(openid, conversation, rev)
         return replies
 
+    def forget(self, openid: str) -> None:
+        """The user unfollowed: delete their draft and their verified identity."""
+        self.store.redis.delete(self.store.keys.conversation(openid))
+        self.identities.unlink(openid)
+
     def active_flow(self, openid: str) -> str | None:
         return self.store.load(openid)[0].flow
 

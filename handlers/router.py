@@ -29,6 +29,13 @@ START_WORDS = {
 }
 CLICK_KEYS = {"BIND_MEMBER": "bind_member", "VERIFY": "verify"}
 CONSENT = re.compile(r"(?:同意|确认)\s*([A-Za-z0-9]{6})")
+QUESTION = re.compile(r"[?？]|吗|怎么|什么|能不能|可不可以|为什么|如何|多少")
+# Menu clicks that answer at once (the policy Q&A's content).
+CLICK_ANSWERS = {
+    "FAQ": lambda: texts.FAQ_MENU.format(topics=faq.topics()),
+    "OFFLINE": lambda: faq.by_topic("线下怎么办理").answer,
+    "HOTLINE": lambda: faq.by_topic("人工服务和热线").answer,
+}
 
 
 def needs_user_lock(inbound: Inbound) -> bool:
@@ -69,9 +76,16 @@ class Router:
     def _event(self, inbound: Inbound) -> Reply:
         if inbound.event in ("subscribe", "subscribe_scan", "scan"):
             return Text(texts.WELCOME)
+        if inbound.event == "unsubscribe":
+            # Nobody to talk to any more: the draft and the verified identity go.
+            self.conversations.forget(inbound.openid)
+            return NoReply()
         if inbound.event in _SILENT_EVENTS:
             return NoReply()
-        flow = CLICK_KEYS.get(inbound.field("EventKey")) if inbound.event == "click" else None
+        key = inbound.field("EventKey") if inbound.event == "click" else ""
+        if key in CLICK_ANSWERS:
+            return Text(CLICK_ANSWERS[key]())
+        flow = CLICK_KEYS.get(key)
         if flow:
             return _joined(self.conversations.handle(inbound.openid, None, start=flow))
         return Text(texts.HELP)
@@ -91,6 +105,8 @@ class Router:
         entry = faq.match(text)
         if entry:
             return Text(entry.answer)
+        if QUESTION.search(text):
+            return Text(texts.UNKNOWN_QUESTION.format(topics=faq.topics()))
         return Text(texts.HELP)
 
 

@@ -206,3 +206,34 @@ def test_a_half_finished_flow_survives_a_restart(world, make_settings) -> None:
         assert User(fresh, side, "o_restart").say("李秀英").startswith("请输入这位家人的证件号码")
     finally:
         fresh.stop()
+
+
+def click(user: User, key: str) -> str:
+    xml = user.side.event_xml(user.openid, "CLICK", key=key)
+    response = user.side.post(user.server.url, user.side.deliver(xml, user.openid))
+    return user.side.open_reply(response.text).get("Content", "")
+
+
+def test_menu_clicks_that_answer_at_once(world) -> None:
+    _, server, side = world
+    user = User(server, side, "o_menu")
+    assert "亲情账户和家庭共济的区别" in click(user, "FAQ")
+    assert "医保经办大厅" in click(user, "OFFLINE")
+    assert "12393" in click(user, "HOTLINE")
+    assert "请输入您的姓名" in click(user, "BIND_MEMBER")
+
+
+def test_an_unknown_question_gets_the_topics_and_the_hotline(world) -> None:
+    _, server, side = world
+    answer = User(server, side, "o_q2").say("医保卡丢了怎么补办？")
+    assert "这个问题我还答不上来" in answer and "可以绑定哪些家人" in answer and "12393" in answer
+
+
+def test_unfollowing_removes_the_draft_and_the_identity(world) -> None:
+    app, server, side = world
+    user = User(server, side, "o_leaving")
+    user.play([("绑定家人", "姓名"), *verify_rows("王建国"), (CODE, "请问要绑定的家人是您的"), ("1", "姓名")])
+    bot = app.extensions["wxbot"]
+    assert bot.redis.exists(bot.keys.conversation("o_leaving"), bot.keys.identity("o_leaving")) == 2
+    side.post(server.url, side.deliver(side.event_xml("o_leaving", "unsubscribe"), "o_leaving"))
+    assert bot.redis.exists(bot.keys.conversation("o_leaving"), bot.keys.identity("o_leaving")) == 0
