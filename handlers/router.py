@@ -30,6 +30,7 @@ START_WORDS = {
 CLICK_KEYS = {"BIND_MEMBER": "bind_member", "VERIFY": "verify"}
 CONSENT = re.compile(r"(?:同意|确认)\s*([A-Za-z0-9]{6})")
 QUESTION = re.compile(r"[?？]|吗|怎么|什么|能不能|可不可以|为什么|如何|多少")
+POLICY_WORDS = re.compile(r"医保|共济|绑定|账户|报销|缴费|家人|亲属|办理|卡|钱")  # a policy question, not "在吗"
 # Menu clicks that answer at once (the policy Q&A's content).
 CLICK_ANSWERS = {
     "FAQ": lambda: texts.FAQ_MENU.format(topics=faq.topics()),
@@ -105,7 +106,7 @@ class Router:
         entry = faq.match(text)
         if entry:
             return Text(entry.answer)
-        if QUESTION.search(text):
+        if QUESTION.search(text) and POLICY_WORDS.search(text):
             return Text(texts.UNKNOWN_QUESTION.format(topics=faq.topics()))
         return Text(texts.HELP)
 
