@@ -74,19 +74,23 @@ def run(config_path: str | None, fake_wechat_port: int) -> None:
     click.echo(f"fake WeChat API   {fake.url}  (sent messages: {fake.url}/fake/sent)")
     click.echo(f"webhook           http://{settings.server.bind}/wechat")
     click.echo(f'try it            wxbot say --config {config_path or "$WXBOT_CONFIG"} "你好"')
-    worker = None
     try:
         with redis_for(settings) as settings:
-            # The worker is a process of its own, as in production, told where Redis and WeChat are.
+            # The worker is a process of its own, as in production, told where Redis and WeChat are;
+            # it stops before the embedded Redis does.
             env = {**os.environ, "WXBOT_REDIS__URL": settings.redis.url, "WXBOT_WECHAT__API_BASE_URL": fake.url}
             worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker",
                                        *(["--config", config_path] if config_path else [])], env=env)
             click.echo(f"notification worker pid {worker.pid}")
-            WebhookServer(settings).run()
+            owner = os.getpid()
+            try:
+                WebhookServer(settings).run()
+            finally:
+                # gunicorn's forked workers unwind through here on exit: only the owner stops it.
+                if os.getpid() == owner and worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(15)
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.terminate()
-            worker.wait(15)
         fake.stop()
 
 
