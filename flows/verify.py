@@ -12,6 +12,7 @@ from flows.identity import IdNumberError, parse_id_number
 from flows.refusals import refusal
 
 FLOW_ID = "verify"
+_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 VERSION = 1
 
 
@@ -30,10 +31,10 @@ def parse_id(text: str, data, ctx: Context) -> str:
 
 
 def parse_code(text: str, data, ctx: Context) -> str:
-    code = re.sub(r"\s", "", text)
-    if not re.fullmatch(r"\d{4,8}", code.translate(str.maketrans("０１２３４５６７８９", "0123456789"))):
+    code = re.sub(r"\s", "", text).translate(_FULL_WIDTH_DIGITS)
+    if not re.fullmatch(r"[0-9]{4,8}", code):
         raise Invalid(t.BAD_CODE)
-    return code.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+    return code
 
 
 def _sent(data, ctx, challenge) -> tuple[str, dict]:

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 from pydantic import ValidationError
 
-from bot.menu import DEFAULT_MENU, MenuButton, MenuSettings
+from bot.menu import DEFAULT_MENU, MenuSettings
 from tests.support.processes import settings_env
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 import pytest
-import xmltodict
 from wechatpy.events import EVENT_TYPES
 from wechatpy.messages import MESSAGE_TYPES
 

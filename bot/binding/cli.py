@@ -26,12 +26,11 @@ def _sandbox(config_path: str | None) -> Iterator[tuple[Settings, object]]:
     from bot.store.client import connect
 
     with redis_for(settings_or_exit(config_path)) as settings:
-        yield settings, sandbox_service(settings, connect(settings.redis))
-
-
-def _refused(error: e.BindingError) -> None:
-    click.echo(f"refused: {error.code}: {error.message}", err=True)
-    sys.exit(1)
+        try:
+            yield settings, sandbox_service(settings, connect(settings.redis))
+        except e.BindingError as error:  # a refusal by the sandbox's rules: say which, exit 1
+            click.echo(f"refused: {error.code}: {error.message}", err=True)
+            sys.exit(1)
 
 
 @click.group()
@@ -81,10 +80,7 @@ def reviews(config_path: str | None) -> None:
 def approve(config_path: str | None, application_id: str) -> None:
     """Approve an application under review."""
     with _sandbox(config_path) as (_, service):
-        try:
-            application = service.decide(application_id, approve=True)
-        except e.BindingError as error:
-            _refused(error)
+        application = service.decide(application_id, approve=True)
         click.echo(f"{application.application_id}: {application.status.value}")
 
 
@@ -95,10 +91,7 @@ def approve(config_path: str | None, application_id: str) -> None:
 def reject(config_path: str | None, application_id: str, reason: str) -> None:
     """Reject an application under review, with a reason."""
     with _sandbox(config_path) as (_, service):
-        try:
-            application = service.decide(application_id, approve=False, reason=reason)
-        except e.BindingError as error:
-            _refused(error)
+        application = service.decide(application_id, approve=False, reason=reason)
         click.echo(f"{application.application_id}: {application.status.value} ({application.reason})")
 
 
@@ -108,10 +101,7 @@ def reject(config_path: str | None, application_id: str, reason: str) -> None:
 def terminate(config_path: str | None, binding_id: str) -> None:
     """End a binding automatically, as when either party's insurance ends or moves."""
     with _sandbox(config_path) as (_, service):
-        try:
-            member = service.terminate(binding_id)
-        except e.BindingError as error:
-            _refused(error)
+        member = service.terminate(binding_id)
         click.echo(f"{member.binding_id}: {member.status.value}")
 
 
@@ -127,10 +117,7 @@ def spend(config_path: str | None, binding_id: str, amount: str, place: str) -> 
     except InvalidOperation:
         raise click.BadParameter("not an amount", param_hint="AMOUNT") from None
     with _sandbox(config_path) as (_, service):
-        try:
-            record = service.record_usage(binding_id, place, value)
-        except e.BindingError as error:
-            _refused(error)
+        record = service.record_usage(binding_id, place, value)
         click.echo(f"{record.member_masked_name} spent ¥{record.amount} at {record.place}")
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import click
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
 from bot.binding.cli import config_option
+from bot.config import Settings
 
 
 @click.command()
@@ -27,19 +31,15 @@ def notify() -> None:
     """Notifications that could not be sent (dead letters)."""
 
 
-def _registry(config_path: str | None):  # noqa: ANN202
-    import contextlib
-
+@contextlib.contextmanager
+def _dead_letters(config_path: str | None) -> Iterator[tuple[Settings, FailedJobRegistry]]:
     from bot.cli import settings_or_exit
     from bot.server import redis_for
     from bot.store.client import connect
 
-    @contextlib.contextmanager
-    def opened():  # noqa: ANN202
-        with redis_for(settings_or_exit(config_path)) as settings:
-            client = connect(settings.redis)
-            yield settings, FailedJobRegistry(queue=Queue(settings.notifications.queue, connection=client))
-    return opened()
+    with redis_for(settings_or_exit(config_path)) as settings:
+        client = connect(settings.redis)
+        yield settings, FailedJobRegistry(queue=Queue(settings.notifications.queue, connection=client))
 
 
 @notify.command()
@@ -49,7 +49,7 @@ def dead(config_path: str | None) -> None:
     from bot.notify.records import NotificationRecords
     from bot.store.keys import Keys
 
-    with _registry(config_path) as (settings, registry):
+    with _dead_letters(config_path) as (settings, registry):
         records = NotificationRecords(registry.connection, Keys(settings.redis.key_prefix, settings.wechat.appid))
         job_ids = registry.get_job_ids()
         for job_id in job_ids:
@@ -64,7 +64,7 @@ def dead(config_path: str | None) -> None:
 @click.option("--all", "everything", is_flag=True, help="Retry every dead notification.")
 def retry(config_path: str | None, job_ids: tuple[str, ...], everything: bool) -> None:
     """Queue dead notifications again."""
-    with _registry(config_path) as (_, registry):
+    with _dead_letters(config_path) as (_, registry):
         targets = registry.get_job_ids() if everything else list(job_ids)
         if not targets:
             raise click.UsageError("name the notifications (see `wxbot notify dead`) or pass --all")

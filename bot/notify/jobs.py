@@ -14,7 +14,7 @@ from bot.binding import errors as binding_errors
 from bot.binding.models import Decision
 from bot.logs import log, user_ref
 from bot.notify import runtime, templates
-from bot.notify.records import DONE, FAILED
+from bot.notify.records import DONE, FAILED, QUEUED
 
 UNFOLLOWED = 43004
 
@@ -48,18 +48,19 @@ def send_notification(notification_id: str) -> str:
             rt.records.park_for_user(notification_id, openid, templates.as_text(decision, application))
             log.info("notification_parked", notification_id=notification_id, user_ref=user_ref(openid))
             return "waiting_for_user"
-        error = (f"errcode {exc.errcode}" if exc.errcode is not None
-                 else f"HTTP {getattr(exc.response, 'status_code', '?')}")
-        rt.records.update(notification_id, status=FAILED if attempt >= rt.settings.notifications.max_attempts
-                          else "queued", last_error=error)
-        log.warning("notification_failed", notification_id=notification_id, error=error, attempt=attempt)
-        raise SendFailed(f"WeChat: {error}") from None
+        _failed(rt, notification_id, attempt, f"errcode {exc.errcode}" if exc.errcode is not None
+                else f"HTTP {getattr(exc.response, 'status_code', '?')}")
     except requests.RequestException as exc:
-        rt.records.update(notification_id, status=FAILED if attempt >= rt.settings.notifications.max_attempts
-                          else "queued", last_error=type(exc).__name__)
-        log.warning("notification_failed", notification_id=notification_id, error=type(exc).__name__,
-                    attempt=attempt)
-        raise SendFailed(type(exc).__name__) from None
+        _failed(rt, notification_id, attempt, type(exc).__name__)
     rt.records.sent(notification_id, str(result.get("msgid", "")))
     log.info("notification_sent", notification_id=notification_id, user_ref=user_ref(openid), attempt=attempt)
     return "sent"
+
+
+def _failed(rt: runtime.Runtime, notification_id: str, attempt: int, error: str) -> None:
+    """Record the failure and raise, so that RQ tries again (or, after the last attempt, keeps
+    the job as a dead letter)."""
+    final = attempt >= rt.settings.notifications.max_attempts
+    rt.records.update(notification_id, status=FAILED if final else QUEUED, last_error=error)
+    log.warning("notification_failed", notification_id=notification_id, error=error, attempt=attempt)
+    raise SendFailed(error) from None  # no chained context: it may carry the token-bearing URL

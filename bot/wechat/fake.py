@@ -94,9 +94,13 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
     def error(code: int, message: str) -> Response:
         return jsonify(errcode=code, errmsg=message)
 
+    def api_call() -> bool:
+        """An API call that needs an access token (not the token endpoints, not /fake/)."""
+        return not (request.path.startswith("/fake/") or "token" in request.path)
+
     @app.before_request
     def inject_faults():  # noqa: ANN202
-        if request.path.startswith("/fake/") or "token" in request.path:
+        if not api_call():
             return None
         with state.lock:
             state.calls[request.path] = state.calls.get(request.path, 0) + 1
@@ -113,7 +117,7 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
 
     @app.before_request
     def check_token():  # noqa: ANN202
-        if request.path.startswith("/fake/") or "token" in request.path:
+        if not api_call():
             return None
         if not state.token_valid(request.args.get("access_token")):
             return error(40001, "invalid credential, access_token is invalid or not latest")
