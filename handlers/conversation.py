@@ -36,16 +36,17 @@ class Conversations:
                start_data: dict[str, Any] | None = None) -> list[str] | None:
         """Replies, or None when there is no conversation for this message to belong to."""
         conv, rev = self.store.load(openid)
-        now = self.clock()
-        if start is not None:
-            outcome = self._start(openid, start, start_data or {}, now)
-        elif not conv.active or event is None:
+        if start is None and (not conv.active or event is None):
             return None
+        now = self.clock()
+        identity = self.identities.get(openid)  # read once per message; replaced when verification links it
+        if start is not None:
+            outcome = self._start(identity, start, start_data or {}, now)
         elif now - conv.updated_at > self.settings.conversation.idle_minutes * 60 and not conv.confirming:
             outcome = ENGINE.ask_to_resume(conv)
         else:
-            outcome = ENGINE.handle(conv, event, self._context(openid, now))
-        replies, outcome = self._settle(openid, outcome, now)
+            outcome = ENGINE.handle(conv, event, self._context(identity, now))
+        replies, outcome = self._settle(openid, identity, outcome, now)
         conversation = outcome.conversation
         if conversation.active:
             conversation = replace(conversation, updated_at=now)
@@ -61,41 +62,41 @@ class Conversations:
         return self.store.load(openid)[0].flow
 
     # -- internals ---------------------------------------------------------------------------
-    def _start(self, openid: str, flow_id: str, data: dict[str, Any], now: float) -> Outcome:
+    def _start(self, identity: dict[str, Any] | None, flow_id: str, data: dict[str, Any], now: float) -> Outcome:
         if flow_id == "bind_member":
             data = {"idempotency_key": uuid.uuid4().hex, **data}
-        if flow_id in NEEDS_IDENTITY and self.identities.get(openid) is None:
+        if flow_id in NEEDS_IDENTITY and identity is None:
             return ENGINE.handle(Conversation(), Start(verify.FLOW_ID, {"then": flow_id, "then_data": data}),
-                                 self._context(openid, now))
-        return ENGINE.handle(Conversation(), Start(flow_id, data), self._context(openid, now))
+                                 self._context(identity, now))
+        return ENGINE.handle(Conversation(), Start(flow_id, data), self._context(identity, now))
 
-    def _settle(self, openid: str, outcome: Outcome, now: float) -> tuple[list[str], Outcome]:
+    def _settle(self, openid: str, identity: dict[str, Any] | None, outcome: Outcome,
+                now: float) -> tuple[list[str], Outcome]:
         """Run effects and follow finished flows until the engine waits for the user."""
         replies = list(outcome.replies)
         for _ in range(MAX_EFFECTS):
             if outcome.effects:
                 [effect] = outcome.effects
-                identity = self.identities.get(openid)
                 done = run_effect(effect, self.binding, openid, identity["person_id"] if identity else None)
                 if done.ok and effect.name == "submit_application":
                     self.decisions.remember_submission(done.value["application_id"], openid, now)
-                outcome = ENGINE.handle(outcome.conversation, done, self._context(openid, now))
+                outcome = ENGINE.handle(outcome.conversation, done, self._context(identity, now))
                 replies += outcome.replies
             elif outcome.finished == verify.FLOW_ID and outcome.result:
-                self.identities.link(openid, outcome.result["person"], outcome.result["id_number"],
-                                     datetime.fromtimestamp(now).date())
+                identity = self.identities.link(openid, outcome.result["person"], outcome.result["id_number"],
+                                                datetime.fromtimestamp(now).date())
                 then = outcome.result.get("then")
                 if not then:
                     break
                 outcome = ENGINE.handle(Conversation(), Start(then, outcome.result.get("then_data") or {}),
-                                        self._context(openid, now))
+                                        self._context(identity, now))
                 replies += outcome.replies
             else:
                 break
         return replies, outcome
 
-    def _context(self, openid: str, now: float) -> Context:
-        identity = self.identities.get(openid) or {}
+    def _context(self, identity: dict[str, Any] | None, now: float) -> Context:
+        identity = identity or {}
         user: dict[str, Any] = {"birth_date": identity.get("birth_date")}
         if identity:
             user["is_self"] = lambda id_number: self.identities.digest(id_number) == identity["id_digest"]

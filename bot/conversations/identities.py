@@ -23,13 +23,14 @@ class Identities:
         self.cipher = Fernet(secret_key.encode())
         self._digest_key = hashlib.sha256(b"id-digest:" + secret_key.encode()).digest()
 
-    def link(self, openid: str, person: dict[str, Any], id_number: str, today) -> None:  # noqa: ANN001
+    def link(self, openid: str, person: dict[str, Any], id_number: str, today) -> dict[str, Any]:  # noqa: ANN001
         record = {"person_id": person["person_id"], "masked_name": person["masked_name"],
                   "masked_id_number": person["masked_id_number"],
                   "birth_date": parse_id_number(id_number, today).birth_date.isoformat(),
                   "id_digest": self.digest(id_number)}
         token = self.cipher.encrypt(json.dumps(record).encode())
         self.redis.set(self.keys.identity(openid), token, ex=LINK_TTL)
+        return record
 
     def get(self, openid: str) -> dict[str, Any] | None:
         token = self.redis.get(self.keys.identity(openid))

@@ -84,7 +84,7 @@ class SandboxService:
     # -- eligibility ----------------------------------------------------------------------------
     def eligibility(self, person_id: str) -> Eligibility:
         person = self._verified(person_id)
-        shareable = self._shareable(person)
+        _, shareable = self._balances(person, self._usage_records(person.person_id))
         reason = None
         if person.insurance != Insurance.EMPLOYEE:
             reason = e.InitiatorNotEmployee.code
@@ -247,11 +247,13 @@ class SandboxService:
 
     def usage(self, person_id: str) -> Usage:
         person = self._verified(person_id)
-        records = [self._record_view(r) for r in self._usage_records(person_id)]
-        return Usage(balance=self._balance(person), shareable_balance=self._shareable(person),
+        raw = self._usage_records(person_id)
+        balance, shareable = self._balances(person, raw)
+        records = [self._record_view(r) for r in raw]
+        return Usage(balance=balance, shareable_balance=shareable,
                      records=sorted(records, key=lambda r: r.at, reverse=True))
 
-    # -- the bureau's desk: used by review.py and the `wxbot sandbox` commands --------------------
+    # -- the bureau's desk: used by desk.py and the `wxbot sandbox` commands --------------------
     def under_review(self) -> list[Application]:
         ids = sorted(i.decode() for i in self.store.redis.smembers(self.store.key("under_review")))
         return [self.application(i) for i in ids]
@@ -404,16 +406,13 @@ class SandboxService:
     def _usage_records(self, person_id: str) -> list[dict[str, Any]]:
         return [json.loads(raw) for raw in self.store.redis.lrange(self.store.key("usage", person_id), 0, -1)]
 
-    def _balance(self, person: Person) -> Decimal:
-        spent = sum((Decimal(r["amount"]) for r in self._usage_records(person.person_id)), Decimal("0"))
-        return max(Decimal("0"), person.balance - spent)
-
-    def _shareable(self, person: Person) -> Decimal:
-        if self.region.shareable_balance == "carried_over":
-            base = person.carried_over if person.carried_over is not None else person.balance
-            spent = sum((Decimal(r["amount"]) for r in self._usage_records(person.person_id)), Decimal("0"))
-            return max(Decimal("0"), base - spent)
-        return self._balance(person)
+    def _balances(self, person: Person, records: list[dict[str, Any]]) -> tuple[Decimal, Decimal]:
+        """(balance, shareable balance) after what the members spent (`records`)."""
+        spent = sum((Decimal(r["amount"]) for r in records), Decimal("0"))
+        shareable = person.balance
+        if self.region.shareable_balance == "carried_over" and person.carried_over is not None:
+            shareable = person.carried_over
+        return max(Decimal("0"), person.balance - spent), max(Decimal("0"), shareable - spent)
 
     def _view(self, record: dict[str, Any]) -> Application:
         member = self._person(record["member_id"])
