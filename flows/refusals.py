@@ -45,12 +45,14 @@ def refusal(code: str) -> str:
     return REFUSALS.get(code, "暂时无法办理。" + HOTLINE)
 
 
-# Twenty characters at most: template-message values (a push notification card).
+# Twenty characters at most: template-message values (a push notification card). Besides the
+# error codes, the reasons a binding ended (binding.ended decisions).
 SHORT = {
     "consent_declined": "家人未同意", "consent_expired": "家人未在有效期内确认",
     "proof_rejected": "证明材料未通过审核", "proof_missing": "缺少证明材料",
     "relationship_terminated": "参保状态变化自动解除", "member_bound_elsewhere": "家人已与他人共济",
     "member_not_insured": "家人未参保", "name_id_mismatch": "姓名与证件号不一致",
+    "ended_by_initiator": "本人申请解除", "ended_by_member": "家人申请解除",
 }
 
 

@@ -150,6 +150,18 @@ def test_auto_termination_is_a_decision_too(desk_world) -> None:
                      ("binding.terminated", "terminated", "relationship_terminated")]
 
 
+def test_unbinding_is_a_decision_too_and_repeating_it_is_not(desk_world) -> None:
+    app, make, _ = desk_world
+    sandbox, desk = make()
+    application = grandchild_application(sandbox)
+    me = person("王建国").person_id
+    sandbox.unbind(me, application.binding_id)
+    sandbox.unbind(me, application.binding_id)
+    desk.tick()
+    assert [(d.kind, d.status, d.reason) for d, _ in recorded(app)] == [
+        ("application.decided", "approved", None), ("binding.ended", "ended", "ended_by_initiator")]
+
+
 def test_callbacks_wait_in_the_outbox_while_the_bot_is_down(desk_world, redis_client) -> None:
     app, make, clock = desk_world
     sandbox, _ = make()

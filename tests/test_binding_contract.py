@@ -298,6 +298,39 @@ def test_unbind_by_a_party_is_final_and_repeatable(service) -> None:
     assert service.members(me).members[0].status == BindingStatus.ENDED
 
 
+def test_unbind_says_who_ended_it(service, clock) -> None:
+    me, binding_id = approved_grandchild(service, "王建国")
+    assert service.unbind(me, binding_id).end_reason == "ended_by_initiator"
+    clock.advance(60)
+    child = apply(service, me, "王小明", Relationship.CHILD)
+    son_id = verified(service, "王小明")
+    service.answer_consent(child.consent.code, ConsentAnswer(person_id=son_id, agree=True))
+    assert service.unbind(son_id, service.application(child.application_id).binding_id).end_reason == "ended_by_member"
+    assert [m.end_reason for m in service.members(me).members] == ["ended_by_initiator", "ended_by_member"]
+
+
+def test_applications_newest_first_with_their_status(service, clock) -> None:
+    me = verified(service, "王建国")
+    assert service.applications(me).applications == []
+    child = apply(service, me, "王小明", Relationship.CHILD)
+    clock.advance(60)
+    grandchild = apply(service, me, "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
+    listed = service.applications(me).applications
+    assert [(a.application_id, a.status) for a in listed] == [
+        (grandchild.application_id, ApplicationStatus.APPROVED),
+        (child.application_id, ApplicationStatus.PENDING_CONSENT)]
+    assert listed[1].consent.code == child.consent.code
+    with pytest.raises(e.PersonNotFound):
+        service.applications("P-nobody")
+
+
+def test_applications_are_private_to_the_verified_person(service) -> None:
+    me = verified(service, "王建国")
+    apply(service, me, "王小明", Relationship.CHILD)
+    with pytest.raises(e.NotVerified):
+        service.applications(person("周强").person_id)
+
+
 def test_unbind_by_a_stranger_is_refused(service) -> None:
     _, binding_id = approved_grandchild(service, "王建国")
     with pytest.raises(e.NotPermitted):

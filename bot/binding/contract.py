@@ -41,6 +41,8 @@ OPERATIONS = [
               summary="Apply to bind a family member; the idempotency key makes a resubmission return the same application"),
     Operation("application", "GET", "/v1/applications/{application_id}", m.Application,
               summary="An application's status"),
+    Operation("applications", "GET", "/v1/persons/{person_id}/applications", m.ApplicationList,
+              summary="This person's applications, newest first (the last 20)"),
     Operation("consent_request", "GET", "/v1/consents/{code}", m.ConsentRequest,
               summary="What a member aged 16+ is asked to consent to"),
     Operation("answer_consent", "POST", "/v1/consents/{code}/answer", m.Application, m.ConsentAnswer,
@@ -48,7 +50,8 @@ OPERATIONS = [
     Operation("members", "GET", "/v1/persons/{person_id}/members", m.MemberList,
               summary="The family members this person has bound"),
     Operation("unbind", "POST", "/v1/persons/{person_id}/bindings/{binding_id}/unbind", m.Member,
-              summary="End a binding (either party may); repeating it returns the ended binding"),
+              summary="End a binding (either party may); repeating it returns the ended binding. "
+              "The bureau reports it with a binding.ended callback"),
     Operation("deduction_order", "GET", "/v1/persons/{person_id}/bindings/{binding_id}/deduction-order",
               m.DeductionOrder, summary="Whose account pays first for a member shared by several initiators"),
     Operation("set_deduction_order", "PUT", "/v1/persons/{person_id}/bindings/{binding_id}/deduction-order",

@@ -103,6 +103,10 @@ class Application(_Model):
     decided_at: datetime | None = None
 
 
+class ApplicationList(_Model):
+    applications: list[Application]    # newest first
+
+
 class ConsentRequest(_Model):
     code: str
     initiator_masked_name: str
@@ -165,11 +169,12 @@ class Usage(_Model):
 
 # -- decisions (callbacks) ---------------------------------------------------------------------
 class Decision(_Model):
-    """What the bureau tells the bot later: an application decided, a binding auto-terminated."""
+    """What the bureau tells the bot later: an application decided, a binding ended by either
+    party (at any channel) or terminated automatically."""
     event_id: str = Field(min_length=1, max_length=128)
-    kind: Literal["application.decided", "binding.terminated"]
+    kind: Literal["application.decided", "binding.ended", "binding.terminated"]
     application_id: str = Field(min_length=1, max_length=128)
     binding_id: str | None = None
-    status: Literal["approved", "rejected", "terminated"]
+    status: Literal["approved", "rejected", "ended", "terminated"]
     reason: str | None = None
     decided_at: datetime

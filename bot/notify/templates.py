@@ -9,13 +9,14 @@ from bot.config import NotificationSettings, TemplateSettings
 from flows.refusals import short_reason
 from flows.relationships import LABELS, Relationship
 
-RESULTS = {"approved": "已通过", "rejected": "未通过", "terminated": "已解除"}
+RESULTS = {"approved": "已通过", "rejected": "未通过", "ended": "已解除", "terminated": "已解除"}
 MAX_VALUE = 20
 
 
 def template_for(decision: Decision, settings: NotificationSettings) -> TemplateSettings:
+    # An unbinding and an automatic termination are the same news: the relationship has ended.
     return {"approved": settings.approved, "rejected": settings.rejected,
-            "terminated": settings.terminated}[decision.status]
+            "ended": settings.terminated, "terminated": settings.terminated}[decision.status]
 
 
 def values(decision: Decision, application: dict[str, Any] | None) -> dict[str, str]:

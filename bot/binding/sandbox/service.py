@@ -18,7 +18,7 @@ from typing import Any, Callable
 import redis
 
 from bot.binding import errors as e
-from bot.binding.models import (Application, ApplicationRequest, ApplicationStatus, BindingStatus, Challenge,
+from bot.binding.models import (Application, ApplicationList, ApplicationRequest, ApplicationStatus, BindingStatus, Challenge,
                                 Consent, ConsentAnswer, ConsentRequest, DeductionOrder, DeductionOrderUpdate,
                                 Decision, Eligibility, Insurance, Member, MemberList, Payer, Usage, UsageRecord,
                                 VerificationAnswer, VerificationStart, VerifiedPerson)
@@ -33,6 +33,7 @@ CHALLENGE_TTL = 300
 CODE_ATTEMPTS = 3
 LOCK_AFTER_FAILURES, LOCK_WINDOW = 5, 900
 IDEMPOTENCY_TTL = 7 * 24 * 3600
+LISTED_APPLICATIONS = 20
 
 
 class SandboxService:
@@ -146,6 +147,7 @@ class SandboxService:
                   "proof": list(body.proof_media_ids), "submitted_at": self.clock(), "decided_at": None,
                   "status": None, "reason": None, "binding_id": None, "consent": None}
         self.store.redis.sadd(self.store.key("open", initiator.person_id), member.person_id)
+        self.store.redis.lpush(self.store.key("applications", initiator.person_id), record["id"])
         if minor:
             self._to_review(record)
         else:
@@ -185,6 +187,11 @@ class SandboxService:
             raise e.ApplicationNotFound()
         return self._view(self._expire_consent(record))
 
+    def applications(self, person_id: str) -> ApplicationList:
+        self._verified(person_id)
+        ids = self.store.redis.lrange(self.store.key("applications", person_id), 0, LISTED_APPLICATIONS - 1)
+        return ApplicationList(applications=[self.application(i.decode()) for i in ids])
+
     # -- member consent -------------------------------------------------------------------------
     def consent_request(self, code: str) -> ConsentRequest:
         record = self._expire_consent(self._by_consent(code))
@@ -223,7 +230,11 @@ class SandboxService:
             if person_id not in (binding["initiator_id"], binding["member_id"]):
                 raise e.NotPermitted()
             if binding["status"] == BindingStatus.ACTIVE.value:
-                self._end(binding, BindingStatus.ENDED, reason="unbound")
+                by = "ended_by_initiator" if person_id == binding["initiator_id"] else "ended_by_member"
+                self._end(binding, BindingStatus.ENDED, reason=by)
+                self._emit(Decision(event_id=f"{binding_id}:ended", kind="binding.ended",
+                                    application_id=binding["application_id"], binding_id=binding_id,
+                                    status="ended", reason=by, decided_at=self._at(self.clock())))
             return self._member_view(binding)
 
     def deduction_order(self, person_id: str, binding_id: str) -> DeductionOrder:
