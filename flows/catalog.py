@@ -15,4 +15,4 @@ def _faq_answer(text: str) -> str | None:
     return entry.answer if entry else None
 
 
-ENGINE = Engine(FLOWS, answer_question=_faq_answer)
+ENGINE = Engine(FLOWS, answer_question=_faq_answer, needs_identity=NEEDS_IDENTITY, verify_flow=verify.FLOW_ID)

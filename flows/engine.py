@@ -12,6 +12,10 @@ A flow is a dict of steps with stable string ids:
   End   says a last message; the flow is over
 Moves that work at every Ask step: 取消 (confirmed), 上一步/返回, 帮助, 重新开始 (confirmed).
 After `MAX_RETRIES` invalid answers at one step, the user is offered a way out instead of a loop.
+
+Starting another service in the middle of a flow (a menu click) asks first; on yes the draft is
+paused, not lost, and offered again when the other service ends. Services that need a verified
+identity start with the verification flow, which then hands over to them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from flows.answers import clean, yes_or_no
 from flows.refusals import refusal
 
 MAX_RETRIES = 3
+MAX_PAUSED = 3   # drafts kept while the user does something else; one per flow, so rarely reached
 
 Data = Mapping[str, Any]
 
@@ -121,6 +126,8 @@ class Conversation:
     editing: bool = False              # 修改N: go straight back to the summary afterwards
     started_at: float = 0.0
     updated_at: float = 0.0
+    switch_to: Mapping[str, Any] | None = None  # the service a click asked for, awaiting "leave this flow?"
+    paused: tuple["Conversation", ...] = ()     # drafts left for another service, newest first
 
     @property
     def active(self) -> bool:
@@ -187,15 +194,18 @@ MOVES = {
 
 class Engine:
     def __init__(self, flows: Mapping[str, Flow], summary_step: str = "summary",
-                 answer_question: Callable[[str], str | None] = lambda text: None) -> None:
+                 answer_question: Callable[[str], str | None] = lambda text: None,
+                 needs_identity: frozenset[str] = frozenset(), verify_flow: str = "verify") -> None:
         self.flows = flows
         self.summary_step = summary_step
         self.answer_question = answer_question
+        self.needs_identity = needs_identity   # started through `verify_flow` unless ctx.user["verified"]
+        self.verify_flow = verify_flow
 
     # The one entry point.
     def handle(self, conv: Conversation, event: Event, ctx: Context) -> Outcome:
         if isinstance(event, Start):
-            return self._start(event.flow, dict(event.data), ctx)
+            return self._start_requested(conv, event, ctx)
         if not conv.active:
             return Outcome(conv)
         flow = self.flows.get(conv.flow)
@@ -223,7 +233,7 @@ class Engine:
     def _at_do_step(self, flow: Flow, conv: Conversation, step: Do, event: Event, ctx: Context) -> Outcome:
         """Only reachable after the binding service was unavailable: offer to try again."""
         word = clean(event.text) if isinstance(event, UserText) else ""
-        if conv.confirming == "cancel":
+        if conv.confirming in ("cancel", "switch"):
             return self._confirm(flow, conv, event, ctx)
         if word in RETRY_WORDS:
             return Outcome(replace(conv, confirming=None), (), (Effect(step.effect, step.args(conv.data, ctx)),))
@@ -247,7 +257,8 @@ class Engine:
 
     def _confirm(self, flow: Flow, conv: Conversation, event: Event, ctx: Context) -> Outcome:
         answer = yes_or_no(event.text) if isinstance(event, UserText) else None
-        move, conv = conv.confirming, replace(conv, confirming=None)
+        move, switch_to = conv.confirming, conv.switch_to
+        conv = replace(conv, confirming=None, switch_to=None)
         step = flow.step(conv.step)
         if move == "resume":
             choice = _resume_choice(event.text) if isinstance(event, UserText) else None
@@ -255,16 +266,20 @@ class Engine:
                 return Outcome(replace(conv, confirming=move), (texts.RESUME_QUESTION.format(title=flow.title),))
             if choice == "continue":
                 return Outcome(conv, (step.prompt(conv.data, ctx),))
-            return self._start(flow.id, {}, ctx)
+            if choice == "cancel":
+                return self._finish(flow, conv, (texts.CANCELLED.format(title=flow.title),))
+            return self._start(flow.id, {}, ctx, paused=conv.paused)
         if answer is None:
-            return Outcome(replace(conv, confirming=move), (texts.YES_OR_NO,))
+            return Outcome(replace(conv, confirming=move, switch_to=switch_to), (texts.YES_OR_NO,))
         if not answer:
             if isinstance(step, Do):
                 return Outcome(replace(conv, confirming="retry"), (texts.CARRY_ON, texts.RETRY_PROMPT))
             return Outcome(conv, (texts.CARRY_ON, step.prompt(conv.data, ctx)))
+        if move == "switch":
+            return self._switch(conv, Start(switch_to["flow"], switch_to["data"]), ctx)
         if move == "cancel":
-            return Outcome(IDLE, (texts.CANCELLED.format(title=flow.title),), finished=flow.id)
-        return self._start(flow.id, {}, ctx)
+            return self._finish(flow, conv, (texts.CANCELLED.format(title=flow.title),))
+        return self._start(flow.id, {}, ctx, paused=conv.paused)
 
     # -- answers -----------------------------------------------------------------------------
     def _answer(self, flow: Flow, conv: Conversation, step: Step, event: Event, ctx: Context) -> Outcome:
@@ -302,12 +317,55 @@ class Engine:
         step = editable[number - 1]
         return Outcome(replace(conv, step=step.id, editing=True, retries=0), (step.prompt(conv.data, ctx),))
 
-    # -- moving through steps ----------------------------------------------------------------
-    def _start(self, flow_id: str, data: dict[str, Any], ctx: Context, preface: str = "") -> Outcome:
+    # -- starting and switching services -----------------------------------------------------
+    def _start_requested(self, conv: Conversation, event: Start, ctx: Context) -> Outcome:
+        if not conv.active or conv.flow not in self.flows:
+            return self._switch(conv, event, ctx, keep=False)
+        if conv.flow == event.flow:
+            return self.ask_to_resume(conv)
+        if conv.confirming == "resume":
+            return self._switch(conv, event, ctx)   # not answering "continue?" is answer enough
+        if not conv.history:
+            return self._switch(conv, event, ctx, keep=False)  # nothing typed yet, nothing to keep
+        question = texts.CONFIRM_SWITCH.format(current=self.flows[conv.flow].title,
+                                               target=self.flows[event.flow].title)
+        return Outcome(replace(conv, confirming="switch", switch_to={"flow": event.flow, "data": dict(event.data)}),
+                       (question,))
+
+    def _switch(self, conv: Conversation, event: Start, ctx: Context, keep: bool = True) -> Outcome:
+        """Pause the current draft (if worth keeping) and start `event.flow`, or resume that flow's
+        own paused draft."""
+        left = (replace(conv, confirming=None, switch_to=None, paused=()),) if keep else ()
+        others = tuple(p for p in conv.paused if p.flow not in (conv.flow, event.flow))
+        paused = (left + others)[:MAX_PAUSED]
+        earlier = next((p for p in conv.paused if p.flow == event.flow), None)
+        if earlier is not None:
+            return self.ask_to_resume(replace(earlier, paused=paused))
+        return self._start(event.flow, dict(event.data), ctx, paused=paused)
+
+    def _start(self, flow_id: str, data: dict[str, Any], ctx: Context,
+               paused: tuple[Conversation, ...] = ()) -> Outcome:
+        if flow_id in self.needs_identity and not ctx.user.get("verified"):
+            flow_id, data = self.verify_flow, {"then": flow_id, "then_data": data}
+            paused = tuple(p for p in paused if p.flow != flow_id)
         flow = self.flows[flow_id]
-        conv = Conversation(flow=flow.id, version=flow.version, data=data, started_at=ctx.now, updated_at=ctx.now)
-        outcome = self._enter(flow, conv, flow.first, ctx)
-        return replace(outcome, replies=((preface,) if preface else ()) + outcome.replies)
+        conv = Conversation(flow=flow.id, version=flow.version, data=data, started_at=ctx.now, updated_at=ctx.now,
+                            paused=paused)
+        return self._enter(flow, conv, flow.first, ctx)
+
+    def _finish(self, flow: Flow, conv: Conversation, replies: tuple[str, ...],
+                result: Mapping[str, Any] | None = None) -> Outcome:
+        """The flow is over (done or cancelled): offer the newest paused draft, if any. A flow that
+        hands over to another (`then`) keeps the drafts for that one."""
+        if conv.paused and not (result and result.get("then")):
+            top, rest = conv.paused[0], conv.paused[1:]
+            title = self.flows[top.flow].title if top.flow in self.flows else ""
+            resumed = replace(top, paused=rest, confirming="resume")
+            return Outcome(resumed, replies + (texts.RESUME_PAUSED.format(title=title),), finished=flow.id,
+                           result=result)
+        return Outcome(Conversation(paused=conv.paused), replies, finished=flow.id, result=result)
+
+    # -- moving through steps ----------------------------------------------------------------
 
     def _enter(self, flow: Flow, conv: Conversation, step_id: str, ctx: Context,
                said: tuple[str, ...] = ()) -> Outcome:
@@ -317,7 +375,7 @@ class Engine:
             return Outcome(conv, said + (step.prompt(conv.data, ctx),))
         if isinstance(step, Do):
             return Outcome(conv, said, (Effect(step.effect, step.args(conv.data, ctx)),))
-        return Outcome(IDLE, said + (step.message(conv.data, ctx),), finished=flow.id, result=conv.data)
+        return self._finish(flow, conv, said + (step.message(conv.data, ctx),), result=conv.data)
 
     def _effect_done(self, flow: Flow, conv: Conversation, step: Step, event: EffectDone, ctx: Context) -> Outcome:
         if not isinstance(step, Do) or step.effect != event.effect:
@@ -330,7 +388,7 @@ class Engine:
             return Outcome(replace(conv, confirming="retry"), (refusal(SERVICE_UNAVAILABLE), texts.RETRY_PROMPT))
         target, message = step.on_error(conv.data, ctx, event.error)
         if target is None:
-            return Outcome(IDLE, (message,), finished=flow.id)
+            return self._finish(flow, conv, (message,))
         return self._enter(flow, conv, target, ctx, said=(message,))
 
     def _migrate(self, flow: Flow, conv: Conversation, ctx: Context) -> Outcome:
@@ -339,7 +397,7 @@ class Engine:
         asked = {step.field for step in flow.steps.values() if isinstance(step, Ask)}
         data = {key: value for key, value in conv.data.items() if key in asked or key not in self._all_fields()}
         fresh = Conversation(flow=flow.id, version=flow.version, data=data, started_at=conv.started_at,
-                             updated_at=ctx.now)
+                             updated_at=ctx.now, paused=conv.paused)
         step_id, history, seen = flow.first, [], set()
         while step_id not in seen:
             seen.add(step_id)
@@ -367,4 +425,6 @@ def _resume_choice(text: str) -> str | None:
         return "continue"
     if word in ("2", "重新开始", "重新办理", "重来", "从头开始"):
         return "restart"
+    if MOVES.get(word) == "cancel":
+        return "cancel"
     return None

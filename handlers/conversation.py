@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore
 from flows import verify
-from flows.catalog import ENGINE, NEEDS_IDENTITY
+from flows.catalog import ENGINE
 from flows.engine import Context, Conversation, Event, Outcome, Start
 from handlers.effects import run_effect
 
@@ -41,7 +41,7 @@ class Conversations:
         now = self.clock()
         identity = self.identities.get(openid)  # read once per message; replaced when verification links it
         if start is not None:
-            outcome = self._start(identity, start, start_data or {}, now)
+            outcome = self._start(conv, identity, start, start_data or {}, now)
         elif now - conv.updated_at > self.settings.conversation.idle_minutes * 60 and not conv.confirming:
             outcome = ENGINE.ask_to_resume(conv)
         else:
@@ -62,13 +62,11 @@ class Conversations:
         return self.store.load(openid)[0].flow
 
     # -- internals ---------------------------------------------------------------------------
-    def _start(self, identity: dict[str, Any] | None, flow_id: str, data: dict[str, Any], now: float) -> Outcome:
+    def _start(self, conv: Conversation, identity: dict[str, Any] | None, flow_id: str, data: dict[str, Any],
+               now: float) -> Outcome:
         if flow_id == "bind_member":
             data = {"idempotency_key": uuid.uuid4().hex, **data}
-        if flow_id in NEEDS_IDENTITY and identity is None:
-            return ENGINE.handle(Conversation(), Start(verify.FLOW_ID, {"then": flow_id, "then_data": data}),
-                                 self._context(identity, now))
-        return ENGINE.handle(Conversation(), Start(flow_id, data), self._context(identity, now))
+        return ENGINE.handle(conv, Start(flow_id, data), self._context(identity, now))
 
     def _settle(self, openid: str, identity: dict[str, Any] | None, outcome: Outcome,
                 now: float) -> tuple[list[str], Outcome]:
@@ -88,7 +86,7 @@ class Conversations:
                 then = outcome.result.get("then")
                 if not then:
                     break
-                outcome = ENGINE.handle(Conversation(), Start(then, outcome.result.get("then_data") or {}),
+                outcome = ENGINE.handle(outcome.conversation, Start(then, outcome.result.get("then_data") or {}),
                                         self._context(identity, now))
                 replies += outcome.replies
             else:
@@ -97,7 +95,7 @@ class Conversations:
 
     def _context(self, identity: dict[str, Any] | None, now: float) -> Context:
         identity = identity or {}
-        user: dict[str, Any] = {"birth_date": identity.get("birth_date")}
+        user: dict[str, Any] = {"birth_date": identity.get("birth_date"), "verified": bool(identity)}
         if identity:
             user["is_self"] = lambda id_number: self.identities.digest(id_number) == identity["id_digest"]
         return Context(now=now, today=datetime.fromtimestamp(now).date(), settings=self.settings.region, user=user)

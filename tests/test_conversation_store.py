@@ -31,6 +31,15 @@ def test_round_trip_with_the_personal_data_encrypted_at_rest(store, redis_client
     assert 0 < redis_client.ttl("wxbot:wx_test:conversation:o_user") <= 72 * 3600
 
 
+def test_paused_drafts_round_trip_encrypted_too(store, redis_client) -> None:
+    other = Conversation(flow="unbind", version=1, step="choose", history=("members",), paused=(DRAFT,),
+                         switch_to={"flow": "usage", "data": {}}, confirming="switch")
+    rev = store.save("o_user", other, 0)
+    assert store.load("o_user") == (other, rev)
+    raw = b"".join(redis_client.hvals("wxbot:wx_test:conversation:o_user"))
+    assert "李秀英".encode() not in raw and b"330106196408220224" not in raw
+
+
 def test_a_stale_writer_is_refused(store) -> None:
     store.save("o_user", DRAFT, 0)
     with pytest.raises(StaleConversation):

@@ -222,3 +222,88 @@ def test_cancel_from_the_retry_state_is_confirmed_too() -> None:
         ("取消", [texts.CONFIRM_CANCEL.format(title="演示")]),
         ("是", [texts.CANCELLED.format(title="演示")]),
     ])
+
+
+# -- another service in the middle of a flow (a menu click) ----------------------------------------
+def test_a_click_mid_flow_asks_first_and_no_keeps_the_draft() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    [question] = chat.send(Start("photo"))
+    assert "“演示”" in question and "“照片”" in question
+    assert chat.say("什么意思") == [texts.YES_OR_NO]
+    assert chat.say("否") == [texts.CARRY_ON, "请输入年龄："]
+    assert (chat.conv.flow, chat.conv.data, chat.conv.paused) == ("demo", {"city": "杭州"}, ())
+
+
+def test_yes_pauses_the_draft_and_offers_it_again_when_the_other_service_ends() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    chat.send(Start("photo"))
+    assert chat.say("是") == ["请发照片："]
+    assert [p.data for p in chat.conv.paused] == [{"city": "杭州"}]
+    assert chat.send(UserImage("m1")) == ["收到 m1", texts.RESUME_PAUSED.format(title="演示")]
+    assert chat.say("1") == ["请输入年龄："]
+    assert chat.say("35") == ["杭州，35岁，代码330100。确认吗？"]
+    assert chat.conv.paused == ()
+
+
+def test_a_paused_draft_can_be_restarted_or_cancelled_when_offered() -> None:
+    for answer, expected, flow in (("2", ["请输入城市："], "demo"), ("取消", [texts.CANCELLED.format(title="演示")], None)):
+        chat = Chat()
+        chat.send(Start("demo"))
+        chat.say("杭州")
+        chat.send(Start("photo"))
+        chat.say("是")
+        chat.send(UserImage("m1"))
+        assert chat.say(answer) == expected
+        assert (chat.conv.flow, chat.conv.data, chat.conv.paused) == (flow, {}, ())
+
+
+def test_cancelling_the_other_service_also_offers_the_paused_draft() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    chat.send(Start("photo"))
+    chat.say("是")
+    chat.say("取消")
+    assert chat.say("是") == [texts.CANCELLED.format(title="照片"), texts.RESUME_PAUSED.format(title="演示")]
+    assert chat.conv.data == {"city": "杭州"}
+
+
+def test_clicking_the_paused_service_again_resumes_its_draft_instead_of_a_new_one() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    chat.send(Start("photo"))
+    chat.say("是")
+    assert chat.send(Start("demo")) == [texts.RESUME_QUESTION.format(title="演示")]
+    assert chat.say("1") == ["请输入年龄："]
+    assert chat.conv.data == {"city": "杭州"}
+
+
+def test_nothing_typed_yet_means_nothing_to_ask_about() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    assert chat.send(Start("photo")) == ["请发照片："]
+    assert chat.conv.paused == ()
+
+
+def test_the_same_service_clicked_again_asks_to_resume() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    assert chat.send(Start("demo")) == [texts.RESUME_QUESTION.format(title="演示")]
+    assert chat.say("1") == ["请输入年龄："]
+
+
+def test_a_service_that_needs_an_identity_starts_with_verification() -> None:
+    verify = Flow(id="verify", version=1, title="验证", first="code", steps={
+        "code": Ask("code", "code", lambda d, c: "验证码：", lambda raw, d, c: raw, "ok"),
+        "ok": End("ok", lambda d, c: "已验证")})
+    engine = Engine({"demo": DEMO, "verify": verify}, needs_identity=frozenset({"demo"}))
+    outcome = engine.handle(Conversation(), Start("demo", {"x": 1}), CTX)
+    assert (outcome.conversation.flow, outcome.conversation.data) == ("verify", {"then": "demo", "then_data": {"x": 1}})
+    verified = Context(now=CTX.now, today=CTX.today, user={"verified": True})
+    assert engine.handle(Conversation(), Start("demo"), verified).conversation.flow == "demo"

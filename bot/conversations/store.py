@@ -4,7 +4,7 @@ expiring after the flow's lifetime, with the collected data (names, ID numbers) 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+from dataclasses import fields, replace
 
 import redis
 from cryptography.fernet import Fernet, InvalidToken
@@ -63,15 +63,20 @@ class ConversationStore:
         return new_rev
 
     def _encode(self, conversation: Conversation) -> str:
-        record = asdict(conversation)
+        return json.dumps(self._record(conversation), ensure_ascii=False)
+
+    def _record(self, conversation: Conversation) -> dict:
+        record = {f.name: getattr(conversation, f.name) for f in fields(conversation)}
         record["data"] = self.cipher.encrypt(json.dumps(dict(conversation.data), ensure_ascii=False).encode()).decode()
         record["history"] = list(conversation.history)
-        return json.dumps(record, ensure_ascii=False)
+        record["paused"] = [self._record(draft) for draft in conversation.paused]  # each encrypted the same way
+        return record
 
     def _decode(self, raw: bytes) -> Conversation:
-        if not raw:
-            return IDLE
-        record = json.loads(raw)
+        return self._conversation(json.loads(raw)) if raw else IDLE
+
+    def _conversation(self, record: dict) -> Conversation:
         record["data"] = json.loads(self.cipher.decrypt(record["data"].encode()))
         record["history"] = tuple(record["history"])
+        record["paused"] = tuple(self._conversation(draft) for draft in record.get("paused", ()))
         return replace(IDLE, **record)
