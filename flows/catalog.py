@@ -1,12 +1,15 @@
 """Every flow, by its stable id."""
 
-from flows import bind_member, consent, faq, verify
+from flows import (bind_member, consent, deduction_order, faq, my_family, progress, unbind, usage,
+                   verify)
 from flows.engine import Engine, Flow
 
-FLOWS: dict[str, Flow] = {flow.id: flow for flow in (verify.FLOW, bind_member.FLOW, consent.FLOW)}
+FLOWS: dict[str, Flow] = {flow.id: flow for flow in (
+    verify.FLOW, bind_member.FLOW, consent.FLOW, my_family.FLOW, progress.FLOW, unbind.FLOW,
+    deduction_order.FLOW, usage.FLOW)}
 
-# Flows that touch the user's insurance data: they need a verified identity first.
-NEEDS_IDENTITY = frozenset({bind_member.FLOW_ID, consent.FLOW_ID})
+# Every flow but verification touches the user's insurance data: it needs a verified identity.
+NEEDS_IDENTITY = frozenset(FLOWS) - {verify.FLOW_ID}
 
 
 

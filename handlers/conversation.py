@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from bot.binding.decisions import Decisions
+from bot.binding.models import Decision
 from bot.binding.service import BindingService
 from bot.config import Settings
 from bot.conversations.identities import Identities
@@ -61,6 +62,10 @@ class Conversations:
     def active_flow(self, openid: str) -> str | None:
         return self.store.load(openid)[0].flow
 
+    def active_title(self, openid: str) -> str | None:
+        flow = ENGINE.flows.get(self.active_flow(openid) or "")
+        return flow.title if flow else None
+
     # -- internals ---------------------------------------------------------------------------
     def _start(self, conv: Conversation, identity: dict[str, Any] | None, flow_id: str, data: dict[str, Any],
                now: float) -> Outcome:
@@ -76,8 +81,8 @@ class Conversations:
             if outcome.effects:
                 [effect] = outcome.effects
                 done = run_effect(effect, self.binding, openid, identity["person_id"] if identity else None)
-                if done.ok and effect.name == "submit_application":
-                    self.decisions.remember_submission(done.value["application_id"], openid, now)
+                if done.ok:
+                    self._remember(openid, effect.name, done.value, now)
                 outcome = ENGINE.handle(outcome.conversation, done, self._context(identity, now))
                 replies += outcome.replies
             elif outcome.finished == verify.FLOW_ID and outcome.result:
@@ -92,6 +97,17 @@ class Conversations:
             else:
                 break
         return replies, outcome
+
+    def _remember(self, openid: str, effect: str, value: dict[str, Any], now: float) -> None:
+        """What the bot must follow up on: a submission's decision; an unbinding's notification
+        (recorded here too, so it does not depend on the bureau's callback; the two are one)."""
+        if effect == "submit_application":
+            self.decisions.remember_submission(value["application_id"], openid, now)
+        elif effect == "unbind" and value.get("application_id"):
+            self.decisions.record(Decision(
+                event_id=f"bot:{value['binding_id']}:ended", kind="binding.ended",
+                application_id=value["application_id"], binding_id=value["binding_id"], status="ended",
+                reason=value.get("end_reason"), decided_at=value.get("ended_at") or now), openid=openid)
 
     def _context(self, identity: dict[str, Any] | None, now: float) -> Context:
         identity = identity or {}

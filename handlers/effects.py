@@ -3,10 +3,11 @@ models become plain data, typed errors become their codes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from bot.binding import errors as e
-from bot.binding.models import (ApplicationRequest, ConsentAnswer, VerificationAnswer, VerificationStart)
+from bot.binding.models import (ApplicationRequest, ConsentAnswer, DeductionOrderUpdate, VerificationAnswer,
+                                VerificationStart)
 from bot.binding.service import BindingService
 from bot.logs import log
 from flows.engine import Effect, EffectDone
@@ -29,14 +30,25 @@ def _call(name: str, args: dict[str, Any], binding: BindingService, openid: str,
         return binding.start_verification(VerificationStart(openid=openid, **args))
     if name == "complete_verification":
         return binding.complete_verification(args["challenge_id"], VerificationAnswer(openid=openid, code=args["code"]))
+    if name not in _AS_THE_PERSON:
+        raise ValueError(f"unknown effect {name}")
     if person_id is None:
         raise e.NotVerified()
-    if name == "eligibility":
-        return binding.eligibility(person_id)
-    if name == "submit_application":
-        return binding.submit_application(ApplicationRequest(initiator_id=person_id, **args))
-    if name == "consent_request":
-        return binding.consent_request(args["code"])
-    if name == "answer_consent":
-        return binding.answer_consent(args["code"], ConsentAnswer(person_id=person_id, agree=args["agree"]))
-    raise ValueError(f"unknown effect {name}")
+    return _AS_THE_PERSON[name](binding, person_id, args)
+
+
+# Effects on the verified person's behalf: (service, person id, args) -> the service's answer.
+_AS_THE_PERSON: dict[str, Callable[[BindingService, str, dict[str, Any]], Any]] = {
+    "eligibility": lambda b, person, args: b.eligibility(person),
+    "submit_application": lambda b, person, args: b.submit_application(ApplicationRequest(initiator_id=person, **args)),
+    "consent_request": lambda b, person, args: b.consent_request(args["code"]),
+    "answer_consent": lambda b, person, args: b.answer_consent(
+        args["code"], ConsentAnswer(person_id=person, agree=args["agree"])),
+    "members": lambda b, person, args: b.members(person),
+    "applications": lambda b, person, args: b.applications(person),
+    "unbind": lambda b, person, args: b.unbind(person, args["binding_id"]),
+    "deduction_order": lambda b, person, args: b.deduction_order(person, args["binding_id"]),
+    "set_deduction_order": lambda b, person, args: b.set_deduction_order(
+        person, args["binding_id"], DeductionOrderUpdate(order=args["order"])),
+    "usage": lambda b, person, args: b.usage(person),
+}

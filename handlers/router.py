@@ -26,8 +26,14 @@ START_WORDS = {
     "绑定": "bind_member", "绑定家人": "bind_member", "添加家人": "bind_member", "家庭共济": "bind_member",
     "共济": "bind_member", "办理共济": "bind_member",
     "验证身份": "verify", "身份验证": "verify", "实名认证": "verify",
+    "我的家人": "my_family", "家人": "my_family", "我的共济": "my_family", "共济成员": "my_family",
+    "办理进度": "progress", "进度": "progress", "查进度": "progress", "审核结果": "progress",
+    "解除绑定": "unbind", "解绑": "unbind", "解除共济": "unbind", "解除": "unbind",
+    "扣款顺序": "deduction_order", "扣费顺序": "deduction_order",
+    "共济记录": "usage", "使用记录": "usage", "余额": "usage", "查余额": "usage", "账户余额": "usage",
 }
-CLICK_KEYS = {"BIND_MEMBER": "bind_member", "VERIFY": "verify"}
+CLICK_KEYS = {"BIND_MEMBER": "bind_member", "VERIFY": "verify", "MY_FAMILY": "my_family", "PROGRESS": "progress",
+              "UNBIND": "unbind", "DEDUCTION_ORDER": "deduction_order", "USAGE": "usage"}
 CONSENT = re.compile(r"(?:同意|确认)\s*([A-Za-z0-9]{6})")
 QUESTION = re.compile(r"[?？]|吗|怎么|什么|能不能|可不可以|为什么|如何|多少")
 POLICY_WORDS = re.compile(r"医保|共济|绑定|账户|报销|缴费|家人|亲属|办理|卡|钱")  # a policy question, not "在吗"
@@ -85,7 +91,10 @@ class Router:
             return NoReply()
         key = inbound.field("EventKey") if inbound.event == "click" else ""
         if key in CLICK_ANSWERS:
-            return Text(CLICK_ANSWERS[key]())
+            # An answer, not a service: a flow in the middle stays where it is.
+            still_open = self.conversations.active_title(inbound.openid)
+            answer = CLICK_ANSWERS[key]()
+            return Text(f"{answer}\n\n{texts.STILL_OPEN.format(title=still_open)}" if still_open else answer)
         flow = CLICK_KEYS.get(key)
         if flow:
             return _joined(self.conversations.handle(inbound.openid, None, start=flow))

@@ -61,11 +61,11 @@ def service(make_service):
     return make_service()[0]
 
 
-def verified(service, name: str, openid: str | None = None) -> str:
+def verified(service, name: str, openid: str | None = None, code: str = CODE) -> str:
     who = person(name)
     openid = openid or f"o_{uuid.uuid4().hex[:8]}"
     challenge = service.start_verification(VerificationStart(openid=openid, name=who.name, id_number=who.id_number))
-    return service.complete_verification(challenge.challenge_id, VerificationAnswer(openid=openid, code=CODE)).person_id
+    return service.complete_verification(challenge.challenge_id, VerificationAnswer(openid=openid, code=code)).person_id
 
 
 def apply(service, initiator_id: str, member: str, relationship: Relationship = Relationship.SPOUSE,

@@ -14,8 +14,7 @@ from bot.binding.sandbox.desk import SandboxDesk
 from bot.wechat.simulate import WeChatSide
 from flows import texts
 from tests.support.binding import person
-
-CODE = "123456"
+from tests.support.chat import CODE, User, click, verify_rows
 
 
 @pytest.fixture
@@ -26,36 +25,6 @@ def world(make_settings, redis_client):
     side = WeChatSide(settings.wechat)
     yield app, server, side
     server.stop()
-
-
-class User:
-    def __init__(self, server, side, openid: str) -> None:
-        self.server, self.side, self.openid = server, side, openid
-
-    def say(self, text: str) -> str:
-        response = self.side.post(self.server.url, self.side.deliver(self.side.text_xml(self.openid, text), self.openid))
-        assert response.status_code == 200
-        return self.side.open_reply(response.text).get("Content", "")
-
-    def image(self, media_id: str) -> str:
-        xml = self.side._xml(self.openid, "image", None,
-                             f"<PicUrl><![CDATA[http://x/p.jpg]]></PicUrl><MediaId><![CDATA[{media_id}]]></MediaId>"
-                             f"<MsgId>{abs(hash(media_id)) % 10**12}</MsgId>")
-        response = self.side.post(self.server.url, self.side.deliver(xml, self.openid))
-        return self.side.open_reply(response.text).get("Content", "")
-
-    def play(self, rows: list[tuple[str, str]]) -> list[str]:
-        answers = []
-        for said, expected in rows:
-            answer = self.say(said)
-            assert expected in answer, f"after {said!r}: {answer!r}"
-            answers.append(answer)
-        return answers
-
-
-def verify_rows(name: str) -> list[tuple[str, str]]:
-    who = person(name)
-    return [(who.name, "身份证号码"), (who.id_number, "验证码已发送到您在医保登记的手机 138****")]
 
 
 def test_whole_binding_from_the_first_message_to_the_approval_decision(world) -> None:
@@ -206,12 +175,6 @@ def test_a_half_finished_flow_survives_a_restart(world, make_settings) -> None:
         assert User(fresh, side, "o_restart").say("李秀英").startswith("请输入这位家人的证件号码")
     finally:
         fresh.stop()
-
-
-def click(user: User, key: str) -> str:
-    xml = user.side.event_xml(user.openid, "CLICK", key=key)
-    response = user.side.post(user.server.url, user.side.deliver(xml, user.openid))
-    return user.side.open_reply(response.text).get("Content", "")
 
 
 def test_menu_clicks_that_answer_at_once(world) -> None:

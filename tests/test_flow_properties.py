@@ -22,7 +22,9 @@ WORDS = ["是", "否", "同意", "不同意", "确认", "取消", "上一步", "
          "修改1", "修改3", "修改9", "老婆", "儿子", "岳母", "重试", "123456", "000000", "", "   ", "]]>", "😀"]
 TEXT = st.one_of(st.sampled_from(WORDS + ID_NUMBERS + NAMES + [i.lower() for i in ID_NUMBERS]),
                  st.text(max_size=30))
-INPUT = st.one_of(TEXT.map(UserText), st.sampled_from(["m1", "m2"]).map(UserImage))
+# Now and then a menu click for another service, in the middle of whatever is going on.
+CLICK = st.sampled_from(sorted(set(FLOWS) - {"consent"})).map(lambda flow: Start(flow, {}))
+INPUT = st.one_of(TEXT.map(UserText), st.sampled_from(["m1", "m2"]).map(UserImage), CLICK)
 ID_PATTERN = re.compile(r"\d{17}[\dXx]")
 
 
@@ -45,12 +47,36 @@ def effect_value(name: str, draw) -> Any:
         return {"code": "ABC123", "initiator_masked_name": "王**", "member_masked_name": "李**",
                 "relationship": "spouse", "status": draw(st.sampled_from(["pending_consent", "approved"])),
                 "expires_at": "2027-01-16T00:00:00+00:00"}
+    if name in ("members", "unbind"):
+        members = [{"binding_id": f"B{i}", "application_id": f"A{i}", "relationship": relationship,
+                    "masked_name": "李**", "masked_id_number": "3301**********0224", "status": status,
+                    "since": "2026-01-16T00:00:00+00:00",
+                    "ended_at": None if status == "active" else "2026-06-01T00:00:00+00:00",
+                    "end_reason": None if status == "active" else "ended_by_member"}
+                   for i, (relationship, status) in enumerate(draw(st.lists(st.tuples(
+                       st.sampled_from(["spouse", "child", "parent"]), st.sampled_from(["active", "ended", "terminated"])),
+                       min_size=int(name == "unbind"), max_size=4)))]
+        return {"members": members} if name == "members" else members[0]
+    if name == "applications":
+        return {"applications": [{**effect_value("submit_application", draw), "relationship": "child",
+                                  "member_masked_name": "王**", "member_masked_id_number": "3301**********0319",
+                                  "submitted_at": "2026-01-16T00:00:00+00:00", "decided_at": None}
+                                 for _ in range(draw(st.integers(0, 7)))]}
+    if name in ("deduction_order", "set_deduction_order"):
+        count = draw(st.integers(1, 3))
+        return {"member_masked_name": "李**", "payers": [
+            {"binding_id": f"B{i}", "initiator_masked_name": "王**", "is_me": i == 0} for i in range(count)]}
+    if name == "usage":
+        return {"balance": "100.00", "shareable_balance": "50.00", "records": [
+            {"at": "2026-01-16T00:00:00+00:00", "binding_id": "B1", "member_masked_name": "李**", "place": "药店",
+             "amount": "12.30"} for _ in range(draw(st.integers(0, 12)))]}
     raise AssertionError(name)
 
 
 def context(region: RegionSettings) -> Context:
     return Context(now=1_800_000_000.0, today=date(2027, 1, 15), settings=region,
-                   user={"birth_date": "1962-03-15", "is_self": lambda number: number == ID_NUMBERS[0]})
+                   user={"birth_date": "1962-03-15", "verified": True,
+                         "is_self": lambda number: number == ID_NUMBERS[0]})
 
 
 @settings(max_examples=300, deadline=None)
@@ -81,8 +107,13 @@ def check(outcome) -> None:
         assert conv.version == flow.version
         assert conv.retries < 3
         assert all(step in flow.steps for step in conv.history)
+        assert conv.switch_to is None or conv.confirming == "switch"
     else:
         assert conv == Conversation()
+    # Drafts kept for later: one per flow, never the current one, each itself valid.
+    paused = [draft.flow for draft in conv.paused]
+    assert len(paused) == len(set(paused)) <= 3 and conv.flow not in paused
+    assert all(draft.step in FLOWS[draft.flow].steps and not draft.paused for draft in conv.paused)
     for reply in outcome.replies:
         assert isinstance(reply, str) and reply
         assert not ID_PATTERN.search(reply), f"unmasked ID number in {reply!r}"

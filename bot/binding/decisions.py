@@ -14,10 +14,11 @@ from bot.store.keys import Keys
 OWNER_TTL = 180 * 24 * 3600   # an application's owner is kept for half a year
 SEEN_TTL = 180 * 24 * 3600
 
-# KEYS: seen, stream, pending, owner. ARGV: application id, decision json, seen ttl.
+# KEYS: seen, stream, pending, owner. ARGV: application id, decision json, seen ttl, openid or ''.
 _RECORD = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
-local openid = redis.call('GET', KEYS[4]) or ''
+local openid = ARGV[4]
+if openid == '' then openid = redis.call('GET', KEYS[4]) or '' end
 redis.call('XADD', KEYS[2], '*', 'decision', ARGV[2], 'openid', openid)
 redis.call('ZREM', KEYS[3], ARGV[1])
 return 1
@@ -36,15 +37,16 @@ class Decisions:
         pipe.zadd(self.keys.pending_applications(), {application_id: submitted_at or time.time()})
         pipe.execute()
 
-    def record(self, decision: Decision) -> bool:
-        """True the first time this decision is recorded; False for every repeat."""
+    def record(self, decision: Decision, openid: str = "") -> bool:
+        """True the first time this decision is recorded; False for every repeat. Whom to tell is
+        the application's owner, unless the caller knows (`openid`: the user who just acted)."""
         # The fingerprint is the outcome, not the event id: the callback and the reconciler
         # describe the same decision with different event ids.
         fingerprint = f"{decision.kind}|{decision.application_id}|{decision.binding_id}|{decision.status}"
         return bool(self._record(
             keys=[self.keys.decision_seen(fingerprint), self.keys.decisions(),
                   self.keys.pending_applications(), self.keys.application_owner(decision.application_id)],
-            args=[decision.application_id, decision.model_dump_json(), SEEN_TTL]))
+            args=[decision.application_id, decision.model_dump_json(), SEEN_TTL, openid]))
 
     def pending_since(self, before: float, limit: int = 100) -> list[str]:
         raw = self.redis.zrangebyscore(self.keys.pending_applications(), "-inf", before, start=0, num=limit)

@@ -124,6 +124,7 @@ class ConsentAnswer(_Model):
 # -- bindings ----------------------------------------------------------------------------------
 class Member(_Model):
     binding_id: str
+    application_id: str | None = None  # the application that created it, when the bureau knows it
     relationship: Relationship
     masked_name: str
     masked_id_number: str

@@ -440,7 +440,8 @@ class SandboxService:
 
     def _member_view(self, binding: dict[str, Any]) -> Member:
         member = self._person(binding["member_id"])
-        return Member(binding_id=binding["id"], relationship=binding["relationship"],
+        return Member(binding_id=binding["id"], application_id=binding["application_id"],
+                      relationship=binding["relationship"],
                       masked_name=mask_name(member.name), masked_id_number=mask_id_number(member.id_number),
                       status=binding["status"], since=self._at(binding["since"]),
                       ended_at=self._at(binding["ended_at"]) if binding["ended_at"] else None,

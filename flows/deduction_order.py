@@ -1,0 +1,96 @@
+"""扣款顺序: for a member shared by several initiators, whose account pays first. Choose the member
+(skipped when there is one) → see the order → reorder (“2 1”, “我第一”) → confirm → saved."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flows import service_texts as t
+from flows.answers import clean, yes_or_no
+from flows.engine import Ask, Context, Do, End, Flow, Invalid
+from flows.members import after_members, choices, chosen, numbered, parse_choice, who
+from flows.refusals import refusal
+
+FLOW_ID = "deduction_order"
+VERSION = 1
+
+ME_FIRST = frozenset({"我第一", "我排第一", "先扣我", "先扣我的", "我先扣", "把我放第一", "把我排第一", "我先"})
+KEEP = frozenset({"不调整", "不改", "不用改", "保持", "保持不变", "不变"})
+
+
+def payer_lines(payers) -> str:
+    return numbered([p["initiator_masked_name"] + (t.ME if p["is_me"] else "") for p in payers])
+
+
+def _example(payers) -> str:
+    return " ".join(str(i) for i in range(len(payers), 0, -1))
+
+
+def _member_name(data) -> str:
+    return who(chosen(data))[1]
+
+
+def _looked_up(data, ctx, order) -> tuple[str, dict]:
+    return ("show" if len(order["payers"]) > 1 else "only_me"), {"payers": order["payers"]}
+
+
+def show(data, ctx: Context) -> str:
+    payers = data["payers"]
+    return t.ORDER.format(name=_member_name(data), count=len(payers), lines=payer_lines(payers),
+                          example=_example(payers))
+
+
+def parse_order(text: str, data, ctx: Context) -> list[str] | None:
+    """The binding ids in the new order, or None to keep the order as it is."""
+    payers, word = data["payers"], clean(text)
+    ids = [p["binding_id"] for p in payers]
+    if yes_or_no(text) is False or word in KEEP:
+        return None
+    if word in ME_FIRST:
+        new = sorted(ids, key=lambda i: not next(p["is_me"] for p in payers if p["binding_id"] == i))
+    else:
+        digits = unicodedata.normalize("NFKC", text)
+        numbers = [int(n) for n in (word if word.isdigit() and len(word) == len(ids) else re.findall(r"\d+", digits))]
+        if sorted(numbers) != list(range(1, len(ids) + 1)):
+            raise Invalid(t.BAD_ORDER.format(example=_example(payers)))
+        new = [ids[n - 1] for n in numbers]
+    return None if new == ids else new
+
+
+def reordered(data) -> list[dict]:
+    by_id = {p["binding_id"]: p for p in data["payers"]}
+    return [by_id[i] for i in data["new_order"]]
+
+
+def parse_sure(text: str, data, ctx: Context) -> bool:
+    answer = yes_or_no(text)
+    if answer is None:
+        raise Invalid("请回复“是”确认修改，或回复“否”不修改。")
+    return answer
+
+
+def _failed(data, ctx, code: str) -> tuple[None, str]:
+    return None, refusal(code)
+
+
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.ORDER_TITLE, first="members", steps={
+    "members": Do("members", "members", lambda d, c: {}, after_members("choose", "order"), _failed,
+                  to=("none", "choose", "order")),
+    "none": End("none", lambda d, c: t.NO_ACTIVE_MEMBERS),
+    "choose": Ask("choose", "chosen", lambda d, c: t.CHOOSE_FOR_ORDER.format(lines=choices(d)), parse_choice,
+                  "order", help=t.HELP_ORDER),
+    "order": Do("order", "deduction_order", lambda d, c: {"binding_id": chosen(d)["binding_id"]}, _looked_up,
+                _failed, to=("show", "only_me")),
+    "only_me": End("only_me", lambda d, c: t.ONLY_ME.format(name=_member_name(d))),
+    "show": Ask("show", "new_order", show, parse_order,
+                lambda d, c: "confirm" if d["new_order"] else "unchanged", help=t.HELP_ORDER,
+                to=("confirm", "unchanged")),
+    "confirm": Ask("confirm", "sure", lambda d, c: t.CONFIRM_ORDER.format(lines=payer_lines(reordered(d))),
+                   parse_sure, lambda d, c: "save" if d["sure"] else "unchanged", to=("save", "unchanged")),
+    "unchanged": End("unchanged", lambda d, c: t.ORDER_UNCHANGED),
+    "save": Do("save", "set_deduction_order",
+               lambda d, c: {"binding_id": chosen(d)["binding_id"], "order": d["new_order"]},
+               lambda d, c, order: ("saved", {"payers": order["payers"]}), _failed, to=("saved",)),
+    "saved": End("saved", lambda d, c: t.ORDER_SAVED.format(name=_member_name(d), lines=payer_lines(d["payers"]))),
+})

@@ -1,0 +1,73 @@
+"""What the services over existing bindings share: how a member is shown, and choosing one of the
+active members (skipped when there is only one). The data are the binding service's masked views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flows import service_texts as t
+from flows.answers import clean, relationship_from_words
+from flows.engine import Context, Invalid
+from flows.relationships import LABELS, Relationship
+
+MAX_LISTED = 10   # a passive reply must stay short: WeChat cuts long texts
+
+
+def who(member: dict[str, Any]) -> tuple[str, str]:
+    """(relationship label, masked name): the way a member is named in every reply."""
+    return LABELS[Relationship(member["relationship"])], member.get("masked_name") or member["member_masked_name"]
+
+
+def day(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d")
+
+
+def member_line(member: dict[str, Any]) -> str:
+    relationship, name = who(member)
+    status = t.BINDING_STATUS.get(member["status"], member["status"])
+    line = f"{relationship} {name}（{member['masked_id_number']}）{status}"
+    if member["status"] == "active":
+        return f"{line}，{day(member['since'])} 起"
+    reason = t.END_REASONS.get(member.get("end_reason") or "")
+    return f"{line}{'，' + reason if reason else ''}，{day(member['ended_at'])}" if member.get("ended_at") else line
+
+
+def numbered(lines: list[str]) -> str:
+    return "\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1))
+
+
+def active(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in members if m["status"] == "active"][:MAX_LISTED]
+
+
+def after_members(choose_step: str, next_step: str):  # noqa: ANN201
+    """on_ok for a `members` effect: none → 'none'; one → straight on; several → choose."""
+    def on_ok(data, ctx: Context, result) -> tuple[str, dict]:
+        candidates = active(result["members"])
+        if not candidates:
+            return "none", {}
+        if len(candidates) == 1:
+            return next_step, {"members": candidates, "chosen": 0}
+        return choose_step, {"members": candidates}
+    return on_ok
+
+
+def choices(data) -> str:
+    return numbered([" ".join(who(m)) for m in data["members"]])
+
+
+def parse_choice(text: str, data, ctx: Context) -> int:
+    """A number from the list, or a relationship word that fits exactly one member (“老伴”)."""
+    members, word = data["members"], clean(text)
+    if word.isdigit() and 1 <= int(word) <= len(members):
+        return int(word) - 1
+    relation = relationship_from_words(text)
+    fitting = [i for i, m in enumerate(members) if relation and m["relationship"] == relation.value]
+    if len(fitting) == 1:
+        return fitting[0]
+    raise Invalid(t.BAD_CHOICE)
+
+
+def chosen(data) -> dict[str, Any]:
+    return data["members"][data["chosen"]]

@@ -1,0 +1,41 @@
+"""共济记录: my balance, the part family members may use, and what they spent lately."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from flows import service_texts as t
+from flows.engine import Context, Do, End, Flow
+from flows.refusals import refusal
+
+FLOW_ID = "usage"
+VERSION = 1
+SHOWN = 10
+
+
+def money(value: str) -> str:
+    return f"{Decimal(value):,.2f}"
+
+
+def record_line(record) -> str:
+    at = datetime.fromisoformat(record["at"]).astimezone().strftime("%m-%d")
+    return f"{at} {record['member_masked_name']} {record['place']} {money(record['amount'])} 元"
+
+
+def render(data, ctx: Context) -> str:
+    usage = data["usage"]
+    text = t.USAGE.format(balance=money(usage["balance"]), shareable=money(usage["shareable_balance"]))
+    records = usage["records"]
+    if not records:
+        return f"{text}\n{t.NO_USAGE}"
+    text += "\n" + t.USAGE_RECORDS.format(lines="\n".join(record_line(r) for r in records[:SHOWN]))
+    return text + "\n" + t.MORE_LISTED.format(shown=SHOWN) if len(records) > SHOWN else text
+
+
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.USAGE_TITLE, first="usage", steps={
+    "usage": Do("usage", "usage", lambda d, c: {},
+                lambda d, c, usage: ("show", {"usage": {**usage, "records": usage["records"][:SHOWN + 1]}}),
+                lambda d, c, code: (None, refusal(code)), to=("show",)),
+    "show": End("show", render),
+})

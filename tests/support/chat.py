@@ -1,0 +1,51 @@
+"""A WeChat user talking to the real /wechat endpoint over HTTP, as WeChat would deliver it."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from tests.support.binding import person
+
+CODE = "123456"   # the sandbox's SMS code in these tests
+
+
+class User:
+    def __init__(self, server, side, openid: str) -> None:
+        self.server, self.side, self.openid = server, side, openid
+
+    def say(self, text: str) -> str:
+        response = self.side.post(self.server.url, self.side.deliver(self.side.text_xml(self.openid, text), self.openid))
+        assert response.status_code == 200
+        return self.side.open_reply(response.text).get("Content", "")
+
+    def image(self, media_id: str) -> str:
+        xml = self.side._xml(self.openid, "image", None,
+                             f"<PicUrl><![CDATA[http://x/p.jpg]]></PicUrl><MediaId><![CDATA[{media_id}]]></MediaId>"
+                             f"<MsgId>{abs(hash(media_id)) % 10**12}</MsgId>")
+        response = self.side.post(self.server.url, self.side.deliver(xml, self.openid))
+        return self.side.open_reply(response.text).get("Content", "")
+
+    def play(self, rows: list[tuple[str, str]]) -> list[str]:
+        answers = []
+        for said, expected in rows:
+            answer = self.say(said)
+            assert expected in answer, f"after {said!r}: {answer!r}"
+            answers.append(answer)
+        return answers
+
+
+def verify_rows(name: str) -> list[tuple[str, str]]:
+    who = person(name)
+    return [(who.name, "身份证号码"), (who.id_number, "验证码已发送到您在医保登记的手机 138****")]
+
+
+# WeChat tells events apart by sender and CreateTime only: two clicks in one second would be one
+# event (and the second would get the first one's answer). Each click here gets its own second.
+_CLICK_TIMES = itertools.count(int(time.time()))
+
+
+def click(user: User, key: str) -> str:
+    xml = user.side.event_xml(user.openid, "CLICK", key=key, create_time=next(_CLICK_TIMES))
+    response = user.side.post(user.server.url, user.side.deliver(xml, user.openid))
+    return user.side.open_reply(response.text).get("Content", "")

@@ -1,0 +1,188 @@
+"""The services behind the menu, through the real /wechat endpoint, real Redis and the sandbox:
+my family, progress, unbind (with its notification), deduction order, usage; every menu click;
+a click in the middle of a flow."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from bot.app import create_app
+from bot.background import BackgroundServer
+from bot.binding.models import ApplicationRequest, ConsentAnswer
+from bot.menu import DEFAULT_MENU
+from bot.wechat.simulate import WeChatSide
+from flows import service_texts as t, texts
+from flows.relationships import Relationship
+from tests.support.binding import person
+from tests.support.chat import CODE, User, click, verify_rows
+from tests.test_binding_contract import verified
+from tests.test_notifications import deliver_callbacks, sent, work
+
+
+@pytest.fixture
+def world(make_settings, fake_wechat, redis_client):
+    settings = make_settings(wechat={"api_base_url": fake_wechat.url},
+                             binding={"sandbox": {"verification_code": CODE}},
+                             notifications={"max_attempts": 2, "retry_intervals": [0]})
+    app = create_app(settings)
+    server = BackgroundServer(app).start()
+    yield SimpleNamespace(settings=settings, app=app, server=server, side=WeChatSide(settings.wechat),
+                          fake_wechat=fake_wechat)
+    server.stop()
+
+
+def user(world, openid: str) -> User:
+    return User(world.server, world.side, openid)
+
+
+def sandbox(world):
+    return world.app.extensions["wxbot"].binding
+
+
+def bind(world, initiator: str, member: str, relationship: Relationship, **extra):
+    """A binding made elsewhere (the app, the service hall): straight into the sandbox."""
+    service, who = sandbox(world), person(member)
+    return service.submit_application(ApplicationRequest(
+        initiator_id=verified(service, initiator, code=CODE), member_name=who.name,
+        member_id_number=who.id_number, relationship=relationship, pledge_accepted=True,
+        idempotency_key=uuid.uuid4().hex, **extra))
+
+
+def consent(world, application, member: str) -> None:
+    service = sandbox(world)
+    service.answer_consent(application.consent.code,
+                           ConsentAnswer(person_id=verified(service, member, code=CODE), agree=True))
+
+
+def first_visit(chat: User, key: str, name: str = "王建国") -> str:
+    """A click by someone not yet verified: verification first, then the service's answer."""
+    assert "先验证一下您的身份" in click(chat, key)
+    chat.play(verify_rows(name))
+    answer = chat.say(CODE)
+    assert "身份验证成功" in answer
+    return answer
+
+
+def no_personal_data(text: str, *names: str) -> bool:
+    people = [person(name) for name in names]
+    return not re.search(r"\d{17}[\dX]", text) and not any(p.name in text for p in people)
+
+
+# -- every click ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("key", [sub.key for button in DEFAULT_MENU.button for sub in button.sub_button])
+def test_every_default_menu_click_gets_its_own_answer(world, key) -> None:
+    answer = click(user(world, f"o_click_{key.lower()}"), key)
+    assert answer and answer != texts.HELP
+
+
+# -- 我的家人 ---------------------------------------------------------------------------------------
+def test_my_family_lists_members_and_open_applications_masked(world) -> None:
+    chat = user(world, "o_family")
+    assert t.NO_MEMBERS in first_visit(chat, "MY_FAMILY")
+    bind(world, "王建国", "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
+    bind(world, "王建国", "李秀英", Relationship.SPOUSE)
+    answer = click(chat, "MY_FAMILY")
+    assert "1. 孙子女/外孙子女 王**（3301**********0428）共济中" in answer
+    assert "正在办理：\n1. 配偶 李**（3301**********0224）等待家人确认" in answer
+    assert no_personal_data(answer, "王朵朵", "李秀英")
+    assert chat.say("我的家人") == answer   # typed, the same
+
+
+# -- 办理进度 ---------------------------------------------------------------------------------------
+def test_progress_says_how_the_member_gives_consent_then_the_result(world) -> None:
+    chat = user(world, "o_progress")
+    assert t.NO_APPLICATIONS in first_visit(chat, "PROGRESS")
+    waiting = bind(world, "王建国", "王小明", Relationship.CHILD)
+    answer = click(chat, "PROGRESS")
+    assert "1. 子女 王**：等待家人确认" in answer
+    assert f"发送“同意 {waiting.consent.code}”" in answer and waiting.consent.url in answer
+    consent(world, waiting, "王小明")
+    assert "1. 子女 王**：已通过" in chat.say("办理进度")
+
+
+# -- 解除绑定 ---------------------------------------------------------------------------------------
+def test_unbind_chooses_confirms_and_sends_one_notification(world) -> None:
+    chat = user(world, "o_unbind")
+    assert t.NO_ACTIVE_MEMBERS in first_visit(chat, "UNBIND")
+    bind(world, "王建国", "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
+    son = bind(world, "王建国", "王小明", Relationship.CHILD)
+    consent(world, son, "王小明")
+
+    chat.play([("解绑", "要和哪位家人解除共济关系"), ("7", t.BAD_CHOICE), ("儿子", "确定要解除与子女 王**的共济关系吗"),
+               ("否", "没有解除")])
+    assert chat.play([("解除绑定", "请回复序号"), ("儿子", "确定要解除"),
+                      ("是", "已解除与子女 王**的共济关系")])
+    members = {m.relationship: m for m in sandbox(world).members(person("王建国").person_id).members}
+    assert (members[Relationship.CHILD].status, members[Relationship.CHILD].end_reason) == ("ended",
+                                                                                           "ended_by_initiator")
+    assert members[Relationship.GRANDCHILD].status == "active"
+
+    deliver_callbacks(world.app)   # the bureau reports the same unbinding: still one notification
+    work(world.settings)
+    [message] = sent(world.fake_wechat)
+    assert message["touser"] == "o_unbind" and message["template_id"] == "TPL_BINDING_ENDED"
+    assert "本人申请解除" in {item["value"] for item in message["data"].values()}
+
+
+# -- 扣款顺序 ---------------------------------------------------------------------------------------
+def test_deduction_order_for_a_shared_member_is_shown_reordered_and_confirmed(world) -> None:
+    bind(world, "周强", "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
+    mine = bind(world, "王建国", "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
+    chat = user(world, "o_order")
+    shown = first_visit(chat, "DEDUCTION_ORDER")
+    assert "王**有 2 位共济人，目前的扣款顺序是：\n1. 周*\n2. 王**（您）" in shown
+    chat.play([("1 1", "每个序号一次"), ("我第一", "新的扣款顺序：\n1. 王**（您）\n2. 周*"),
+               ("是", "扣款顺序已修改")])
+    order = sandbox(world).deduction_order(person("王建国").person_id, mine.binding_id)
+    assert [p.is_me for p in order.payers] == [True, False]
+    chat.play([("扣款顺序", "1. 王**（您）\n2. 周*"), ("2 1", "确认修改吗"), ("否", t.ORDER_UNCHANGED)])
+    chat.play([("扣款顺序", "目前的扣款顺序"), ("不用", t.ORDER_UNCHANGED)])
+    assert [p.is_me for p in sandbox(world).deduction_order(person("王建国").person_id, mine.binding_id).payers] \
+        == [True, False]
+
+
+def test_deduction_order_with_one_payer_needs_no_setting(world) -> None:
+    bind(world, "王建国", "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
+    assert "目前只有您一位共济人" in first_visit(user(world, "o_order1"), "DEDUCTION_ORDER")
+
+
+# -- 共济记录 ---------------------------------------------------------------------------------------
+def test_usage_shows_the_balances_and_what_the_family_spent(world) -> None:
+    chat = user(world, "o_usage")
+    assert t.NO_USAGE in first_visit(chat, "USAGE")
+    grandchild = bind(world, "王建国", "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
+    sandbox(world).record_usage(grandchild.binding_id, "西湖区定点药店", Decimal("35.50"))
+    answer = click(chat, "USAGE")
+    assert "您的个人账户余额 8,614.50 元" in answer
+    assert re.search(r"\d\d-\d\d 王\*\* 西湖区定点药店 35\.50 元", answer)
+
+
+# -- a click in the middle of a flow -------------------------------------------------------------
+def test_a_click_mid_binding_asks_first_and_the_draft_waits(world) -> None:
+    chat = user(world, "o_mid")
+    first_visit(chat, "MY_FAMILY")
+    chat.play([("绑定家人", "请问要绑定的家人是您的"), ("老伴", "请输入这位家人的姓名")])
+    assert "“政策问答”" not in click(chat, "FAQ")        # an answer, not a service: nothing to leave
+    assert texts.STILL_OPEN.format(title="绑定家人") in click(chat, "HOTLINE")
+    chat.play([("李秀英", "证件号码")])
+    assert click(chat, "USAGE") == texts.CONFIRM_SWITCH.format(current="绑定家人", target="共济记录")
+    chat.play([("否", "证件号码")])
+    click(chat, "USAGE")
+    answer = chat.say("是")
+    assert "您的个人账户余额" in answer and texts.RESUME_PAUSED.format(title="绑定家人") in answer
+    chat.play([("1", "证件号码"), (person("李秀英").id_number, "承诺书")])
+
+
+def test_a_click_on_the_paused_service_resumes_it(world) -> None:
+    chat = user(world, "o_mid2")
+    first_visit(chat, "MY_FAMILY")
+    chat.play([("绑定家人", "请问要绑定的家人是您的"), ("老伴", "姓名")])
+    click(chat, "UNBIND")
+    chat.play([("是", t.NO_ACTIVE_MEMBERS)])
+    assert click(chat, "BIND_MEMBER") == texts.RESUME_QUESTION.format(title="绑定家人")
+    chat.play([("1", "姓名")])
