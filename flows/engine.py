@@ -416,7 +416,8 @@ class Engine:
     def ask_to_resume(self, conv: Conversation) -> Outcome:
         """After the idle window: 继续上次 or 重新开始, instead of silently going on or wiping."""
         flow = self.flows[conv.flow]
-        return Outcome(replace(conv, confirming="resume"), (texts.RESUME_QUESTION.format(title=flow.title),))
+        return Outcome(replace(conv, confirming="resume", switch_to=None),
+                       (texts.RESUME_QUESTION.format(title=flow.title),))
 
 
 def _resume_choice(text: str) -> str | None:

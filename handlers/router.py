@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from bot.menu import MenuSettings
 from bot.webhook.inbound import Inbound
 from flows import faq, texts
 from flows.answers import clean
@@ -45,6 +46,13 @@ CLICK_ANSWERS = {
 }
 
 
+def welcome(menu: MenuSettings) -> str:
+    """The welcome explains the menu the user actually sees, whatever the settings put in it."""
+    lines = [texts.MENU_LINE.format(name=button.name, items="、".join(sub.name for sub in button.sub_button))
+             if button.sub_button else f"· {button.name}" for button in menu.button]
+    return texts.WELCOME.format(menu="\n".join(lines))
+
+
 def needs_user_lock(inbound: Inbound) -> bool:
     """Events the user did not address to us touch no conversation: no need to queue them
     behind the user's lock (LOCATION comes every few seconds, template reports in bursts)."""
@@ -55,6 +63,7 @@ class Router:
     def __init__(self, conversations: Conversations, notifications: NotificationRecords) -> None:
         self.conversations = conversations
         self.notifications = notifications
+        self.welcome = welcome(conversations.settings.menu)
 
     def __call__(self, inbound: Inbound) -> Reply:
         if inbound.msg_type == "event" and inbound.event == "templatesendjobfinish":
@@ -82,7 +91,7 @@ class Router:
 
     def _event(self, inbound: Inbound) -> Reply:
         if inbound.event in ("subscribe", "subscribe_scan", "scan"):
-            return Text(texts.WELCOME)
+            return Text(self.welcome)
         if inbound.event == "unsubscribe":
             # Nobody to talk to any more: the draft and the verified identity go.
             self.conversations.forget(inbound.openid)

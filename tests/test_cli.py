@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.menu import DEFAULT_MENU
 from flows import texts
+from handlers.router import welcome
 from tests.conftest import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,5 +113,5 @@ def test_run_starts_the_local_stack(running, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: healthy(url), timeout=30)
     said = wxbot("say", "--config", str(ROOT / "config.example.toml"), "--url", url, "--event", "subscribe")
-    assert said.stdout.strip() == texts.WELCOME
+    assert said.stdout.strip() == welcome(DEFAULT_MENU)   # config.example.toml's menu is the default one
     assert requests.get(f"http://127.0.0.1:{fake_port}/fake/sent", timeout=5).json() == []

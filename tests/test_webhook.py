@@ -13,7 +13,9 @@ from wechatpy.messages import MESSAGE_TYPES
 from bot.app import create_app
 from bot.webhook.signing import wechat_signature
 from bot.wechat.simulate import WeChatSide
+from bot.menu import DEFAULT_MENU
 from flows import texts
+from handlers.router import welcome
 from handlers.reply import Text
 from tests.conftest import TOKEN
 from tests.support.webhook import Webhook
@@ -69,7 +71,9 @@ def test_safe_mode_reply_is_encrypted_on_the_wire(webhook: Webhook, aes: bool) -
 
 def test_follow_gets_the_welcome(webhook: Webhook) -> None:
     response = webhook.send(webhook.side.event_xml("o_new", "subscribe"), "o_new")
-    assert webhook.side.open_reply(response.text)["Content"] == texts.WELCOME
+    welcomed = webhook.side.open_reply(response.text)["Content"]
+    assert welcomed == welcome(DEFAULT_MENU)
+    assert "· 家庭共济：绑定家人、我的家人、解除绑定、扣款顺序" in welcomed and "· 查询：办理进度、共济记录" in welcomed
 
 
 def test_unfollow_is_acknowledged_with_success(webhook: Webhook) -> None:
