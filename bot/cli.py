@@ -99,17 +99,22 @@ def run(config_path: str | None, fake_wechat_port: int) -> None:
 @click.option("--url", default=None, help="Webhook base URL (default: from server.bind).")
 @click.option("--openid", default="o_local_user", show_default=True)
 @click.option("--event", default=None, help="Send this event (e.g. subscribe) instead of a text.")
+@click.option("--click", "menu_key", default=None, metavar="KEY",
+              help="Click the menu button with this key (e.g. MY_FAMILY).")
 @click.option("--fake-wechat", default="http://127.0.0.1:8081", show_default=True,
               help="The local fake WeChat API to tell about the message (opens the reply window).")
 @click.argument("text", required=False, default="")
-def say(config_path: str | None, url: str | None, openid: str, event: str | None, fake_wechat: str,
-        text: str) -> None:
+def say(config_path: str | None, url: str | None, openid: str, event: str | None, menu_key: str | None,
+        fake_wechat: str, text: str) -> None:
     """Send one message to the webhook as WeChat would, and print the reply."""
     from bot.wechat.simulate import WeChatSide
 
     settings = settings_or_exit(config_path)
     side = WeChatSide(settings.wechat, fake_api=fake_wechat)
-    xml = side.event_xml(openid, event) if event else side.text_xml(openid, text or "你好")
+    if menu_key:
+        xml = side.event_xml(openid, "CLICK", key=menu_key)
+    else:
+        xml = side.event_xml(openid, event) if event else side.text_xml(openid, text or "你好")
     response = side.post(url or f"http://{settings.server.bind}", side.deliver(xml, openid))
     if response.status_code != 200:
         click.echo(f"HTTP {response.status_code}: {response.text}", err=True)

@@ -384,8 +384,9 @@ class Engine:
             target, updates = step.on_ok(conv.data, ctx, event.value)
             return self._enter(flow, replace(conv, data={**conv.data, **updates}), target, ctx)
         if event.error == SERVICE_UNAVAILABLE:
-            # Keep everything the user typed; they can try again with one word.
-            return Outcome(replace(conv, confirming="retry"), (refusal(SERVICE_UNAVAILABLE), texts.RETRY_PROMPT))
+            # Keep everything the user typed (if anything); they can try again with one word.
+            busy = refusal(SERVICE_UNAVAILABLE) if conv.history else texts.SERVICE_BUSY
+            return Outcome(replace(conv, confirming="retry"), (busy, texts.RETRY_PROMPT))
         target, message = step.on_error(conv.data, ctx, event.error)
         if target is None:
             return self._finish(flow, conv, (message,))

@@ -18,6 +18,7 @@ HELP = (
 UNSUPPORTED_MESSAGE = "抱歉，这类消息我暂时看不懂。请发送文字，或点击下方菜单。"
 
 BUSY = "系统繁忙，请稍后再试。"
+SERVICE_BUSY = "医保系统繁忙，请稍后再试。"   # the binding service is down and the user had typed nothing yet
 
 ERROR = "抱歉，系统出了点问题，您的消息没有办理成功。请稍后再试，或拨打 12393 咨询。"
 

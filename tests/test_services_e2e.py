@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from decimal import Decimal
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -14,11 +15,18 @@ import pytest
 from bot.app import create_app
 from bot.background import BackgroundServer
 from bot.binding.models import ApplicationRequest, ConsentAnswer
+from bot.binding.sandbox.roster import Roster
+from bot.binding.sandbox.server import create_sandbox_app
+from bot.binding.sandbox.service import SandboxService
+from bot.binding.signing import SigningKey
+from bot.conversations.identities import Identities
+from bot.store.keys import Keys
 from bot.menu import DEFAULT_MENU
 from bot.wechat.simulate import WeChatSide
 from flows import service_texts as t, texts
 from flows.relationships import Relationship
 from tests.support.binding import person
+from tests.conftest import free_port
 from tests.support.chat import CODE, User, click, verify_rows
 from tests.test_binding_contract import verified
 from tests.test_notifications import deliver_callbacks, sent, work
@@ -186,3 +194,31 @@ def test_a_click_on_the_paused_service_resumes_it(world) -> None:
     chat.play([("是", t.NO_ACTIVE_MEMBERS)])
     assert click(chat, "BIND_MEMBER") == texts.RESUME_QUESTION.format(title="绑定家人")
     chat.play([("1", "姓名")])
+
+
+# -- the bureau's system down ----------------------------------------------------------------------
+def test_an_outage_gets_a_polite_try_again_and_the_service_runs_when_it_is_back(make_settings, redis_client) -> None:
+    port, key = free_port(), SigningKey("k", "s" * 16)
+    settings = make_settings(binding={"adapter": "http", "key_id": key.key_id, "secret": key.secret,
+                                      "http": {"base_url": f"http://127.0.0.1:{port}", "retries": 0},
+                                      "sandbox": {"verification_code": CODE}})
+    app = create_app(settings)
+    server = BackgroundServer(app).start()
+    bureau = SandboxService(redis_client, Roster.load(None), settings.region, settings.binding.sandbox)
+    me = verified(bureau, "王建国", code=CODE)
+    who = person("王建国")
+    Identities(redis_client, Keys(settings.redis.key_prefix, settings.wechat.appid),
+               settings.conversation.secret_key).link(
+        "o_outage", {"person_id": me, "masked_name": "王**", "masked_id_number": "3301**********0111"},
+        who.id_number, date.today())
+    chat = User(server, WeChatSide(settings.wechat), "o_outage")
+    try:
+        answer = click(chat, "USAGE")   # nothing listens on the bureau's port
+        assert "医保系统繁忙，请稍后再试" in answer and "重试" in answer
+        back = BackgroundServer(create_sandbox_app(bureau, key), port=port).start()
+        try:
+            assert "您的个人账户余额 8,650.00 元" in chat.say("重试")
+        finally:
+            back.stop()
+    finally:
+        server.stop()
