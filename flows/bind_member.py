@@ -11,7 +11,7 @@ from typing import Any
 
 from flows import bind_member_texts as t
 from flows.answers import clean, person_name, relationship_from_words, yes_or_no
-from flows.engine import Ask, Context, Do, End, Flow, Invalid
+from flows.engine import Ask, Context, Do, End, Flow, Invalid, yes_or_no_answer
 from flows.identity import IdNumberError, mask_id_number, mask_name, parse_id_number
 from flows.refusals import refusal
 from flows.relationships import LABELS, Relationship
@@ -113,19 +113,11 @@ def ask_age(data, ctx: Context) -> str:
     return t.ASK_AGE.format(relationship=LABELS[Relationship(data["relationship"])], comparison=comparison)
 
 
-def parse_yes_no(text: str, data, ctx: Context) -> bool:
-    answer = yes_or_no(text)
-    if answer is None:
-        raise Invalid("请回复“是”或“否”。")
-    return answer
+parse_yes_no = yes_or_no_answer("请回复“是”或“否”。")
 
 
 # -- pledge and summary --------------------------------------------------------------------------
-def parse_pledge(text: str, data, ctx: Context) -> bool:
-    answer = yes_or_no(text)
-    if answer is None:
-        raise Invalid("请回复“同意”或“不同意”。")
-    return answer
+parse_pledge = yes_or_no_answer("请回复“同意”或“不同意”。")
 
 
 def summary(data, ctx: Context) -> str:

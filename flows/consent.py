@@ -4,8 +4,7 @@ The handler makes sure the member has verified who they are before this flow sta
 from __future__ import annotations
 
 from flows import consent_texts as t
-from flows.answers import yes_or_no
-from flows.engine import Ask, Context, Do, End, Flow, Invalid
+from flows.engine import Ask, Context, Do, End, Flow, yes_or_no_answer
 from flows.refusals import refusal
 from flows.relationships import LABELS, Relationship
 
@@ -27,11 +26,7 @@ def ask(data, ctx: Context) -> str:
                         relationship=LABELS[Relationship(request["relationship"])])
 
 
-def parse_answer(text: str, data, ctx: Context) -> bool:
-    answer = yes_or_no(text)
-    if answer is None:
-        raise Invalid("请回复“同意”或“不同意”。")
-    return answer
+parse_answer = yes_or_no_answer("请回复“同意”或“不同意”。")
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="lookup", steps={

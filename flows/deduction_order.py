@@ -8,9 +8,9 @@ import unicodedata
 
 from flows import service_texts as t
 from flows.answers import clean, yes_or_no
-from flows.engine import Ask, Context, Do, End, Flow, Invalid
-from flows.members import after_members, choices, chosen, numbered, parse_choice, who
-from flows.refusals import refusal
+from flows.engine import Ask, Context, Do, End, Flow, Invalid, yes_or_no_answer
+from flows.members import chosen, choosing_a_member, numbered, who
+from flows.refusals import refused
 
 FLOW_ID = "deduction_order"
 VERSION = 1
@@ -63,25 +63,13 @@ def reordered(data) -> list[dict]:
     return [by_id[i] for i in data["new_order"]]
 
 
-def parse_sure(text: str, data, ctx: Context) -> bool:
-    answer = yes_or_no(text)
-    if answer is None:
-        raise Invalid("请回复“是”确认修改，或回复“否”不修改。")
-    return answer
-
-
-def _failed(data, ctx, code: str) -> tuple[None, str]:
-    return None, refusal(code)
+parse_sure = yes_or_no_answer("请回复“是”确认修改，或回复“否”不修改。")
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.ORDER_TITLE, first="members", steps={
-    "members": Do("members", "members", lambda d, c: {}, after_members("choose", "order"), _failed,
-                  to=("none", "choose", "order")),
-    "none": End("none", lambda d, c: t.NO_ACTIVE_MEMBERS),
-    "choose": Ask("choose", "chosen", lambda d, c: t.CHOOSE_FOR_ORDER.format(lines=choices(d)), parse_choice,
-                  "order", help=t.HELP_ORDER),
+    **choosing_a_member(t.CHOOSE_FOR_ORDER, t.HELP_ORDER, then="order"),
     "order": Do("order", "deduction_order", lambda d, c: {"binding_id": chosen(d)["binding_id"]}, _looked_up,
-                _failed, to=("show", "only_me")),
+                refused, to=("show", "only_me")),
     "only_me": End("only_me", lambda d, c: t.ONLY_ME.format(name=_member_name(d))),
     "show": Ask("show", "new_order", show, parse_order,
                 lambda d, c: "confirm" if d["new_order"] else "unchanged", help=t.HELP_ORDER,
@@ -91,6 +79,6 @@ FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.ORDER_TITLE, first="members", s
     "unchanged": End("unchanged", lambda d, c: t.ORDER_UNCHANGED),
     "save": Do("save", "set_deduction_order",
                lambda d, c: {"binding_id": chosen(d)["binding_id"], "order": d["new_order"]},
-               lambda d, c, order: ("saved", {"payers": order["payers"]}), _failed, to=("saved",)),
+               lambda d, c, order: ("saved", {"payers": order["payers"]}), refused, to=("saved",)),
     "saved": End("saved", lambda d, c: t.ORDER_SAVED.format(name=_member_name(d), lines=payer_lines(d["payers"]))),
 })

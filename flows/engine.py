@@ -43,6 +43,16 @@ class Invalid(Exception):
         self.message = message
 
 
+def yes_or_no_answer(reprompt: str) -> Callable[[str, Any, Any], bool]:
+    """The parser of a yes/no question: anything but a yes or a no re-prompts with `reprompt`."""
+    def parse(text: str, data: Any, ctx: Any) -> bool:
+        answer = yes_or_no(text)
+        if answer is None:
+            raise Invalid(reprompt)
+        return answer
+    return parse
+
+
 @dataclass(frozen=True)
 class Context:
     """What the flows may know about the world: passed in, never read from it."""

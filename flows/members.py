@@ -8,7 +8,8 @@ from typing import Any
 
 from flows import service_texts as t
 from flows.answers import clean, relationship_from_words
-from flows.engine import Context, Invalid
+from flows.engine import Ask, Context, Do, End, Invalid, Step
+from flows.refusals import refused
 from flows.relationships import LABELS, Relationship
 
 MAX_LISTED = 10   # a passive reply must stay short: WeChat cuts long texts
@@ -41,16 +42,22 @@ def active(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [m for m in members if m["status"] == "active"][:MAX_LISTED]
 
 
-def after_members(choose_step: str, next_step: str):  # noqa: ANN201
-    """on_ok for a `members` effect: none → 'none'; one → straight on; several → choose."""
-    def on_ok(data, ctx: Context, result) -> tuple[str, dict]:
+def choosing_a_member(prompt: str, help: str, then: str) -> dict[str, Step]:
+    """The first steps of a service over one active member: look the members up; none → say so;
+    one → straight on to `then`; several → ask which (`prompt` has a {lines} slot)."""
+    def looked_up(data, ctx: Context, result) -> tuple[str, dict]:
         candidates = active(result["members"])
         if not candidates:
             return "none", {}
         if len(candidates) == 1:
-            return next_step, {"members": candidates, "chosen": 0}
-        return choose_step, {"members": candidates}
-    return on_ok
+            return then, {"members": candidates, "chosen": 0}
+        return "choose", {"members": candidates}
+    return {
+        "members": Do("members", "members", lambda d, c: {}, looked_up, refused, to=("none", "choose", then)),
+        "none": End("none", lambda d, c: t.NO_ACTIVE_MEMBERS),
+        "choose": Ask("choose", "chosen", lambda d, c: prompt.format(lines=choices(d)), parse_choice, then,
+                      help=help),
+    }
 
 
 def choices(data) -> str:

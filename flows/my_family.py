@@ -6,7 +6,7 @@ from __future__ import annotations
 from flows import service_texts as t
 from flows.engine import Context, Do, End, Flow
 from flows.members import MAX_LISTED, member_line, numbered, who
-from flows.refusals import refusal
+from flows.refusals import refused
 
 FLOW_ID = "my_family"
 VERSION = 1
@@ -30,16 +30,12 @@ def render(data, ctx: Context) -> str:
     return "\n\n".join(parts)
 
 
-def _failed(data, ctx, code: str) -> tuple[None, str]:
-    return None, refusal(code)
-
-
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.MY_FAMILY_TITLE, first="members", steps={
     "members": Do("members", "members", lambda d, c: {},
-                  lambda d, c, result: ("applications", {"members": result["members"]}), _failed,
+                  lambda d, c, result: ("applications", {"members": result["members"]}), refused,
                   to=("applications",)),
     "applications": Do("applications", "applications", lambda d, c: {},
-                       lambda d, c, result: ("list", {"applications": result["applications"]}), _failed,
+                       lambda d, c, result: ("list", {"applications": result["applications"]}), refused,
                        to=("list",)),
     "list": End("list", render),
 })

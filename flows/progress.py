@@ -8,7 +8,7 @@ from datetime import datetime
 from flows import service_texts as t
 from flows.engine import Context, Do, End, Flow
 from flows.members import day, numbered, who
-from flows.refusals import refusal, short_reason
+from flows.refusals import refused, short_reason
 
 FLOW_ID = "progress"
 VERSION = 1
@@ -44,6 +44,6 @@ def render(data, ctx: Context) -> str:
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.PROGRESS_TITLE, first="applications", steps={
     "applications": Do("applications", "applications", lambda d, c: {},
                        lambda d, c, result: ("list", {"applications": result["applications"][:SHOWN + 1]}),
-                       lambda d, c, code: (None, refusal(code)), to=("list",)),
+                       refused, to=("list",)),
     "list": End("list", render),
 })

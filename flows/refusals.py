@@ -45,6 +45,11 @@ def refusal(code: str) -> str:
     return REFUSALS.get(code, "暂时无法办理。" + HOTLINE)
 
 
+def refused(data, ctx, code: str) -> tuple[None, str]:  # noqa: ANN001
+    """A `Do` step's on_error that ends the flow with the refusal in plain words."""
+    return None, refusal(code)
+
+
 # Twenty characters at most: template-message values (a push notification card). Besides the
 # error codes, the reasons a binding ended (binding.ended decisions).
 SHORT = {

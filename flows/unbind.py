@@ -4,10 +4,9 @@ The notification follows through the decisions stream (the handler records the d
 from __future__ import annotations
 
 from flows import service_texts as t
-from flows.answers import yes_or_no
-from flows.engine import Ask, Context, Do, End, Flow, Invalid
-from flows.members import after_members, choices, chosen, parse_choice, who
-from flows.refusals import refusal
+from flows.engine import Ask, Context, Do, End, Flow, yes_or_no_answer
+from flows.members import chosen, choosing_a_member, who
+from flows.refusals import refused
 
 FLOW_ID = "unbind"
 VERSION = 1
@@ -18,11 +17,7 @@ def confirm_prompt(data, ctx: Context) -> str:
     return t.CONFIRM_UNBIND.format(relationship=relationship, name=name)
 
 
-def parse_sure(text: str, data, ctx: Context) -> bool:
-    answer = yes_or_no(text)
-    if answer is None:
-        raise Invalid("请回复“是”解除，或回复“否”不解除。")
-    return answer
+parse_sure = yes_or_no_answer("请回复“是”解除，或回复“否”不解除。")
 
 
 def _said(template: str):  # noqa: ANN202
@@ -32,20 +27,12 @@ def _said(template: str):  # noqa: ANN202
     return message
 
 
-def _failed(data, ctx, code: str) -> tuple[None, str]:
-    return None, refusal(code)
-
-
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.UNBIND_TITLE, first="members", steps={
-    "members": Do("members", "members", lambda d, c: {}, after_members("choose", "confirm"), _failed,
-                  to=("none", "choose", "confirm")),
-    "none": End("none", lambda d, c: t.NO_ACTIVE_MEMBERS),
-    "choose": Ask("choose", "chosen", lambda d, c: t.CHOOSE_TO_UNBIND.format(lines=choices(d)), parse_choice,
-                  "confirm", help=t.HELP_UNBIND),
+    **choosing_a_member(t.CHOOSE_TO_UNBIND, t.HELP_UNBIND, then="confirm"),
     "confirm": Ask("confirm", "sure", confirm_prompt, parse_sure, lambda d, c: "unbind" if d["sure"] else "kept",
                    help=t.HELP_UNBIND, to=("unbind", "kept")),
     "kept": End("kept", _said(t.KEPT)),
     "unbind": Do("unbind", "unbind", lambda d, c: {"binding_id": chosen(d)["binding_id"]},
-                 lambda d, c, member: ("done", {}), _failed, to=("done",)),
+                 lambda d, c, member: ("done", {}), refused, to=("done",)),
     "done": End("done", _said(t.UNBOUND)),
 })

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flows import service_texts as t
 from flows.engine import Context, Do, End, Flow
-from flows.refusals import refusal
+from flows.refusals import refused
 
 FLOW_ID = "usage"
 VERSION = 1
@@ -36,6 +36,6 @@ def render(data, ctx: Context) -> str:
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.USAGE_TITLE, first="usage", steps={
     "usage": Do("usage", "usage", lambda d, c: {},
                 lambda d, c, usage: ("show", {"usage": {**usage, "records": usage["records"][:SHOWN + 1]}}),
-                lambda d, c, code: (None, refusal(code)), to=("show",)),
+                refused, to=("show",)),
     "show": End("show", render),
 })
