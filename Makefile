@@ -4,6 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+# The browser test drives Debian's Chromium, with a font for Chinese text: installed once,
+# system-wide, from Debian's packages (Playwright's own browser download is never used).
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
+
 .PHONY: run test clean
 
 # Installs the product and its test tools, pinned by constraints.txt. The redis-server the
@@ -18,8 +24,12 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/wxbot run --config config.example.toml
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/python -m pytest
+
+$(CHROMIUM) $(CJK_FONT):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

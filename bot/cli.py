@@ -58,8 +58,10 @@ def serve(config_path: str | None) -> None:
 @config_option
 @click.option("--fake-wechat-port", default=8081, show_default=True,
               help="Port of the local fake WeChat API server.")
-def run(config_path: str | None, fake_wechat_port: int) -> None:
-    """Run everything locally: embedded Redis, a fake WeChat API, the webhook, a notification worker."""
+@click.option("--simulator-port", default=8090, show_default=True, help="Port of the browser simulator.")
+def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> None:
+    """Run everything locally: embedded Redis, a fake WeChat API, the webhook, a notification
+    worker, and the browser simulator."""
     import os
     import subprocess
 
@@ -71,11 +73,14 @@ def run(config_path: str | None, fake_wechat_port: int) -> None:
     fake = BackgroundServer(create_fake_wechat(settings.wechat.appid, settings.wechat.secret),
                             port=fake_wechat_port).start()
     settings = settings.model_copy(update={"wechat": settings.wechat.model_copy(update={"api_base_url": fake.url})})
-    click.echo(f"fake WeChat API   {fake.url}  (sent messages: {fake.url}/fake/sent)")
-    click.echo(f"webhook           http://{settings.server.bind}/wechat")
-    click.echo(f'try it            wxbot say --config {config_path or "$WXBOT_CONFIG"} "你好"')
+    simulator = None
     try:
         with redis_for(settings) as settings:
+            simulator = _start_simulator(settings, fake.url, simulator_port)
+            click.echo(f"fake WeChat API   {fake.url}  (sent messages: {fake.url}/fake/sent)")
+            click.echo(f"webhook           {_webhook_url(settings)}/wechat")
+            click.echo(f'terminal chat     wxbot chat --simulator {simulator.url}')
+            click.echo(f"\n  Open the simulator:  {simulator.url}\n")
             # The worker is a process of its own, as in production, told where Redis and WeChat are;
             # it stops before the embedded Redis does.
             env = {**os.environ, "WXBOT_REDIS__URL": settings.redis.url, "WXBOT_WECHAT__API_BASE_URL": fake.url}
@@ -91,7 +96,27 @@ def run(config_path: str | None, fake_wechat_port: int) -> None:
                     worker.terminate()
                     worker.wait(15)
     finally:
+        if simulator is not None:
+            simulator.stop()
         fake.stop()
+
+
+def _webhook_url(settings: Settings) -> str:
+    host, _, port = settings.server.bind.rpartition(":")
+    return f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}"  # noqa: S104 - reading, not binding
+
+
+def _start_simulator(settings: Settings, fake_api_url: str, port: int):  # noqa: ANN202
+    """The browser simulator, beside the sandbox's desk when the binding service is the sandbox."""
+    from bot.background import BackgroundServer
+    from bot.binding.factory import sandbox_service
+    from bot.simulator.app import create_simulator
+    from bot.simulator.phone import Phone
+    from bot.store.client import connect
+
+    desk = sandbox_service(settings, connect(settings.redis)) if settings.binding.adapter == "sandbox" else None
+    phone = Phone(settings, _webhook_url(settings), fake_api_url)
+    return BackgroundServer(create_simulator(phone, desk), port=port).start()
 
 
 @main.command()
@@ -121,6 +146,23 @@ def say(config_path: str | None, url: str | None, openid: str, event: str | None
         sys.exit(1)
     reply = side.open_reply(response.text)
     click.echo(reply.get("Content", "(no reply: success)"))
+
+
+@main.command()
+@click.option("--simulator", "simulator_url", default="http://127.0.0.1:8090", show_default=True,
+              help="The simulator that `wxbot run` started.")
+@click.option("--openid", default=None, help="Talk as this user (default: a new one).")
+def chat(simulator_url: str, openid: str | None) -> None:
+    """Chat with the account in this terminal, through the simulator (start `wxbot run` first)."""
+    import requests
+
+    from bot.simulator.chat import TerminalChat
+
+    try:
+        TerminalChat(simulator_url, openid).run()
+    except requests.ConnectionError:
+        click.echo(f"no simulator at {simulator_url}: start it with `make run` (or `wxbot run`) first", err=True)
+        sys.exit(1)
 
 
 @main.group()

@@ -196,6 +196,7 @@ class BindingSettings(_Section):
 class TemplateSettings(_Section):
     """One template message: its id in the WeChat console, and which value fills which keyword."""
     template_id: str = Field(min_length=1)
+    title: str = "业务办理通知"     # its title in the console; the simulator shows it on the card
     # keyword in the template (thing1, phrase2, time3 …) → one of: member, relationship, result,
     # reason, decided_at, application
     fields: dict[str, Literal["member", "relationship", "result", "reason", "decided_at", "application"]]
@@ -207,13 +208,13 @@ class NotificationSettings(_Section):
     retry_intervals: list[int] = [5, 30, 120, 600]   # seconds between attempts
     link: str = ""                                   # page the card opens; empty: none
     approved: TemplateSettings = TemplateSettings(
-        template_id="TPL_BINDING_APPROVED",
+        template_id="TPL_BINDING_APPROVED", title="家庭共济办理成功通知",
         fields={"thing1": "member", "thing2": "relationship", "phrase3": "result", "time4": "decided_at"})
     rejected: TemplateSettings = TemplateSettings(
-        template_id="TPL_BINDING_REJECTED",
+        template_id="TPL_BINDING_REJECTED", title="家庭共济办理结果通知",
         fields={"thing1": "member", "phrase2": "result", "thing3": "reason", "time4": "decided_at"})
     terminated: TemplateSettings = TemplateSettings(
-        template_id="TPL_BINDING_ENDED",
+        template_id="TPL_BINDING_ENDED", title="家庭共济解除通知",
         fields={"thing1": "member", "phrase2": "result", "thing3": "reason", "time4": "decided_at"})
 
 

@@ -54,6 +54,15 @@ def redis_client(redis_server: RedisServer) -> redis.Redis:
 
 
 @pytest.fixture
+def running():
+    """Start a wxbot command in the background; stop it (and everything it started) afterwards."""
+    from tests.support.processes import Commands
+    commands = Commands()
+    yield commands.start
+    commands.stop()
+
+
+@pytest.fixture
 def fake_wechat() -> BackgroundServer:
     server = BackgroundServer(create_fake_wechat(APPID, SECRET)).start()
     yield server

@@ -5,19 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import requests
 
 from bot.menu import DEFAULT_MENU
 from flows import texts
 from handlers.router import welcome
 from tests.conftest import free_port, wait_for
+from tests.support.processes import ROOT, WXBOT, healthy
 
-ROOT = Path(__file__).resolve().parents[1]
-WXBOT = [sys.executable, "-m", "bot.cli"]
 
 
 def wxbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -40,25 +37,6 @@ def test_check_config_accepts_the_example() -> None:
     assert "plaintext mode, embedded Redis" in result.stdout
 
 
-@pytest.fixture
-def running(tmp_path: Path):
-    """Start a wxbot command in the background; stop it (and everything it started) afterwards."""
-    processes = []
-
-    def start(*args: str, env: dict[str, str]) -> subprocess.Popen:
-        process = subprocess.Popen([*WXBOT, *args], cwd=ROOT, env={**os.environ, **env},
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   start_new_session=True)
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(20)
-
-
 def child_pids(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return [int(line) for line in out.split()]
@@ -71,11 +49,6 @@ def cmdline(pid: int) -> str:
         return ""
 
 
-def healthy(url: str) -> bool:
-    try:
-        return requests.get(f"{url}/healthz", timeout=1).json()["redis"] == "ok"
-    except (requests.RequestException, ValueError):
-        return False
 
 
 def test_serve_runs_gunicorn_workers_on_an_embedded_redis(running, tmp_path: Path) -> None:
@@ -107,11 +80,15 @@ def test_serve_runs_gunicorn_workers_on_an_embedded_redis(running, tmp_path: Pat
 
 
 def test_run_starts_the_local_stack(running, tmp_path: Path) -> None:
-    port, fake_port = free_port(), free_port()
+    port, fake_port, simulator_port = free_port(), free_port(), free_port()
     env = {"WXBOT_SERVER__BIND": f"127.0.0.1:{port}", "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis")}
-    running("run", "--config", str(ROOT / "config.example.toml"), "--fake-wechat-port", str(fake_port), env=env)
+    running("run", "--config", str(ROOT / "config.example.toml"), "--fake-wechat-port", str(fake_port),
+            "--simulator-port", str(simulator_port), env=env)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: healthy(url), timeout=30)
     said = wxbot("say", "--config", str(ROOT / "config.example.toml"), "--url", url, "--event", "subscribe")
     assert said.stdout.strip() == welcome(DEFAULT_MENU)   # config.example.toml's menu is the default one
     assert requests.get(f"http://127.0.0.1:{fake_port}/fake/sent", timeout=5).json() == []
+    simulator = f"http://127.0.0.1:{simulator_port}"
+    assert "公众号模拟器" in requests.get(simulator, timeout=5).text
+    assert requests.get(f"{simulator}/api/config", timeout=5).json()["desk"] is True

@@ -1,6 +1,6 @@
 """Play WeChat's side of the webhook: build signed (and, in safe mode, encrypted) deliveries
 exactly as WeChat's servers do, post them, and open the replies. Used by `wxbot say`, the tests,
-and later the browser simulator — so every simulated message goes through the real endpoint.
+and the simulator (bot/simulator/) — so every simulated message goes through the real endpoint.
 """
 
 from __future__ import annotations
@@ -49,6 +49,11 @@ class WeChatSide:
         return self._xml(openid, "text", create_time,
                          f"<Content><![CDATA[{cdata_safe(content)}]]></Content>"
                          f"<MsgId>{msg_id or next(_msg_ids)}</MsgId>")
+
+    def image_xml(self, openid: str, media_id: str, pic_url: str, msg_id: int | None = None) -> str:
+        return self._xml(openid, "image", None,
+                         f"<PicUrl><![CDATA[{cdata_safe(pic_url)}]]></PicUrl>"
+                         f"<MediaId><![CDATA[{cdata_safe(media_id)}]]></MediaId><MsgId>{msg_id or next(_msg_ids)}</MsgId>")
 
     def event_xml(self, openid: str, event: str, key: str = "", create_time: int | None = None) -> str:
         extra = f"<Event><![CDATA[{event}]]></Event>"

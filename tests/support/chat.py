@@ -20,9 +20,7 @@ class User:
         return self.side.open_reply(response.text).get("Content", "")
 
     def image(self, media_id: str) -> str:
-        xml = self.side._xml(self.openid, "image", None,
-                             f"<PicUrl><![CDATA[http://x/p.jpg]]></PicUrl><MediaId><![CDATA[{media_id}]]></MediaId>"
-                             f"<MsgId>{abs(hash(media_id)) % 10**12}</MsgId>")
+        xml = self.side.image_xml(self.openid, media_id, "http://x/p.jpg")
         response = self.side.post(self.server.url, self.side.deliver(xml, self.openid))
         return self.side.open_reply(response.text).get("Content", "")
 

@@ -69,3 +69,34 @@ def settings_env(settings) -> dict[str, str]:  # noqa: ANN001
 
     flatten("WXBOT", settings.model_dump(mode="json"))
     return {name.replace("WXBOT__", "WXBOT_", 1): value for name, value in env.items()}
+
+
+WXBOT = [sys.executable, "-m", "bot.cli"]
+
+
+def healthy(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/healthz", timeout=1).json()["redis"] == "ok"
+    except (requests.RequestException, ValueError):
+        return False
+
+
+class Commands:
+    """`wxbot` commands started in the background, each in its own process group; `stop()` ends
+    them and everything they started."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, *args: str, env: dict[str, str]) -> subprocess.Popen:
+        process = subprocess.Popen([*WXBOT, *args], cwd=ROOT, env={**os.environ, **env},
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(20)
