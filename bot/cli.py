@@ -58,7 +58,7 @@ def serve(config_path: str | None) -> None:
 @config_option
 @click.option("--fake-wechat-port", default=8081, show_default=True,
               help="Port of the local fake WeChat API server.")
-@click.option("--simulator-port", default=8090, show_default=True, help="Port of the browser simulator.")
+@click.option("--simulator-port", default=8082, show_default=True, help="Port of the browser simulator.")
 def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> None:
     """Run everything locally: embedded Redis, a fake WeChat API, the webhook, a notification
     worker, and the browser simulator."""
@@ -76,6 +76,7 @@ def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> 
     simulator = None
     try:
         with redis_for(settings) as settings:
+            settings = _consent_links_to_simulator(settings, simulator_port)
             simulator = _start_simulator(settings, fake.url, simulator_port)
             click.echo(f"fake WeChat API   {fake.url}  (sent messages: {fake.url}/fake/sent)")
             click.echo(f"webhook           {_webhook_url(settings)}/wechat")
@@ -104,6 +105,15 @@ def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> 
 def _webhook_url(settings: Settings) -> str:
     host, _, port = settings.server.bind.rpartition(":")
     return f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}"  # noqa: S104 - reading, not binding
+
+
+def _consent_links_to_simulator(settings: Settings, port: int) -> Settings:
+    """The sandbox's consent links open the simulator's consent page, unless configured."""
+    sandbox = settings.binding.sandbox
+    if sandbox.consent_url:
+        return settings
+    sandbox = sandbox.model_copy(update={"consent_url": f"http://127.0.0.1:{port}/consent"})
+    return settings.model_copy(update={"binding": settings.binding.model_copy(update={"sandbox": sandbox})})
 
 
 def _start_simulator(settings: Settings, fake_api_url: str, port: int):  # noqa: ANN202
@@ -149,7 +159,7 @@ def say(config_path: str | None, url: str | None, openid: str, event: str | None
 
 
 @main.command()
-@click.option("--simulator", "simulator_url", default="http://127.0.0.1:8090", show_default=True,
+@click.option("--simulator", "simulator_url", default="http://127.0.0.1:8082", show_default=True,
               help="The simulator that `wxbot run` started.")
 @click.option("--openid", default=None, help="Talk as this user (default: a new one).")
 def chat(simulator_url: str, openid: str | None) -> None:

@@ -165,6 +165,7 @@ class SandboxSettings(_Section):
     review_delay: int = Field(10, ge=0)
     consent_ttl: int = Field(24 * 3600, ge=60)
     callback_url: str = ""              # empty: http://<server.bind>/binding/callback
+    consent_url: str = ""               # the member's consent page; empty: the simulator's (wxbot run)
     bind: str = "127.0.0.1:8090"        # where `wxbot sandbox serve` listens
 
 

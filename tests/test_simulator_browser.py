@@ -6,6 +6,7 @@ screenshot to var/test-artifacts/simulator-binding.png."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -52,6 +53,19 @@ def say(page: Page, text: str) -> None:
     page.press("#text", "Enter")
 
 
+def verify(page: Page, who) -> None:
+    """Name and ID number, then the code the desk shows for this verification (the newest one)."""
+    codes = page.locator("#sms code").count()
+    say(page, who.name)
+    expect(last_bot_message(page)).to_contain_text("身份证号码")
+    say(page, who.id_number)
+    expect(last_bot_message(page)).to_contain_text("验证码已发送")
+    expect(page.locator("#sms code")).to_have_count(codes + 1)
+    code = page.locator("#sms code").first.text_content()
+    assert code and code.isdigit()
+    say(page, code)
+
+
 def last_bot_message(page: Page):
     return page.locator("#messages li.bot").last
 
@@ -65,13 +79,7 @@ def test_a_whole_binding_in_the_simulator(page: Page) -> None:
 
     grandpa, child = person("王建国"), person("王朵朵")
     page.click("#to-keyboard")
-    say(page, grandpa.name)
-    expect(last_bot_message(page)).to_contain_text("身份证号码")
-    say(page, grandpa.id_number)
-    expect(last_bot_message(page)).to_contain_text("验证码已发送")
-    code = page.locator("#sms code").first.text_content()
-    assert code and code.isdigit()
-    say(page, code)
+    verify(page, grandpa)
     expect(last_bot_message(page)).to_contain_text("请问要绑定的家人是您的")
 
     say(page, "孙女")
@@ -104,3 +112,32 @@ def test_a_whole_binding_in_the_simulator(page: Page) -> None:
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_a_member_consents_through_the_link_as_another_user(page: Page) -> None:
+    grandpa, wife = person("王建国"), person("李秀英")
+    page.click("#to-keyboard")
+    say(page, "绑定家人")
+    expect(last_bot_message(page)).to_contain_text("先验证一下您的身份")
+    verify(page, grandpa)
+    for text, expected in [("老伴", "姓名"), (wife.name, "证件号码"), (wife.id_number, "承诺书"),
+                           ("同意", "请核对"), ("确认", "本人确认同意")]:
+        say(page, text)
+        expect(last_bot_message(page)).to_contain_text(expected)
+
+    # The link in the reply opens the simulator's consent page; from there, the member's own chat.
+    with page.context.expect_page() as opened:
+        last_bot_message(page).locator("a[href*='/consent/']").click()
+    consent = opened.value
+    consent.click("#open")
+    expect(consent.locator("#text")).to_have_value(re.compile(r"^同意 [0-9A-F]{6}$"))
+    consent.press("#text", "Enter")
+    expect(last_bot_message(consent)).to_contain_text("先验证一下您的身份")
+    verify(consent, wife)
+    expect(last_bot_message(consent)).to_contain_text("授权给您使用")
+    say(consent, "同意")
+    expect(last_bot_message(consent)).to_contain_text("您已同意")
+
+    # Back in the first user's chat: the approval card (the desk is manual: approve it first).
+    page.locator("#applications li[data-application] button.approve").click()
+    expect(page.locator("#messages article.card")).to_contain_text("已通过", timeout=30_000)

@@ -33,6 +33,11 @@ def create_simulator(phone: Phone, desk: SandboxService | None = None, account: 
     def index() -> Response:
         return send_from_directory(STATIC, "index.html")
 
+    @app.get("/consent/<code>")
+    def consent(code: str) -> Response:
+        """Where the sandbox's consent links lead: the member confirms from their own chat."""
+        return send_from_directory(STATIC, "consent.html")
+
     @app.get("/static/<path:name>")
     def static_file(name: str) -> Response:
         return send_from_directory(STATIC, name)

@@ -68,9 +68,21 @@ function bubble(message) {
     image.alt = "照片";
     element.append(image);
   } else {
-    element.textContent = message.text;
+    element.append(...linked(message.text || ""));
   }
   return element;
+}
+
+// Text with its web addresses as links (the consent link), built from nodes: never as HTML.
+function linked(text) {
+  return text.split(/(https?:\/\/[^\s（）()，。]+)/).map((part, i) => {
+    if (i % 2 === 0) return document.createTextNode(part);
+    const link = document.createElement("a");
+    link.href = part;
+    link.target = "_blank";
+    link.textContent = part;
+    return link;
+  });
 }
 
 function card(message) {
@@ -308,7 +320,14 @@ async function start() {
   });
   $("#user-select").addEventListener("change", (event) => switchTo(event.target.value));
   $("#add-user").addEventListener("click", addUser);
-  if (state.users.length && state.users.some((u) => u.openid === state.current)) switchTo(state.current);
+  const consent = new URLSearchParams(location.search).get("consent");
+  if (consent) {
+    // Opened from a consent link: the member is someone else — a new user, with the answer ready.
+    history.replaceState(null, "", "/");
+    await addUser();
+    $("#to-keyboard").click();
+    $("#text").value = `同意 ${consent}`;
+  } else if (state.users.some((u) => u.openid === state.current)) switchTo(state.current);
   else await addUser();
   every(1200, pollInbox);
   every(1500, pollDesk);
