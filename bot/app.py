@@ -13,7 +13,7 @@ from bot.binding.factory import binding_service, signing_key
 from bot.binding.service import BindingService
 from bot.binding.signing import SigningKey
 from bot.config import Settings
-from bot.logs import configure as configure_logs
+from bot.logs import configure_for
 from bot.store.client import connect
 from bot.store.keys import Keys
 from bot.webhook.envelope import EnvelopeCodec
@@ -40,8 +40,7 @@ class Bot:
 
 
 def create_app(settings: Settings, *, route: Route | None = None, binding: BindingService | None = None) -> Flask:
-    # Keyed with the conversation secret, not the (low-entropy, sometimes public) WeChat token.
-    configure_logs(settings.log, salt="user-ref:" + settings.conversation.secret_key)
+    configure_for(settings)
     client = connect(settings.redis)
     keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
     hook = settings.webhook

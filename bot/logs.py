@@ -12,7 +12,7 @@ import sys
 
 import structlog
 
-from bot.config import LogSettings
+from bot.config import LogSettings, Settings
 
 _ref_salt = b""
 
@@ -45,6 +45,13 @@ class _Stderr:
 
     def flush(self) -> None:
         sys.stderr.flush()
+
+
+def configure_for(settings: Settings) -> None:
+    """Every process logs alike: the `[log]` settings, and user_refs keyed with the conversation
+    secret (not the WeChat token: it is low-entropy and sometimes public), so that one user has one
+    user_ref in the webhook's and the worker's logs."""
+    configure(settings.log, salt="user-ref:" + settings.conversation.secret_key)
 
 
 def user_ref(openid: str) -> str:

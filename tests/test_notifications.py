@@ -250,3 +250,21 @@ def test_an_automatic_termination_is_notified_too(world) -> None:
     ended = [m for m in sent(fake_wechat) if m["template_id"] == "TPL_BINDING_ENDED"]
     assert [m["data"]["thing3"]["value"] for m in ended] == ["参保状态变化自动解除"]
     assert len(sent(fake_wechat)) == 2
+
+
+def test_the_worker_logs_like_the_webhook_same_user_ref_no_openid(world, capfd) -> None:
+    from bot.config import LogSettings
+    from bot.logs import configure, configure_for, user_ref
+    from bot.notify.worker import run_worker
+
+    settings, app, fake_wechat = world
+    decided_application(app)
+    configure_for(settings)
+    webhooks_ref = user_ref("o_grandpa")
+    configure(LogSettings(), salt="")   # as a fresh `wxbot worker` process starts
+    capfd.readouterr()
+    run_worker(settings, burst=True)
+    logged = "".join(capfd.readouterr())
+    assert len(sent(fake_wechat)) == 1
+    assert "notification_sent" in logged and f"user_ref={webhooks_ref}" in logged   # [log] format: console
+    assert "o_grandpa" not in logged

@@ -9,7 +9,7 @@ import redis
 from rq import Queue, Worker
 
 from bot.config import Settings
-from bot.logs import log
+from bot.logs import configure_for, log
 from bot.notify import runtime
 from bot.notify.dispatch import Dispatcher
 from bot.store.client import connect
@@ -35,6 +35,7 @@ def start_dispatcher(client: redis.Redis, settings: Settings, stop: threading.Ev
 
 
 def run_worker(settings: Settings, burst: bool = False) -> None:
+    configure_for(settings)
     runtime.use(runtime.build(settings))
     queue_client = connect(settings.redis, blocking=True)  # waits on the queue: no read timeout
     stop = threading.Event()
