@@ -154,15 +154,19 @@ def test_dead_letter_is_listed_and_retried_from_the_cli(world, redis_server) -> 
     assert sent(fake_wechat) == []
     env = {**os.environ, **settings_env(settings)}
 
-    def wxbot(*args: str) -> str:
+    def wxbot(*args: str, code: int = 0) -> str:
         result = subprocess.run([sys.executable, "-m", "bot.cli", "notify", *args], cwd=ROOT, env=env,
                                 capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        assert result.returncode == code, result.stderr
+        return result.stdout + result.stderr
 
     listing = wxbot("dead")
     assert "1 dead" in listing and "attempts 3" in listing and "HTTP 502" in listing
+    unknown = wxbot("retry", "notify-nope", code=1)
+    assert "not dead notifications" in unknown and "Traceback" not in unknown
     assert "requeued notify-" in wxbot("retry", "--all")
+    # A retried dead letter gets all its attempts again: two more failures, then sent.
+    fake(fake_wechat, "fail", [{"status": 502, "path": "template"}] * 2)
     work(settings)
     assert len(sent(fake_wechat)) == 1
     assert "0 dead" in wxbot("dead")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Iterator
 
 import click
@@ -63,11 +64,26 @@ def dead(config_path: str | None) -> None:
 @click.argument("job_ids", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Retry every dead notification.")
 def retry(config_path: str | None, job_ids: tuple[str, ...], everything: bool) -> None:
-    """Queue dead notifications again."""
-    with _dead_letters(config_path) as (_, registry):
-        targets = registry.get_job_ids() if everything else list(job_ids)
+    """Queue dead notifications again, each with all its attempts."""
+    from bot.notify.dispatch import Dispatcher
+    from bot.notify.records import QUEUED
+
+    with _dead_letters(config_path) as (settings, registry):
+        dead = registry.get_job_ids()
+        targets = dead if everything else list(job_ids)
         if not targets:
             raise click.UsageError("name the notifications (see `wxbot notify dead`) or pass --all")
+        dispatcher, unknown = Dispatcher(registry.connection, settings), []
         for job_id in targets:
-            registry.requeue(job_id)
+            if job_id not in dead:
+                unknown.append(job_id)
+                continue
+            notification_id = job_id.removeprefix("notify-")
+            registry.remove(job_id)
+            # A fresh start: the record's attempts count towards notifications.max_attempts again.
+            dispatcher.records.update(notification_id, status=QUEUED, attempts=0)
+            dispatcher.enqueue(notification_id)
             click.echo(f"requeued {job_id}")
+        if unknown:
+            click.echo(f"not dead notifications (see `wxbot notify dead`): {', '.join(unknown)}", err=True)
+            sys.exit(1)
