@@ -7,6 +7,8 @@ a time, and `client_msg_id` makes WeChat drop a repeat of a send whose answer wa
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import requests
 from wechatpy.exceptions import WeChatClientException
 
@@ -15,6 +17,7 @@ from bot.binding.models import Decision
 from bot.logs import log, user_ref
 from bot.notify import runtime, templates
 from bot.notify.records import DONE, FAILED, QUEUED
+from bot.wechat.token import TokenUnavailable
 
 UNFOLLOWED = 43004
 
@@ -38,8 +41,7 @@ def send_notification(notification_id: str) -> str:
     except binding_errors.ApplicationNotFound:
         application = None
     except binding_errors.BindingError as exc:
-        rt.records.update(notification_id, last_error=exc.code)
-        raise SendFailed(f"binding service: {exc.code}") from None
+        _failed(rt, notification_id, attempt, f"binding service: {exc.code}")
     body = templates.payload(openid, notification_id, decision, application, rt.settings.notifications)
     try:
         result = rt.wechat.post("message/template/send", data=body)
@@ -50,14 +52,14 @@ def send_notification(notification_id: str) -> str:
             return "waiting_for_user"
         _failed(rt, notification_id, attempt, f"errcode {exc.errcode}" if exc.errcode is not None
                 else f"HTTP {getattr(exc.response, 'status_code', '?')}")
-    except requests.RequestException as exc:
+    except (requests.RequestException, TokenUnavailable) as exc:
         _failed(rt, notification_id, attempt, type(exc).__name__)
     rt.records.sent(notification_id, str(result.get("msgid", "")))
     log.info("notification_sent", notification_id=notification_id, user_ref=user_ref(openid), attempt=attempt)
     return "sent"
 
 
-def _failed(rt: runtime.Runtime, notification_id: str, attempt: int, error: str) -> None:
+def _failed(rt: runtime.Runtime, notification_id: str, attempt: int, error: str) -> NoReturn:
     """Record the failure and raise, so that RQ tries again (or, after the last attempt, keeps
     the job as a dead letter)."""
     final = attempt >= rt.settings.notifications.max_attempts
