@@ -50,11 +50,12 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
     binding = binding or binding_service(settings, client)
     decisions = Decisions(client, keys)
     codec = EnvelopeCodec(settings.wechat, hook.timestamp_window)
-    ledger = DeliveryLedger(client, nonce_ttl=2 * hook.timestamp_window, lease=hook.processing_lease,
-                            reply_ttl=hook.reply_cache_ttl, fast_client=connect(settings.redis, timeout=0.2))
+    ledger = DeliveryLedger(client, keys, nonce_ttl=2 * hook.timestamp_window, lease=hook.processing_lease,
+                            reply_ttl=hook.reply_cache_ttl, lock_ttl=hook.user_lock_ttl,
+                            fast_client=connect(settings.redis, timeout=0.2))
     if route is None:
         route = default_router(settings, client, keys, binding, decisions)
-    processor = Processor(redis=client, keys=keys, ledger=ledger, codec=codec, route=route,
+    processor = Processor(ledger=ledger, codec=codec, route=route,
                           send_text=wechat.send_text, lock_ttl=hook.user_lock_ttl,
                           threads=hook.handler_threads, needs_user_lock=needs_user_lock)
 

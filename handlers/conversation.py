@@ -56,7 +56,7 @@ class Conversations:
 
     def forget(self, openid: str) -> None:
         """The user unfollowed: delete their draft and their verified identity."""
-        self.store.redis.delete(self.store.keys.conversation(openid))
+        self.store.delete(openid)
         self.identities.unlink(openid)
 
     def active_flow(self, openid: str) -> str | None:

@@ -12,6 +12,7 @@ import redis
 from cryptography.fernet import Fernet, InvalidToken
 
 from bot.store.keys import Keys
+from bot.store.prefetch import prefetched
 from flows.identity import normalise_id_number, parse_id_number
 
 LINK_TTL = 365 * 24 * 3600  # a year; verifying again is cheap
@@ -30,10 +31,12 @@ class Identities:
                   "id_digest": self.digest(id_number)}
         token = self.cipher.encrypt(json.dumps(record).encode())
         self.redis.set(self.keys.identity(openid), token, ex=LINK_TTL)
+        self._remember(openid, token)
         return record
 
     def get(self, openid: str) -> dict[str, Any] | None:
-        token = self.redis.get(self.keys.identity(openid))
+        records = prefetched(openid)
+        token = records.identity if records else self.redis.get(self.keys.identity(openid))
         if token is None:
             return None
         try:
@@ -43,6 +46,13 @@ class Identities:
 
     def unlink(self, openid: str) -> None:
         self.redis.delete(self.keys.identity(openid))
+        self._remember(openid, None)
+
+    @staticmethod
+    def _remember(openid: str, token: bytes | None) -> None:
+        records = prefetched(openid)  # a later read in this message sees the change
+        if records:
+            records.identity = token
 
     def digest(self, id_number: str) -> str:
         """Recognises the same ID number again without keeping the number."""

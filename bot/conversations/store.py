@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
+from bot.store.prefetch import prefetched
 from flows.engine import IDLE, Conversation
 
 # KEYS: record. ARGV: expected rev, new record json, ttl (s). Returns the new rev, or -1 on conflict.
@@ -36,7 +37,11 @@ class ConversationStore:
         self._save = client.register_script(_SAVE)
 
     def load(self, openid: str) -> tuple[Conversation, int]:
-        rev, state = self.redis.hmget(self.keys.conversation(openid), "rev", "state")
+        records = prefetched(openid)
+        if records:
+            rev, state = records.conversation_rev, records.conversation_state
+        else:
+            rev, state = self.redis.hmget(self.keys.conversation(openid), "rev", "state")
         if state is None:
             return IDLE, int(rev or 0)
         try:
@@ -49,18 +54,30 @@ class ConversationStore:
     def save(self, openid: str, conversation: Conversation, rev: int) -> int:
         if not conversation.active:
             return self.clear(openid, rev)
-        new_rev = self._save(keys=[self.keys.conversation(openid)],
-                             args=[rev, self._encode(conversation), self.ttl])
-        if new_rev == -1:
-            raise StaleConversation()
-        return new_rev
+        return self._write(openid, rev, self._encode(conversation))
 
     def clear(self, openid: str, rev: int = 0) -> int:
         """Delete the draft and its data; keep the revision so stale writers still conflict."""
-        new_rev = self._save(keys=[self.keys.conversation(openid)], args=[rev, "", self.ttl])
+        return self._write(openid, rev, "")
+
+    def delete(self, openid: str) -> None:
+        """Delete the record, revision included (the user is gone)."""
+        self.redis.delete(self.keys.conversation(openid))
+        self._remember(openid, 0, "")
+
+    def _write(self, openid: str, rev: int, state: str) -> int:
+        new_rev = self._save(keys=[self.keys.conversation(openid)], args=[rev, state, self.ttl])
         if new_rev == -1:
             raise StaleConversation()
+        self._remember(openid, new_rev, state)
         return new_rev
+
+    @staticmethod
+    def _remember(openid: str, rev: int, state: str) -> None:
+        """Keep the records prefetched for this message current: a second load sees this write."""
+        records = prefetched(openid)
+        if records:
+            records.conversation_rev, records.conversation_state = rev, state.encode() or None
 
     def _encode(self, conversation: Conversation) -> str:
         return json.dumps(self._record(conversation), ensure_ascii=False)

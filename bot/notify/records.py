@@ -9,6 +9,7 @@ from typing import Any
 import redis
 
 from bot.store.keys import Keys
+from bot.store.prefetch import prefetched
 
 RECORD_TTL = 90 * 24 * 3600
 
@@ -64,11 +65,16 @@ class NotificationRecords:
 
     def take_pending(self, openid: str) -> list[str]:
         """The notices waiting for this user, removed as they are taken (shown once)."""
+        records = prefetched(openid)
+        if records and not records.waiting_notices:
+            return []  # known from the message's admission: nothing waits, no need to ask
         key = self.keys.pending_notices(openid)
         pipe = self.redis.pipeline()
         pipe.lrange(key, 0, -1)
         pipe.delete(key)
         items, _ = pipe.execute()
+        if records:
+            records.waiting_notices = 0
         texts = []
         for raw in items:
             item = json.loads(raw)

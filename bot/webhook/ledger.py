@@ -9,19 +9,41 @@ A record is a hash {status, body}:
   deferred  the first copy answered `success` at its deadline and the handler is still working
 Whether the first copy or a customer-service message carries the answer is decided in the
 process that handles it (processing.Handoff); the record only informs the retries.
+
+The ledger also carries the user's side of a message, so that a step in a conversation costs
+three Redis round trips: `admit` claims the delivery and, in the same script, takes the user's
+lock and reads their records (bot/store/prefetch.py); the conversation's save is the second;
+`finish` records the reply and releases the lock. Only a lock still held by the user's
+previous message costs more: one more round trip per attempt while waiting for it.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
 import redis
 
-# KEYS: nonce, delivery. ARGV: body digest, nonce ttl (s), processing lease (ms).
+from bot.store.keys import Keys
+from bot.store.prefetch import UserRecords
+
+# Takes the user's lock and reads their records under it. KEYS[o+1..o+4]: user lock,
+# conversation, identity, waiting notices. ARGV[a+1], ARGV[a+2]: lock token, lock ttl (ms).
+_LOCK_AND_READ = """
+local function lock_and_read(o, a)
+  if not redis.call('SET', KEYS[o+1], ARGV[a+1], 'NX', 'PX', ARGV[a+2]) then return {'busy'} end
+  local conversation = redis.call('HMGET', KEYS[o+2], 'rev', 'state')
+  return {'locked', conversation[1] or '', conversation[2] or '', redis.call('GET', KEYS[o+3]) or '',
+          redis.call('LLEN', KEYS[o+4])}
+end
+"""
+
+# KEYS: nonce, delivery, then the user's four keys. ARGV: body digest, nonce ttl (s),
+# processing lease (ms), lock token ('' when the message needs no lock), lock ttl (ms).
 # Refuses a known nonce+timestamp carrying a different body (a captured plaintext signature
 # reused with a forged body), then claims the delivery or reports its state.
-_ADMIT = """
+_ADMIT = _LOCK_AND_READ + """
 local seen = redis.call('GET', KEYS[1])
 if seen and seen ~= ARGV[1] then return {'forged'} end
 if not seen then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
@@ -29,7 +51,23 @@ local record = redis.call('HMGET', KEYS[2], 'status', 'body')
 if record[1] then return {record[1], record[2] or ''} end
 redis.call('HSET', KEYS[2], 'status', 'pending')
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return {'new'}
+if ARGV[4] == '' then return {'new', ''} end
+local user = lock_and_read(2, 3)
+table.insert(user, 1, 'new')
+return user
+"""
+
+# KEYS: the user's four keys. ARGV: lock token, lock ttl (ms). One attempt at a busy lock.
+_RELOCK = _LOCK_AND_READ + "return lock_and_read(0, 0)"
+
+# KEYS: delivery, user lock. ARGV: reply body, reply ttl (s), lock token ('' when none held).
+# Returns 1 when a lock was held and had expired before this release (the handler outlived it).
+_FINISH = """
+redis.call('HSET', KEYS[1], 'status', 'done', 'body', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if ARGV[3] == '' then return 0 end
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) return 0 end
+return 1
 """
 
 # KEYS: delivery. ARGV: reply ttl (s). Retries of a delivery whose first copy answered `success`
@@ -45,30 +83,54 @@ return 1
 @dataclass(frozen=True)
 class Admission:
     status: str  # new | pending | done | deferred | forged
+    delivery_key: str
     body: str = ""
+    lock_token: str | None = None     # the user's lock, when this admission took it
+    records: UserRecords | None = None  # the user's records, read under that lock
 
 
 class DeliveryLedger:
-    def __init__(self, client: redis.Redis, *, nonce_ttl: int, lease: int, reply_ttl: int,
-                 fast_client: redis.Redis | None = None) -> None:
-        self._redis = client
+    def __init__(self, client: redis.Redis, keys: Keys, *, nonce_ttl: int, lease: int, reply_ttl: int,
+                 lock_ttl: int, fast_client: redis.Redis | None = None) -> None:
+        self._redis, self._keys = client, keys
         # Calls made at the deadline use a client that gives up within ~0.2 s and never retries.
         self._fast = fast_client or client
         self._admit = client.register_script(_ADMIT)
+        self._relock = client.register_script(_RELOCK)
+        self._finish = client.register_script(_FINISH)
         self._give_up = self._fast.register_script(_GIVE_UP)
-        self.nonce_ttl, self.lease, self.reply_ttl = nonce_ttl, lease, reply_ttl
+        self.nonce_ttl, self.lease, self.reply_ttl, self.lock_ttl = nonce_ttl, lease, reply_ttl, lock_ttl
 
-    def admit(self, nonce_key: str, body_digest: str, delivery_key: str) -> Admission:
-        result = self._admit(keys=[nonce_key, delivery_key],
-                             args=[body_digest, self.nonce_ttl, self.lease * 1000])
+    def admit(self, nonce_key: str, body_digest: str, delivery_key: str, openid: str | None = None) -> Admission:
+        """Claim the delivery; for a new one with an `openid`, also try to take that user's lock
+        and read their records."""
+        token = uuid.uuid4().hex if openid else ""
+        keys = [nonce_key, delivery_key, *(self._user_keys(openid) if openid else [""] * 4)]
+        result = self._admit(keys=keys, args=[body_digest, self.nonce_ttl, self.lease * 1000,
+                                              token, self.lock_ttl * 1000])
         status = result[0].decode()
-        return Admission(status, result[1].decode() if len(result) > 1 else "")
+        if status != "new":
+            return Admission(status, delivery_key, result[1].decode() if len(result) > 1 else "")
+        if result[1] != b"locked":
+            return Admission(status, delivery_key)
+        return Admission(status, delivery_key, lock_token=token, records=_records(openid, result[2:]))
 
-    def finish(self, delivery_key: str, body: str) -> None:
-        pipe = self._redis.pipeline()
-        pipe.hset(delivery_key, mapping={"status": "done", "body": body})
-        pipe.expire(delivery_key, self.reply_ttl)
-        pipe.execute()
+    def lock(self, openid: str, timeout: float) -> tuple[str, UserRecords] | None:
+        """Wait up to `timeout` for the user's lock (held by their previous message); the lock's
+        token and the records read under it, or None if it stayed busy."""
+        token, deadline = uuid.uuid4().hex, time.monotonic() + timeout
+        while True:
+            result = self._relock(keys=self._user_keys(openid), args=[token, self.lock_ttl * 1000])
+            if result[0] == b"locked":
+                return token, _records(openid, result[1:])
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
+
+    def finish(self, delivery_key: str, body: str, openid: str | None = None, lock_token: str | None = None) -> bool:
+        """Record the reply and release the user's lock; False if the lock had expired first."""
+        lock_key = self._keys.user_lock(openid) if openid and lock_token else ""
+        return not self._finish(keys=[delivery_key, lock_key], args=[body, self.reply_ttl, lock_token or ""])
 
     def give_up(self, delivery_key: str) -> None:
         self._give_up(keys=[delivery_key], args=[self.reply_ttl])
@@ -89,3 +151,13 @@ class DeliveryLedger:
                 return "success"
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
+
+    def _user_keys(self, openid: str) -> list[str]:
+        keys = self._keys
+        return [keys.user_lock(openid), keys.conversation(openid), keys.identity(openid),
+                keys.pending_notices(openid)]
+
+
+def _records(openid: str, values: list) -> UserRecords:
+    rev, state, identity, notices = values
+    return UserRecords(openid, int(rev or 0), state or None, identity or None, int(notices))

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import redis
-from redis.exceptions import LockError
 
 from bot.logs import log, user_ref
-from bot.store.keys import Keys
+from bot.store.prefetch import UserRecords, using
 from bot.webhook.envelope import Envelope, EnvelopeCodec
 from bot.webhook.inbound import Inbound
-from bot.webhook.ledger import DeliveryLedger
+from bot.webhook.ledger import Admission, DeliveryLedger
 from bot.webhook.replies import render
 from flows import texts
 from handlers.reply import NoReply, Reply, Text
@@ -38,6 +37,13 @@ SAFETY_MARGIN = 0.3
 
 class UserBusy(Exception):
     """The user's lock could not be taken in time."""
+
+
+@dataclass
+class UserLock:
+    """The user's lock for one message (None: not held) and the records read under it."""
+    token: str | None
+    records: UserRecords | None
 
 
 @dataclass
@@ -68,8 +74,6 @@ class Handoff:
 
 @dataclass
 class Processor:
-    redis: redis.Redis
-    keys: Keys
     ledger: DeliveryLedger
     codec: EnvelopeCodec
     route: Route
@@ -90,9 +94,9 @@ class Processor:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="wxbot-handler")
             return self._pool
 
-    def reply_within(self, inbound: Inbound, envelope: Envelope, delivery_key: str, budget: float) -> str:
+    def reply_within(self, inbound: Inbound, envelope: Envelope, admission: Admission, budget: float) -> str:
         handoff = Handoff()
-        self.pool.submit(self._process, inbound, envelope, delivery_key, handoff)
+        self.pool.submit(self._process, inbound, envelope, admission, handoff)
         if handoff.done.wait(timeout=max(0.0, budget - SAFETY_MARGIN)):
             return handoff.body
         body = handoff.abandon()
@@ -100,15 +104,16 @@ class Processor:
             return body
         log.info("deadline_fallback", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
         try:
-            self.ledger.give_up(delivery_key)  # so that retries elsewhere answer `success` too
+            self.ledger.give_up(admission.delivery_key)  # so that retries elsewhere answer `success` too
         except redis.RedisError:
             pass  # the answer is on its way by customer-service message all the same
         return "success"
 
-    def _process(self, inbound: Inbound, envelope: Envelope, delivery_key: str, handoff: Handoff) -> str:
+    def _process(self, inbound: Inbound, envelope: Envelope, admission: Admission, handoff: Handoff) -> str:
         started = time.monotonic()
+        lock = UserLock(admission.lock_token, admission.records)
         try:
-            reply = self._handle(inbound)
+            reply = self._handle(inbound, lock)
             body = self.codec.seal(render(reply, inbound), envelope)
         except Exception:  # noqa: BLE001 - rendering failed: still answer, never leave the request hanging
             log.exception("render_failed", user_ref=user_ref(inbound.openid))
@@ -116,8 +121,12 @@ class Processor:
             body = self.codec.seal(render(reply, inbound), envelope)
         inline = handoff.deliver(body)
         try:
-            self.ledger.finish(delivery_key, body if inline else "success")
+            # The reply's record and the lock's release travel together, after the answer left.
+            if not self.ledger.finish(admission.delivery_key, body if inline else "success",
+                                      inbound.openid, lock.token):
+                log.warning("user_lock_expired", user_ref=user_ref(inbound.openid))
         except redis.RedisError:
+            # The lock expires by itself; the retries find the delivery pending, then expired.
             log.warning("ledger_unavailable", user_ref=user_ref(inbound.openid))
         if not inline and isinstance(reply, Text):
             self._send_late(inbound, reply)
@@ -126,24 +135,19 @@ class Processor:
                  duration_ms=round((time.monotonic() - started) * 1000, 1))
         return body
 
-    def _handle(self, inbound: Inbound) -> Reply:
+    def _handle(self, inbound: Inbound, lock: UserLock) -> Reply:
         if not self.needs_user_lock(inbound):
             return self._unlocked(inbound)
         try:
-            # The lock is taken before any conversation state is read, and it expires by itself
-            # so that a crashed worker cannot block the user for longer than its TTL.
-            lock = self.redis.lock(self.keys.user_lock(inbound.openid), timeout=self.lock_ttl,
-                                   blocking_timeout=self.lock_ttl, sleep=0.01)
-            if not lock.acquire():
-                raise UserBusy()
-            try:
+            if lock.token is None:
+                # The user's previous message still holds the lock (admission could not take it).
+                # It expires by itself, so a crashed worker blocks the user no longer than its TTL.
+                taken = self.ledger.lock(inbound.openid, timeout=self.lock_ttl)
+                if taken is None:
+                    raise UserBusy()
+                lock.token, lock.records = taken
+            with using(lock.records):
                 return self.route(inbound)
-            finally:
-                try:
-                    lock.release()
-                except LockError:
-                    # The handler outlived the lock's TTL: its work is done, keep its answer.
-                    log.warning("user_lock_expired", user_ref=user_ref(inbound.openid))
         except (redis.RedisError, UserBusy):
             log.warning("handler_unavailable", user_ref=user_ref(inbound.openid), exc_info=True)
             return Text(texts.BUSY)

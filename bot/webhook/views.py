@@ -45,20 +45,21 @@ def receive() -> Response:
 
     budget = bot.settings.webhook.reply_deadline
     try:
-        delivery_key = bot.keys.delivery(inbound.delivery_id)
         # Plaintext signatures do not cover the body, so a nonce is bound to the body it first came
         # with; in safe mode msg_signature already covers it (and a retry may be re-encrypted).
         digest = "aes" if envelope.encrypted else hashlib.sha256(body).hexdigest()
-        admission = bot.ledger.admit(bot.keys.nonce(envelope.timestamp, envelope.nonce), digest, delivery_key)
+        locks_user = bot.processor.needs_user_lock(inbound)
+        admission = bot.ledger.admit(bot.keys.nonce(envelope.timestamp, envelope.nonce), digest,
+                                     bot.keys.delivery(inbound.delivery_id), inbound.openid if locks_user else None)
         remaining = budget - (time.monotonic() - started)
         if admission.status == "forged":
             return _refuse(Rejected(403, "nonce reused with another body"))
         if admission.status == "new":
-            reply = bot.processor.reply_within(inbound, envelope, delivery_key, remaining)
+            reply = bot.processor.reply_within(inbound, envelope, admission, remaining)
         elif admission.status == "done":
             reply = admission.body
         else:
-            reply = bot.ledger.wait(delivery_key, remaining - SAFETY_MARGIN)
+            reply = bot.ledger.wait(admission.delivery_key, remaining - SAFETY_MARGIN)
         log.debug("delivery", status=admission.status, user_ref=user_ref(inbound.openid))
     except redis.RedisError:
         log.warning("redis_unavailable", path="/wechat")
