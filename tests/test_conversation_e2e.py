@@ -10,6 +10,7 @@ import pytest
 from bot.app import create_app
 from bot.background import BackgroundServer
 from bot.binding.factory import signing_key
+from bot.conversations.store import parse_record
 from bot.binding.sandbox.desk import SandboxDesk
 from bot.wechat.simulate import WeChatSide
 from flows import texts
@@ -68,7 +69,7 @@ def test_whole_binding_from_the_first_message_to_the_approval_decision(world) ->
 
     # Both drafts are gone; the personal data went with them.
     for openid in ("o_grandpa", "o_grandma"):
-        assert not bot.redis.hexists(bot.keys.conversation(openid), "state")
+        assert parse_record(bot.redis.get(bot.keys.conversation(openid)))[1] is None
 
 
 def test_minor_needs_a_photo_and_is_approved_at_once(world) -> None:

@@ -14,16 +14,25 @@ from bot.store.keys import Keys
 from bot.store.prefetch import prefetched
 from flows.engine import IDLE, Conversation
 
-# KEYS: record. ARGV: expected rev, new record json, ttl (s). Returns the new rev, or -1 on conflict.
+# The record is one string, "<rev>:<state json>". (As a hash it would be stored as a hashtable,
+# the state being longer than hash-max-listpack-value: ~300 bytes more for every idle user.)
+# KEYS: record. ARGV: expected rev, new state ('' clears it), ttl (s). The new rev, or -1 on conflict.
 _SAVE = """
-local current = redis.call('HGET', KEYS[1], 'rev')
-if (current or '0') ~= ARGV[1] then return -1 end
-local rev = tonumber(ARGV[1]) + 1
-redis.call('HSET', KEYS[1], 'rev', rev)
-if ARGV[2] == '' then redis.call('HDEL', KEYS[1], 'state') else redis.call('HSET', KEYS[1], 'state', ARGV[2]) end
-redis.call('EXPIRE', KEYS[1], ARGV[3])
+local current = redis.call('GET', KEYS[1])
+local rev = current and tonumber(string.match(current, '^(%d+):')) or 0
+if rev ~= tonumber(ARGV[1]) then return -1 end
+rev = rev + 1
+redis.call('SET', KEYS[1], rev .. ':' .. ARGV[2], 'EX', ARGV[3])
 return rev
 """
+
+
+def parse_record(raw: bytes | None) -> tuple[int, bytes | None]:
+    """The revision and the state (None when cleared) of a stored record."""
+    if not raw:
+        return 0, None
+    rev, _, state = raw.partition(b":")
+    return int(rev), state or None
 
 
 class StaleConversation(Exception):
@@ -41,15 +50,15 @@ class ConversationStore:
         if records:
             rev, state = records.conversation_rev, records.conversation_state
         else:
-            rev, state = self.redis.hmget(self.keys.conversation(openid), "rev", "state")
+            rev, state = parse_record(self.redis.get(self.keys.conversation(openid)))
         if state is None:
-            return IDLE, int(rev or 0)
+            return IDLE, rev
         try:
-            return self._decode(state), int(rev)
+            return self._decode(state), rev
         except (InvalidToken, ValueError, TypeError, KeyError):
             # A record we cannot read (a rotated key, a corrupted value): start afresh, never crash.
             log.warning("conversation_unreadable", user_ref=user_ref(openid))
-            return IDLE, int(rev)
+            return IDLE, rev
 
     def save(self, openid: str, conversation: Conversation, rev: int) -> int:
         if not conversation.active:
@@ -80,13 +89,21 @@ class ConversationStore:
             records.conversation_rev, records.conversation_state = rev, state.encode() or None
 
     def _encode(self, conversation: Conversation) -> str:
-        return json.dumps(self._record(conversation), ensure_ascii=False)
+        return _json(self._record(conversation))
 
     def _record(self, conversation: Conversation) -> dict:
-        record = {f.name: getattr(conversation, f.name) for f in fields(conversation)}
-        record["data"] = self.cipher.encrypt(json.dumps(dict(conversation.data), ensure_ascii=False).encode()).decode()
-        record["history"] = list(conversation.history)
-        record["paused"] = [self._record(draft) for draft in conversation.paused]  # each encrypted the same way
+        # Only what differs from an idle conversation, timestamps to the millisecond: every idle
+        # user's draft stays in Redis for days, so its bytes count.
+        record = {f.name: getattr(conversation, f.name) for f in fields(conversation)
+                  if getattr(conversation, f.name) != getattr(IDLE, f.name)}
+        record["data"] = self.cipher.encrypt(_json(dict(conversation.data)).encode()).decode()
+        for stamp in ("started_at", "updated_at"):
+            if stamp in record:
+                record[stamp] = round(record[stamp], 3)
+        if conversation.history:
+            record["history"] = list(conversation.history)
+        if conversation.paused:
+            record["paused"] = [self._record(draft) for draft in conversation.paused]  # each encrypted the same way
         return record
 
     def _decode(self, raw: bytes) -> Conversation:
@@ -94,6 +111,10 @@ class ConversationStore:
 
     def _conversation(self, record: dict) -> Conversation:
         record["data"] = json.loads(self.cipher.decrypt(record["data"].encode()))
-        record["history"] = tuple(record["history"])
+        record["history"] = tuple(record.get("history", ()))
         record["paused"] = tuple(self._conversation(draft) for draft in record.get("paused", ()))
         return replace(IDLE, **record)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -20,7 +20,8 @@ class Keys:
         return f"{self._base}:lock:user:{openid}"
 
     def conversation(self, openid: str) -> str:
-        return f"{self._base}:conversation:{openid}"
+        """The user's draft: "<rev>:<state>" (until 0.2 a hash at conversation:<openid>)."""
+        return f"{self._base}:draft:{openid}"
 
     def identity(self, openid: str) -> str:
         """The insured person an openid has proven to be (after verification)."""

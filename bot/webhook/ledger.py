@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import redis
 
+from bot.conversations.store import parse_record
 from bot.store.keys import Keys
 from bot.store.prefetch import UserRecords
 
@@ -33,8 +34,7 @@ from bot.store.prefetch import UserRecords
 _LOCK_AND_READ = """
 local function lock_and_read(o, a)
   if not redis.call('SET', KEYS[o+1], ARGV[a+1], 'NX', 'PX', ARGV[a+2]) then return {'busy'} end
-  local conversation = redis.call('HMGET', KEYS[o+2], 'rev', 'state')
-  return {'locked', conversation[1] or '', conversation[2] or '', redis.call('GET', KEYS[o+3]) or '',
+  return {'locked', redis.call('GET', KEYS[o+2]) or '', redis.call('GET', KEYS[o+3]) or '',
           redis.call('LLEN', KEYS[o+4])}
 end
 """
@@ -159,5 +159,5 @@ class DeliveryLedger:
 
 
 def _records(openid: str, values: list) -> UserRecords:
-    rev, state, identity, notices = values
-    return UserRecords(openid, int(rev or 0), state or None, identity or None, int(notices))
+    draft, identity, notices = values
+    return UserRecords(openid, *parse_record(draft), identity or None, int(notices))

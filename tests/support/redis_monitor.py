@@ -17,10 +17,10 @@ _CONNECTION_UPKEEP = frozenset({"HELLO", "CLIENT", "PING", "SELECT"})
 
 
 @contextlib.contextmanager
-def commands_sent(client: redis.Redis, exclude: str = "") -> Iterator[list[str]]:
+def commands_sent(client: redis.Redis, exclude: tuple[str, ...] = ()) -> Iterator[list[str]]:
     """The commands clients sent while the block ran, each as one line ("EVALSHA 3f… 2 key…").
     Commands a Lua script runs are left out (they cost no round trip), and so are those naming
-    `exclude` in an argument (another component sharing the server), and connection upkeep."""
+    a part in `exclude` (another component sharing the server, the caller's own polling), and connection upkeep."""
     seen: list[str] = []
     marker = f"monitor-end-{uuid.uuid4().hex}"
     ready = threading.Event()
@@ -33,7 +33,7 @@ def commands_sent(client: redis.Redis, exclude: str = "") -> Iterator[list[str]]
                     return
                 if entry.get("client_type") == "lua":
                     continue
-                if exclude and exclude in entry["command"]:
+                if any(part in entry["command"] for part in exclude):
                     continue
                 if entry["command"].split(" ", 1)[0].upper() in _CONNECTION_UPKEEP:
                     continue
