@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 
+from bot import metrics
 from bot.binding.callback import blueprint as callback_blueprint
 from bot.binding.decisions import Decisions
 from bot.binding.factory import binding_service, signing_key
@@ -73,6 +74,11 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
         except redis.RedisError:
             return jsonify(status="degraded", redis="down"), 503
         return jsonify(status="ok", redis="ok")
+
+    @app.get("/metrics")
+    def prometheus_metrics():  # noqa: ANN202 - not for the world: see docs/operations.md (nginx)
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
 
     return app
 

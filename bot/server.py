@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
+import sys
+import tempfile
 from typing import Iterator
 
 from gunicorn.app.base import BaseApplication
@@ -33,6 +37,7 @@ class WebhookServer(BaseApplication):
             "accesslog": "-",
             "access_log_format": ACCESS_LOG_FORMAT,
             "proc_name": "wxbot",
+            "child_exit": _child_exit,
         }.items():
             self.cfg.set(key, value)
         if "control_socket_disable" in self.cfg.settings:
@@ -40,12 +45,40 @@ class WebhookServer(BaseApplication):
             # instances on one machine would fight over it and nothing here uses it.
             self.cfg.set("control_socket_disable", True)
 
+    def run(self) -> None:
+        # The workers count into files in one directory, which GET /metrics adds up.
+        with metrics_directory():
+            super().run()
+
     def load(self):  # noqa: ANN201 - called in each worker after the fork
         from bot.app import create_app
         from bot.maintenance import start_maintenance
         app = create_app(self.settings)
         start_maintenance(app.extensions["wxbot"])
         return app
+
+
+def _child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook, in the master
+    """A worker is gone: its in-progress gauge must no longer count."""
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
+
+
+@contextlib.contextmanager
+def metrics_directory() -> Iterator[str]:
+    """A fresh, empty PROMETHEUS_MULTIPROC_DIR (under $TMPDIR) for this process and the ones it
+    forks, removed when this process is done with it. An inherited value is replaced: counts from
+    another run or another instance would be added to ours."""
+    if "bot.metrics" in sys.modules:
+        raise RuntimeError("bot.metrics was imported before its multiprocess directory was set")
+    directory = tempfile.mkdtemp(prefix="wxbot-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    owner = os.getpid()
+    try:
+        yield directory
+    finally:
+        if os.getpid() == owner:  # gunicorn's forked workers unwind through here too
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextlib.contextmanager

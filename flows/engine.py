@@ -182,12 +182,39 @@ class Effect:
 
 
 @dataclass(frozen=True)
+class Milestone:
+    """What became of a run of a flow, for the handler's metrics. Each run is started once and ends
+    at most once: completed (at an End step) or abandoned (at `step`, for `reason`):
+      cancel           取消, confirmed
+      restart          重新开始 (a new run starts), or a newer verification replacing a paused one
+      resume_declined  取消 when asked to go on with a draft (after the idle window, or a paused one)
+      switch           left for another service with nothing typed yet, or a paused draft pushed out
+                       (a draft paused by a switch is still alive: it ends later, like any other)
+      refused          the binding service refused in a way that ends the flow
+      gone             the flow no longer exists (a deploy removed it)
+    way_out marks three wrong answers in a row at `step`: the flow goes on."""
+    kind: str           # started | completed | abandoned | way_out
+    flow: str
+    step: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Outcome:
     conversation: Conversation
     replies: tuple[str, ...] = ()
     effects: tuple[Effect, ...] = ()
     finished: str | None = None        # the flow id that just ended (completed or cancelled)
     result: Mapping[str, Any] | None = None  # a completed flow's data, for the handler to act on
+    milestones: tuple[Milestone, ...] = ()
+
+
+def abandoned(conv: Conversation, reason: str) -> Milestone:
+    return Milestone("abandoned", conv.flow or "", conv.step or "", reason)
+
+
+def _with(outcome: Outcome, milestones: tuple[Milestone, ...]) -> Outcome:
+    return replace(outcome, milestones=milestones + outcome.milestones) if milestones else outcome
 
 
 EDIT = re.compile(r"(?:修改|改)(\d{1,2})")
@@ -220,7 +247,7 @@ class Engine:
             return Outcome(conv)
         flow = self.flows.get(conv.flow)
         if flow is None:
-            return Outcome(IDLE, (texts.FLOW_GONE,), finished=conv.flow)
+            return Outcome(IDLE, (texts.FLOW_GONE,), finished=conv.flow, milestones=(abandoned(conv, "gone"),))
         if conv.version != flow.version or conv.step not in flow.steps:
             return self._migrate(flow, conv, ctx)
         step = flow.step(conv.step)
@@ -277,8 +304,9 @@ class Engine:
             if choice == "continue":
                 return Outcome(conv, (step.prompt(conv.data, ctx),))
             if choice == "cancel":
-                return self._finish(flow, conv, (texts.CANCELLED.format(title=flow.title),))
-            return self._start(flow.id, {}, ctx, paused=conv.paused)
+                return self._finish(flow, conv, (texts.CANCELLED.format(title=flow.title),),
+                                    ended=abandoned(conv, "resume_declined"))
+            return self._restart(flow, conv, ctx)
         if answer is None:
             return Outcome(replace(conv, confirming=move, switch_to=switch_to), (texts.YES_OR_NO,))
         if not answer:
@@ -288,8 +316,12 @@ class Engine:
         if move == "switch":
             return self._switch(conv, Start(switch_to["flow"], switch_to["data"]), ctx)
         if move == "cancel":
-            return self._finish(flow, conv, (texts.CANCELLED.format(title=flow.title),))
-        return self._start(flow.id, {}, ctx, paused=conv.paused)
+            return self._finish(flow, conv, (texts.CANCELLED.format(title=flow.title),),
+                                ended=abandoned(conv, "cancel"))
+        return self._restart(flow, conv, ctx)
+
+    def _restart(self, flow: Flow, conv: Conversation, ctx: Context) -> Outcome:
+        return _with(self._start(flow.id, {}, ctx, paused=conv.paused), (abandoned(conv, "restart"),))
 
     # -- answers -----------------------------------------------------------------------------
     def _answer(self, flow: Flow, conv: Conversation, step: Step, event: Event, ctx: Context) -> Outcome:
@@ -315,7 +347,8 @@ class Engine:
     def _invalid(self, flow: Flow, conv: Conversation, step: Ask, message: str, ctx: Context) -> Outcome:
         retries = conv.retries + 1
         if retries >= MAX_RETRIES:
-            return Outcome(replace(conv, retries=0), (message, texts.WAY_OUT.format(title=flow.title)))
+            return Outcome(replace(conv, retries=0), (message, texts.WAY_OUT.format(title=flow.title)),
+                           milestones=(Milestone("way_out", flow.id, step.id),))
         return Outcome(replace(conv, retries=retries), (message,))
 
     def edit(self, conv: Conversation, number: int, ctx: Context) -> Outcome | None:
@@ -349,21 +382,27 @@ class Engine:
         others = tuple(p for p in conv.paused if p.flow not in (conv.flow, event.flow))
         paused = (left + others)[:MAX_PAUSED]
         earlier = next((p for p in conv.paused if p.flow == event.flow), None)
+        lost = tuple(abandoned(p, "switch") for p in left + conv.paused
+                     if p is not earlier and not any(p is kept for kept in paused))
+        if conv.active and not keep:
+            lost = (abandoned(conv, "switch" if conv.flow in self.flows else "gone"),) + lost
         if earlier is not None:
-            return self.ask_to_resume(replace(earlier, paused=paused))
-        return self._start(event.flow, dict(event.data), ctx, paused=paused)
+            return _with(self.ask_to_resume(replace(earlier, paused=paused)), lost)
+        return _with(self._start(event.flow, dict(event.data), ctx, paused=paused), lost)
 
     def _start(self, flow_id: str, data: dict[str, Any], ctx: Context,
                paused: tuple[Conversation, ...] = ()) -> Outcome:
+        replaced: tuple[Milestone, ...] = ()
         if flow_id in self.needs_identity and not ctx.user.get("verified"):
             flow_id, data = self.verify_flow, {"then": flow_id, "then_data": data}
+            replaced = tuple(abandoned(p, "restart") for p in paused if p.flow == flow_id)
             paused = tuple(p for p in paused if p.flow != flow_id)
         flow = self.flows[flow_id]
         conv = Conversation(flow=flow.id, version=flow.version, data=data, started_at=ctx.now, updated_at=ctx.now,
                             paused=paused)
-        return self._enter(flow, conv, flow.first, ctx)
+        return _with(self._enter(flow, conv, flow.first, ctx), replaced + (Milestone("started", flow.id),))
 
-    def _finish(self, flow: Flow, conv: Conversation, replies: tuple[str, ...],
+    def _finish(self, flow: Flow, conv: Conversation, replies: tuple[str, ...], ended: Milestone,
                 result: Mapping[str, Any] | None = None) -> Outcome:
         """The flow is over (done or cancelled): offer the newest paused draft, if any. A flow that
         hands over to another (`then`) keeps the drafts for that one."""
@@ -372,8 +411,9 @@ class Engine:
             title = self.flows[top.flow].title if top.flow in self.flows else ""
             resumed = replace(top, paused=rest, confirming="resume")
             return Outcome(resumed, replies + (texts.RESUME_PAUSED.format(title=title),), finished=flow.id,
-                           result=result)
-        return Outcome(Conversation(paused=conv.paused), replies, finished=flow.id, result=result)
+                           result=result, milestones=(ended,))
+        return Outcome(Conversation(paused=conv.paused), replies, finished=flow.id, result=result,
+                       milestones=(ended,))
 
     # -- moving through steps ----------------------------------------------------------------
 
@@ -385,7 +425,8 @@ class Engine:
             return Outcome(conv, said + (step.prompt(conv.data, ctx),))
         if isinstance(step, Do):
             return Outcome(conv, said, (Effect(step.effect, step.args(conv.data, ctx)),))
-        return self._finish(flow, conv, said + (step.message(conv.data, ctx),), result=conv.data)
+        return self._finish(flow, conv, said + (step.message(conv.data, ctx),),
+                            ended=Milestone("completed", flow.id, step_id), result=conv.data)
 
     def _effect_done(self, flow: Flow, conv: Conversation, step: Step, event: EffectDone, ctx: Context) -> Outcome:
         if not isinstance(step, Do) or step.effect != event.effect:
@@ -399,7 +440,7 @@ class Engine:
             return Outcome(replace(conv, confirming="retry"), (busy, texts.RETRY_PROMPT))
         target, message = step.on_error(conv.data, ctx, event.error)
         if target is None:
-            return self._finish(flow, conv, (message,))
+            return self._finish(flow, conv, (message,), ended=abandoned(conv, "refused"))
         return self._enter(flow, conv, target, ctx, said=(message,))
 
     def _migrate(self, flow: Flow, conv: Conversation, ctx: Context) -> Outcome:

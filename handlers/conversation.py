@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable
 
+from bot import metrics
 from bot.binding.decisions import Decisions
 from bot.binding.models import Decision
 from bot.binding.service import BindingService
@@ -18,7 +19,7 @@ from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore
 from flows import verify
 from flows.catalog import ENGINE
-from flows.engine import Context, Conversation, Event, Outcome, Start
+from flows.engine import Context, Conversation, Event, Milestone, Outcome, Start
 from handlers.effects import run_effect
 
 MAX_EFFECTS = 5  # effects per message; a flow never chains more, this only guards against a loop
@@ -47,11 +48,12 @@ class Conversations:
             outcome = ENGINE.ask_to_resume(conv)
         else:
             outcome = ENGINE.handle(conv, event, self._context(identity, now))
-        replies, outcome = self._settle(openid, identity, outcome, now)
+        replies, outcome, milestones = self._settle(openid, identity, outcome, now)
         conversation = outcome.conversation
         if conversation.active:
             conversation = replace(conversation, updated_at=now)
         self.store.save(openid, conversation, rev)
+        metrics.flow_milestones(milestones)  # counted once saved: a stale save counts nothing
         return replies
 
     def forget(self, openid: str) -> None:
@@ -74,9 +76,9 @@ class Conversations:
         return ENGINE.handle(conv, Start(flow_id, data), self._context(identity, now))
 
     def _settle(self, openid: str, identity: dict[str, Any] | None, outcome: Outcome,
-                now: float) -> tuple[list[str], Outcome]:
+                now: float) -> tuple[list[str], Outcome, list[Milestone]]:
         """Run effects and follow finished flows until the engine waits for the user."""
-        replies = list(outcome.replies)
+        replies, milestones = list(outcome.replies), list(outcome.milestones)
         for _ in range(MAX_EFFECTS):
             if outcome.effects:
                 [effect] = outcome.effects
@@ -85,6 +87,7 @@ class Conversations:
                     self._remember(openid, effect.name, done.value, now)
                 outcome = ENGINE.handle(outcome.conversation, done, self._context(identity, now))
                 replies += outcome.replies
+                milestones += outcome.milestones
             elif outcome.finished == verify.FLOW_ID and outcome.result:
                 identity = self.identities.link(openid, outcome.result["person"], outcome.result["id_number"],
                                                 datetime.fromtimestamp(now).date())
@@ -94,9 +97,10 @@ class Conversations:
                 outcome = ENGINE.handle(outcome.conversation, Start(then, outcome.result.get("then_data") or {}),
                                         self._context(identity, now))
                 replies += outcome.replies
+                milestones += outcome.milestones
             else:
                 break
-        return replies, outcome
+        return replies, outcome, milestones
 
     def _remember(self, openid: str, effect: str, value: dict[str, Any], now: float) -> None:
         """What the bot must follow up on: a submission's decision; an unbinding's notification

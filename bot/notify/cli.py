@@ -17,14 +17,26 @@ from bot.config import Settings
 @click.command()
 @config_option
 @click.option("--burst", is_flag=True, help="Dispatch and send what waits now, then exit.")
-def worker(config_path: str | None, burst: bool) -> None:
+@click.option("--metrics-bind", metavar="HOST:PORT", default=None,
+              help="Serve Prometheus metrics (notification outcomes) at http://HOST:PORT/metrics.")
+def worker(config_path: str | None, burst: bool, metrics_bind: str | None) -> None:
     """Send notifications: run the job queue and the decision dispatcher."""
-    from bot.cli import settings_or_exit
-    from bot.notify.worker import run_worker
-    from bot.server import redis_for
+    import os
 
-    with redis_for(settings_or_exit(config_path)) as settings:
-        run_worker(settings, burst=burst)
+    from bot.cli import settings_or_exit
+    from bot.server import metrics_directory, redis_for
+
+    settings = settings_or_exit(config_path)
+    with contextlib.ExitStack() as stack:
+        if metrics_bind:
+            # RQ runs each job in a forked work horse: they count into files that /metrics adds up.
+            stack.enter_context(metrics_directory())
+        else:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # nobody reads them: count in memory
+        from bot.notify.worker import run_worker  # imports bot.metrics: after its directory is set
+
+        settings = stack.enter_context(redis_for(settings))
+        run_worker(settings, burst=burst, metrics_bind=metrics_bind)
 
 
 @click.group()

@@ -12,6 +12,7 @@ from typing import NoReturn
 import requests
 from wechatpy.exceptions import WeChatClientException
 
+from bot import metrics
 from bot.binding import errors as binding_errors
 from bot.binding.models import Decision
 from bot.logs import log, user_ref
@@ -30,8 +31,10 @@ def send_notification(notification_id: str) -> str:
     rt = runtime.current()
     record = rt.records.get(notification_id)
     if record is None:
+        metrics.notification_sent("expired")
         return "unknown"
     if record["status"] in DONE:
+        metrics.notification_sent("skipped")
         return record["status"]
     decision = Decision.model_validate_json(record["decision"])
     openid = record["openid"]
@@ -41,7 +44,7 @@ def send_notification(notification_id: str) -> str:
     except binding_errors.ApplicationNotFound:
         application = None
     except binding_errors.BindingError as exc:
-        _failed(rt, notification_id, attempt, f"binding service: {exc.code}")
+        _failed(rt, notification_id, attempt, f"binding service: {exc.code}", "binding_service")
     body = templates.payload(openid, notification_id, decision, application, rt.settings.notifications)
     try:
         result = rt.wechat.post("message/template/send", data=body)
@@ -49,20 +52,26 @@ def send_notification(notification_id: str) -> str:
         if exc.errcode == UNFOLLOWED:
             rt.records.park_for_user(notification_id, openid, templates.as_text(decision, application))
             log.info("notification_parked", notification_id=notification_id, user_ref=user_ref(openid))
+            metrics.notification_sent("parked")
             return "waiting_for_user"
-        _failed(rt, notification_id, attempt, f"errcode {exc.errcode}" if exc.errcode is not None
-                else f"HTTP {getattr(exc.response, 'status_code', '?')}")
+        if exc.errcode is not None:
+            _failed(rt, notification_id, attempt, f"errcode {exc.errcode}", "wechat")
+        _failed(rt, notification_id, attempt, f"HTTP {getattr(exc.response, 'status_code', '?')}", "http")
     except (requests.RequestException, TokenUnavailable) as exc:
-        _failed(rt, notification_id, attempt, type(exc).__name__)
+        _failed(rt, notification_id, attempt, type(exc).__name__,
+                "token" if isinstance(exc, TokenUnavailable) else "network")
     rt.records.sent(notification_id, str(result.get("msgid", "")))
     log.info("notification_sent", notification_id=notification_id, user_ref=user_ref(openid), attempt=attempt)
+    metrics.notification_sent("sent")
     return "sent"
 
 
-def _failed(rt: runtime.Runtime, notification_id: str, attempt: int, error: str) -> NoReturn:
+def _failed(rt: runtime.Runtime, notification_id: str, attempt: int, error: str, cause: str) -> NoReturn:
     """Record the failure and raise, so that RQ tries again (or, after the last attempt, keeps
-    the job as a dead letter)."""
+    the job as a dead letter). `cause` is the failure's kind for metrics: wechat, http, network,
+    token, binding_service."""
     final = attempt >= rt.settings.notifications.max_attempts
     rt.records.update(notification_id, status=FAILED if final else QUEUED, last_error=error)
     log.warning("notification_failed", notification_id=notification_id, error=error, attempt=attempt)
+    metrics.notification_failed(cause, final)
     raise SendFailed(error) from None  # no chained context: it may carry the token-bearing URL

@@ -8,6 +8,7 @@ from typing import Any
 
 import redis
 
+from bot import metrics
 from bot.store.keys import Keys
 from bot.store.prefetch import prefetched
 
@@ -50,10 +51,12 @@ class NotificationRecords:
         """TEMPLATESENDJOBFINISH: WeChat tells whether the card reached the phone."""
         notification_id = self.redis.get(self.keys.notification_by_msgid(msgid))
         if notification_id is None:
+            metrics.delivery_report("unmatched")
             return None
         delivered = status.strip().lower() == "success"
         self.update(notification_id.decode(), status=DELIVERED if delivered else DELIVERY_FAILED,
                     delivery_status=status)
+        metrics.delivery_report(DELIVERED if delivered else DELIVERY_FAILED)
         return notification_id.decode()
 
     # -- users who had unfollowed (43004) --------------------------------------------------------

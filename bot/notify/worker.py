@@ -34,8 +34,11 @@ def start_dispatcher(client: redis.Redis, settings: Settings, stop: threading.Ev
     return thread
 
 
-def run_worker(settings: Settings, burst: bool = False) -> None:
+def run_worker(settings: Settings, burst: bool = False, metrics_bind: str | None = None) -> None:
     configure_for(settings)
+    if metrics_bind:
+        from bot import metrics
+        metrics.serve_for_jobs(metrics_bind)
     runtime.use(runtime.build(settings))
     queue_client = connect(settings.redis, blocking=True)  # waits on the queue: no read timeout
     stop = threading.Event()

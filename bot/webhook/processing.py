@@ -18,6 +18,7 @@ from typing import Callable
 
 import redis
 
+from bot import metrics
 from bot.logs import log, user_ref
 from bot.store.prefetch import UserRecords, using
 from bot.webhook.envelope import Envelope, EnvelopeCodec
@@ -52,14 +53,15 @@ class Handoff:
     lock: threading.Lock = field(default_factory=threading.Lock)
     done: threading.Event = field(default_factory=threading.Event)
     body: str | None = None
+    outcome: str = "reply"   # what the user got, for metrics: reply | busy | error
     abandoned: bool = False
 
-    def deliver(self, body: str) -> bool:
+    def deliver(self, body: str, outcome: str = "reply") -> bool:
         """The handler's side: True when the waiting request will carry `body`."""
         with self.lock:
             if self.abandoned:
                 return False
-            self.body = body
+            self.body, self.outcome = body, outcome
         self.done.set()
         return True
 
@@ -94,21 +96,25 @@ class Processor:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="wxbot-handler")
             return self._pool
 
-    def reply_within(self, inbound: Inbound, envelope: Envelope, admission: Admission, budget: float) -> str:
+    def reply_within(self, inbound: Inbound, envelope: Envelope, admission: Admission,
+                     budget: float) -> tuple[str, str]:
+        """The body to answer with, and what it is (reply | busy | error | success)."""
         handoff = Handoff()
         self.pool.submit(self._process, inbound, envelope, admission, handoff)
         if handoff.done.wait(timeout=max(0.0, budget - SAFETY_MARGIN)):
-            return handoff.body
+            return handoff.body, handoff.outcome
         body = handoff.abandon()
         if body is not None:
-            return body
+            return body, handoff.outcome
         log.info("deadline_fallback", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
+        metrics.deadline_fallback()
         try:
             self.ledger.give_up(admission.delivery_key)  # so that retries elsewhere answer `success` too
         except redis.RedisError:
             pass  # the answer is on its way by customer-service message all the same
-        return "success"
+        return "success", "success"
 
+    @metrics.HANDLERS_BUSY.track_inprogress()
     def _process(self, inbound: Inbound, envelope: Envelope, admission: Admission, handoff: Handoff) -> str:
         started = time.monotonic()
         lock = UserLock(admission.lock_token, admission.records)
@@ -119,7 +125,8 @@ class Processor:
             log.exception("render_failed", user_ref=user_ref(inbound.openid))
             reply = Text(texts.ERROR)
             body = self.codec.seal(render(reply, inbound), envelope)
-        inline = handoff.deliver(body)
+        outcome = {Text(texts.BUSY): "busy", Text(texts.ERROR): "error"}.get(reply, "reply")
+        inline = handoff.deliver(body, outcome)
         try:
             # The reply's record and the lock's release travel together, after the answer left.
             if not self.ledger.finish(admission.delivery_key, body if inline else "success",
@@ -142,7 +149,9 @@ class Processor:
             if lock.token is None:
                 # The user's previous message still holds the lock (admission could not take it).
                 # It expires by itself, so a crashed worker blocks the user no longer than its TTL.
+                waiting = time.monotonic()
                 taken = self.ledger.lock(inbound.openid, timeout=self.lock_ttl)
+                metrics.user_lock_waited(time.monotonic() - waiting, acquired=taken is not None)
                 if taken is None:
                     raise UserBusy()
                 lock.token, lock.records = taken
@@ -166,5 +175,7 @@ class Processor:
         try:
             self.send_text(inbound.openid, reply.content)
             log.info("late_reply_sent", user_ref=user_ref(inbound.openid))
+            metrics.late_reply(sent=True)
         except Exception as exc:  # noqa: BLE001 - logged by type only: the error may echo the token URL
             log.error("late_reply_failed", user_ref=user_ref(inbound.openid), error=type(exc).__name__)
+            metrics.late_reply(sent=False)

@@ -9,6 +9,7 @@ import redis
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bot import metrics
 from bot.logs import log, user_ref
 from bot.webhook.envelope import Envelope, Rejected
 from bot.webhook.inbound import Inbound, parse_inbound
@@ -36,12 +37,12 @@ def receive() -> Response:
     try:
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
-        return _refuse(Rejected(413, "body too large"))
+        return _refuse(Rejected(413, "body too large"), started)
     try:
         envelope = bot.codec.open(request.args, body)
         inbound = parse_inbound(envelope.xml)
     except Rejected as rejected:
-        return _refuse(rejected)
+        return _refuse(rejected, started)
 
     budget = bot.settings.webhook.reply_deadline
     try:
@@ -52,10 +53,13 @@ def receive() -> Response:
         admission = bot.ledger.admit(bot.keys.nonce(envelope.timestamp, envelope.nonce), digest,
                                      bot.keys.delivery(inbound.delivery_id), inbound.openid if locks_user else None)
         remaining = budget - (time.monotonic() - started)
+        if admission.status != "new":
+            metrics.dedupe_hit(admission.status)
         if admission.status == "forged":
-            return _refuse(Rejected(403, "nonce reused with another body"))
+            return _refuse(Rejected(403, "nonce reused with another body"), started)
+        outcome = "reply"
         if admission.status == "new":
-            reply = bot.processor.reply_within(inbound, envelope, admission, remaining)
+            reply, outcome = bot.processor.reply_within(inbound, envelope, admission, remaining)
         elif admission.status == "done":
             reply = admission.body
         else:
@@ -63,10 +67,11 @@ def receive() -> Response:
         log.debug("delivery", status=admission.status, user_ref=user_ref(inbound.openid))
     except redis.RedisError:
         log.warning("redis_unavailable", path="/wechat")
-        reply = _apology(bot, inbound, envelope, texts.BUSY)
+        reply, outcome = _apology(bot, inbound, envelope, texts.BUSY), "busy"
     except Exception:  # noqa: BLE001 - an error page would show the user "无法提供服务"
         log.exception("webhook_failed", user_ref=user_ref(inbound.openid))
-        reply = _apology(bot, inbound, envelope, texts.ERROR)
+        reply, outcome = _apology(bot, inbound, envelope, texts.ERROR), "error"
+    metrics.request_answered("success" if reply == "success" else outcome, time.monotonic() - started)
     return Response(reply, mimetype="application/xml" if reply != "success" else "text/plain")
 
 
@@ -75,6 +80,8 @@ def _apology(bot, inbound: Inbound, envelope: Envelope, text: str) -> str:  # no
     return bot.codec.seal(render(Text(text), inbound), envelope)
 
 
-def _refuse(rejected: Rejected) -> Response:
+def _refuse(rejected: Rejected, started: float | None = None) -> Response:
     log.info("request_rejected", status=rejected.status, reason=rejected.reason)
+    if started is not None:  # a delivery (POST), not the URL check
+        metrics.request_answered("rejected", time.monotonic() - started, rejected.status)
     return Response(rejected.reason, status=rejected.status, mimetype="text/plain")

@@ -1,0 +1,177 @@
+"""Prometheus metrics: every definition in one place, and small helpers that record them.
+
+Labels are small fixed sets — outcomes, statuses, flow and step ids — never an openid, a name or
+anything a user typed.
+
+Several processes count at once (gunicorn's workers; RQ's work horses, one per job), so each one
+writes its counts to files in $PROMETHEUS_MULTIPROC_DIR and the exposition adds the files up
+(prometheus_client's multiprocess mode). That directory must be set before this module is first
+imported: `bot.server.metrics_directory` does it for `wxbot serve`, `wxbot run` and
+`wxbot worker --metrics-bind`. Without it (tests, any single process) the counts live in this
+process's default registry.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
+                               generate_latest, multiprocess, start_http_server, values)
+
+DIRECTORY = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+_jobs_forked_by: int | None = None
+
+
+def _process_id() -> str:
+    """The name of this process's files. RQ forks one work horse per job and runs one at a time:
+    the horses of a worker take turns on one set of files instead of leaving a set per job."""
+    pid = os.getpid()
+    if _jobs_forked_by is not None and pid != _jobs_forked_by:
+        return f"{_jobs_forked_by}-jobs"
+    return str(pid)
+
+
+if DIRECTORY:
+    values.ValueClass = values.MultiProcessValue(process_identifier=_process_id)
+
+
+# -- the webhook ---------------------------------------------------------------------------------
+# WeChat gives up after 5 s; a normal reply takes milliseconds.
+DEADLINE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 4.5, 5.0)
+# A handler may wait for the user's lock up to webhook.user_lock_ttl (30 s by default).
+LOCK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
+
+REQUESTS = Counter(
+    "wxbot_webhook_requests", "POST /wechat by how it was answered: reply (a message), success (nothing, "
+    "or the answer follows by customer-service message), rejected (400/403/413), busy (系统繁忙), error",
+    ["outcome", "status"])
+REQUEST_SECONDS = Histogram("wxbot_webhook_request_duration_seconds", "Time to answer POST /wechat",
+                            buckets=DEADLINE_BUCKETS)
+DEDUPE_HITS = Counter(
+    "wxbot_webhook_dedupe_hits", "Deliveries the ledger had seen before, by what it held: done (the cached "
+    "reply), pending (the first copy still working), deferred (answered success), forged (nonce reused, 403)",
+    ["status"])
+HANDLERS_BUSY = Gauge("wxbot_webhook_handlers_busy", "Handler threads processing a delivery now",
+                      multiprocess_mode="livesum")
+LOCK_WAIT_SECONDS = Histogram("wxbot_user_lock_wait_seconds", "Time a message waited for the user's lock, held by "
+                              "their previous message (a message that found it free waited not at all)",
+                              buckets=LOCK_BUCKETS)
+LOCK_CONTENDED = Counter(
+    "wxbot_user_lock_contended", "Lock acquisitions that found the user's lock held: then acquired, "
+    "or timed out (the user got 系统繁忙)", ["result"])
+DEADLINE_FALLBACKS = Counter("wxbot_webhook_deadline_fallbacks",
+                             "Deliveries answered `success` at the deadline; the answer follows later")
+LATE_REPLIES = Counter("wxbot_webhook_late_replies", "Answers sent as customer-service messages after the deadline",
+                       ["result"])
+
+# -- the conversations ---------------------------------------------------------------------------
+FLOW_STARTS = Counter("wxbot_flow_starts", "Flows started (a new run: a click, a start word, 重新开始, a hand-over "
+                      "from verification)", ["flow"])
+FLOW_COMPLETIONS = Counter("wxbot_flow_completions", "Flows that reached an End step, by that step", ["flow", "step"])
+FLOW_ABANDONMENTS = Counter(
+    "wxbot_flow_abandonments", "Flows left before an End step, by the step and why: cancel, restart, "
+    "resume_declined, switch, refused, gone", ["flow", "step", "reason"])
+FLOW_WAY_OUTS = Counter("wxbot_flow_way_out_offers", "Three wrong answers in a row at a step: the user was offered "
+                        "help or 取消", ["flow", "step"])
+
+# -- notifications -------------------------------------------------------------------------------
+NOTIFICATION_SENDS = Counter(
+    "wxbot_notification_sends", "Notification jobs by result: sent, parked (the user had unfollowed), retry "
+    "(failed, will try again), dead_letter (failed its last attempt), skipped (already sent), expired (no record)",
+    ["outcome"])
+NOTIFICATION_FAILURES = Counter(
+    "wxbot_notification_failures", "Failed send attempts by cause: wechat (an errcode), http, network, token, "
+    "binding_service", ["cause"])
+NOTIFICATION_REPORTS = Counter(
+    "wxbot_notification_reports", "WeChat's delivery reports (TEMPLATESENDJOBFINISH): delivered, delivery_failed, "
+    "unmatched (no record for its msgid)", ["status"])
+
+for _outcome in ("reply", "success", "busy", "error"):
+    REQUESTS.labels(_outcome, "200")
+for _status in ("400", "403", "413"):
+    REQUESTS.labels("rejected", _status)
+for _status in ("done", "pending", "deferred", "forged"):
+    DEDUPE_HITS.labels(_status)
+for _result in ("acquired", "timeout"):
+    LOCK_CONTENDED.labels(_result)
+for _result in ("sent", "failed"):
+    LATE_REPLIES.labels(_result)
+for _outcome in ("sent", "parked", "retry", "dead_letter", "skipped", "expired"):
+    NOTIFICATION_SENDS.labels(_outcome)
+for _status in ("delivered", "delivery_failed", "unmatched"):
+    NOTIFICATION_REPORTS.labels(_status)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def request_answered(outcome: str, seconds: float, status: int = 200) -> None:
+    REQUESTS.labels(outcome, str(status)).inc()
+    REQUEST_SECONDS.observe(seconds)
+
+
+def dedupe_hit(status: str) -> None:
+    DEDUPE_HITS.labels(status).inc()
+
+
+def user_lock_waited(seconds: float, acquired: bool) -> None:
+    """The user's previous message held the lock: this one waited `seconds` for it."""
+    LOCK_WAIT_SECONDS.observe(seconds)
+    LOCK_CONTENDED.labels("acquired" if acquired else "timeout").inc()
+
+
+def deadline_fallback() -> None:
+    DEADLINE_FALLBACKS.inc()
+
+
+def late_reply(sent: bool) -> None:
+    LATE_REPLIES.labels("sent" if sent else "failed").inc()
+
+
+def flow_milestones(milestones: Iterable) -> None:  # flows.engine.Milestone
+    for mark in milestones:
+        if mark.kind == "started":
+            FLOW_STARTS.labels(mark.flow).inc()
+        elif mark.kind == "completed":
+            FLOW_COMPLETIONS.labels(mark.flow, mark.step).inc()
+        elif mark.kind == "abandoned":
+            FLOW_ABANDONMENTS.labels(mark.flow, mark.step, mark.reason).inc()
+        elif mark.kind == "way_out":
+            FLOW_WAY_OUTS.labels(mark.flow, mark.step).inc()
+
+
+def notification_sent(outcome: str) -> None:
+    NOTIFICATION_SENDS.labels(outcome).inc()
+
+
+def notification_failed(cause: str, final: bool) -> None:
+    NOTIFICATION_FAILURES.labels(cause).inc()
+    NOTIFICATION_SENDS.labels("dead_letter" if final else "retry").inc()
+
+
+def delivery_report(status: str) -> None:
+    NOTIFICATION_REPORTS.labels(status).inc()
+
+
+# -- exposition ----------------------------------------------------------------------------------
+def registry() -> CollectorRegistry:
+    """What /metrics shows: every process's files added up, or this process's own counts."""
+    if not DIRECTORY:
+        return REGISTRY
+    collected = CollectorRegistry()
+    multiprocess.MultiProcessCollector(collected)
+    return collected
+
+
+def exposition() -> tuple[bytes, str]:
+    """The body and content type of GET /metrics."""
+    return generate_latest(registry()), CONTENT_TYPE_LATEST
+
+
+def serve_for_jobs(bind: str) -> None:
+    """`wxbot worker --metrics-bind HOST:PORT`: /metrics on a thread of the worker's main process,
+    counting what its work horses (forked, one job at a time) did."""
+    global _jobs_forked_by
+    _jobs_forked_by = os.getpid()
+    host, _, port = bind.rpartition(":")
+    start_http_server(int(port), addr=host or "0.0.0.0", registry=registry())  # noqa: S104 - as configured
