@@ -198,6 +198,7 @@ def diagram(output: str) -> None:
 
 from bot.binding.cli import binding, sandbox  # noqa: E402 - the groups need `main` defined first
 
+from bot.conversation_cli import conversation  # noqa: E402
 from bot.menu_cli import menu  # noqa: E402
 from bot.notify.cli import notify, worker  # noqa: E402
 
@@ -206,6 +207,7 @@ main.add_command(binding)
 main.add_command(worker)
 main.add_command(notify)
 main.add_command(menu)
+main.add_command(conversation)
 
 if __name__ == "__main__":
     main()
