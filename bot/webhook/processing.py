@@ -40,6 +40,9 @@ class UserBusy(Exception):
     """The user's lock could not be taken in time."""
 
 
+_OUTCOMES = {Text(texts.BUSY): "busy", Text(texts.ERROR): "error"}  # what the user got, for metrics
+
+
 @dataclass
 class UserLock:
     """The user's lock for one message (None: not held) and the records read under it."""
@@ -125,22 +128,33 @@ class Processor:
             log.exception("render_failed", user_ref=user_ref(inbound.openid))
             reply = Text(texts.ERROR)
             body = self.codec.seal(render(reply, inbound), envelope)
-        outcome = {Text(texts.BUSY): "busy", Text(texts.ERROR): "error"}.get(reply, "reply")
-        inline = handoff.deliver(body, outcome)
+        outcome = _OUTCOMES.get(reply, "reply")
+        # All this thread's Redis work and logging come before the request is woken: the two
+        # threads then never run at once, which would cost both of them GIL hand-overs.
+        recorded = "success" if handoff.abandoned else body  # a hint; settled below if it changes
         try:
-            # The reply's record and the lock's release travel together, after the answer left.
-            if not self.ledger.finish(admission.delivery_key, body if inline else "success",
-                                      inbound.openid, lock.token):
+            # The reply's record and the lock's release travel together.
+            if not self.ledger.finish(admission.delivery_key, recorded, inbound.openid, lock.token):
                 log.warning("user_lock_expired", user_ref=user_ref(inbound.openid))
         except redis.RedisError:
             # The lock expires by itself; the retries find the delivery pending, then expired.
             log.warning("ledger_unavailable", user_ref=user_ref(inbound.openid))
-        if not inline and isinstance(reply, Text):
-            self._send_late(inbound, reply)
         log.info("processed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type,
-                 wx_event=inbound.event or None, inline=inline,
-                 duration_ms=round((time.monotonic() - started) * 1000, 1))
+                 wx_event=inbound.event or None, duration_ms=round((time.monotonic() - started) * 1000, 1))
+        if not handoff.deliver(body, outcome):
+            self._answer_late(inbound, admission, reply, recorded)
         return body
+
+    def _answer_late(self, inbound: Inbound, admission: Admission, reply: Reply, recorded: str) -> None:
+        """The request answered `success` at its deadline: WeChat's retries must get `success`
+        too, and the answer goes out as a customer-service message."""
+        if recorded != "success":
+            try:
+                self.ledger.finish(admission.delivery_key, "success")
+            except redis.RedisError:
+                log.warning("ledger_unavailable", user_ref=user_ref(inbound.openid))
+        if isinstance(reply, Text):
+            self._send_late(inbound, reply)
 
     def _handle(self, inbound: Inbound, lock: UserLock) -> Reply:
         if not self.needs_user_lock(inbound):
