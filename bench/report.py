@@ -1,0 +1,110 @@
+"""The results as docs/benchmarks.md's generated section, as JSON, and as a short summary."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+BEGIN, END = "<!-- bench:begin (written by `make bench`) -->", "<!-- bench:end -->"
+TARGETS = {"echo": 0.8, "werobot": 1.5}
+P99_AT_HALF_MS, ROUND_TRIPS, BYTES_PER_CONVERSATION = 50.0, 3, 1024
+
+
+def jsonable(value):  # noqa: ANN001, ANN201
+    if dataclasses.is_dataclass(value):
+        return {**{k: jsonable(v) for k, v in dataclasses.asdict(value).items()},
+                **({"rps": value.rps} if hasattr(value, "rps") else {})}
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def checks(results: dict) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) for every target the results cover."""
+    rows = []
+    if "webhook" in results:
+        by_app = {result.app: result for result in results["webhook"]}
+        ours = by_app["wxbot"]
+        for peer, factor in TARGETS.items():
+            ratio = ours.saturation.rps / by_app[peer].saturation.rps
+            rows.append((f"throughput ≥ {factor}× {peer}", f"{ratio:.2f}× ({ours.saturation.rps:.0f} vs "
+                         f"{by_app[peer].saturation.rps:.0f} req/s)", _verdict(ratio >= factor)))
+        paced = ours.paced
+        rows.append((f"p99 < {P99_AT_HALF_MS:.0f} ms at half of saturation",
+                     f"{paced.p99_ms:.1f} ms at {paced.rps:.0f} req/s ({paced.rps / ours.saturation.rps:.0%} of saturation)",
+                     _verdict(paced.p99_ms < P99_AT_HALF_MS)))
+    if "round_trips" in results:
+        trips = results["round_trips"]["wxbot"]
+        rows.append((f"≤ {ROUND_TRIPS} Redis round trips per message", f"{trips:.2f}", _verdict(trips <= ROUND_TRIPS)))
+    if "memory" in results:
+        size = results["memory"]["bytes_per_conversation"]
+        rows.append((f"≤ {BYTES_PER_CONVERSATION} bytes of Redis per idle conversation",
+                     f"{size:.0f} bytes ({results['memory']['count']:,} conversations)",
+                     _verdict(size <= BYTES_PER_CONVERSATION)))
+    return rows
+
+
+def generated(results: dict) -> str:
+    lines = [BEGIN, "", "### Machine", ""]
+    lines += [f"- {key}: {value}" for key, value in results["machine"].items()]
+    lines += ["", "### Targets", "", "| target | measured | |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in checks(results)]
+    if "webhook" in results:
+        by_app = {result.app: result for result in results["webhook"]}
+        lines += ["", "### Webhook: throughput and latency by concurrency", "",
+                  "| connections | app | req/s | vs echo | vs WeRoBot | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for index, run in enumerate(by_app["wxbot"].runs):
+            for app, result in by_app.items():
+                row = result.runs[index]
+                echo, werobot = by_app["echo"].runs[index].rps, by_app["werobot"].runs[index].rps
+                lines.append(f"| {row.connections} | {app} | {row.rps:.0f} | {row.rps / echo:.2f}× | "
+                             f"{row.rps / werobot:.2f}× | {row.p50_ms:.1f} | {row.p90_ms:.1f} | {row.p99_ms:.1f} | "
+                             f"{row.p999_ms:.1f} | {row.status_errors + row.socket_errors} |")
+        lines += ["", f"### Webhook: latency at half of each app's saturation ({by_app['wxbot'].paced.connections} "
+                  "paced connections)", "", "| app | target req/s | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms |",
+                  "|---|---|---|---|---|---|---|"]
+        for app, result in by_app.items():
+            lines.append(f"| {app} | {result.saturation.rps / 2:.0f} | {result.paced.rps:.0f} | {result.paced.p50_ms:.1f} | "
+                         f"{result.paced.p90_ms:.1f} | {result.paced.p99_ms:.1f} | {result.paced.p999_ms:.1f} |")
+    if "round_trips" in results:
+        trips = results["round_trips"]
+        lines += ["", "### Redis round trips per message", "",
+                  f"- wxbot: {trips['wxbot']:.2f} (admission with the lock and the user's records; save; reply record with the release)"]
+        lines += [f"- {app}: {value:.2f}" for app, value in trips.items() if app.startswith("wxbot@")]
+        lines += [f"- WeRoBot: {trips['werobot']:.2f} (session read and write; no dedupe, no lock)"]
+    if "memory" in results:
+        memory = results["memory"]
+        lines += ["", "### Redis memory per idle conversation", "",
+                  f"- {memory['count']:,} drafts stopped at `{memory['step']}` (relationship, name, ID number given): "
+                  f"{memory['bytes_per_conversation']:.0f} bytes each (used_memory delta); "
+                  f"`MEMORY USAGE` of one: {memory['memory_usage_sample']} bytes; its encrypted state: "
+                  f"{memory['state_bytes']} bytes",
+                  f"- the verified identity a user keeps for a year: {memory['bytes_per_identity']:.0f} bytes more"]
+    if "notifications" in results:
+        notify = results["notifications"]
+        lines += ["", "### Notifications through the queue and the fake WeChat API", "",
+                  f"- {notify['count']} decisions recorded at once, until every template message was sent:",
+                  f"  {notify['per_second_1_workers']:.0f}/s with one `wxbot worker`, "
+                  f"{notify['per_second_2_workers']:.0f}/s with two"]
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def markdown(results: dict, path: Path | None = None) -> str:
+    """The report file with its generated section replaced (the written parts are kept)."""
+    text = path.read_text() if path and path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text:
+        text += f"\n{BEGIN}\n{END}\n"
+    return re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: generated(results), text, flags=re.S)
+
+
+def summary(results: dict) -> str:
+    return "\n".join(f"{verdict:>10}  {target}: {measured}" for target, measured, verdict in checks(results))
