@@ -94,8 +94,11 @@ class EnvelopeCodec:
 
     def _stamp(self, args: dict[str, str]) -> tuple[str, str]:
         timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
-        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
-        if not re.fullmatch(r"[0-9]{1,12}", timestamp) or not nonce or len(nonce) > 64:
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses. The nonce goes
+        # back into the encrypted reply's XML (and its signature): a control character, `<`, `&`
+        # or a space (which XML readers strip) made a signed delivery's reply unreadable.
+        if not re.fullmatch(r"[0-9]{1,12}", timestamp) or not re.fullmatch(r"[!-~]{1,64}", nonce) \
+                or re.search(r"[<>&]", nonce):
             raise Rejected(400, "missing or malformed timestamp/nonce")
         if not timestamp_is_fresh(timestamp, self.window, self.clock()):
             raise Rejected(403, "timestamp outside the window")
@@ -104,9 +107,14 @@ class EnvelopeCodec:
 
 def parse_xml(data: bytes | str) -> dict:
     """Parse the `<xml>` root of untrusted input; entities are refused (no XXE, no bombs)."""
+    # WeChat sends UTF-8. Bytes handed to expat would be read in the encoding their declaration
+    # names: an unknown one (encoding="x") raised LookupError, a 500 before any signature check,
+    # and latin-1 misread the text. Decoded first, the declaration is ignored as in plaintext mode.
+    if isinstance(data, bytes):
+        data = _text(data)
     try:
         root = xmltodict.parse(data, disable_entities=True)
-    except (ExpatError, ValueError, UnicodeDecodeError, TypeError):
+    except (ExpatError, ValueError, LookupError, UnicodeDecodeError, TypeError):
         raise Rejected(400, "malformed XML") from None
     xml = root.get("xml") if isinstance(root, dict) else None
     if not isinstance(xml, dict):
