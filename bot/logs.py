@@ -31,7 +31,9 @@ def configure(settings: LogSettings, salt: str) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, settings.level)),
-        logger_factory=structlog.PrintLoggerFactory(_Stderr()),
+        # One write per line (message and newline together): print() writes them separately, and
+        # another process on the same stderr (gunicorn's workers) could write in between.
+        logger_factory=structlog.WriteLoggerFactory(_Stderr()),
         # Not cached: a later configure() (tests, the CLI) must reach loggers already used.
         cache_logger_on_first_use=False,
     )
