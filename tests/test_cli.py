@@ -13,7 +13,7 @@ from bot.menu import DEFAULT_MENU
 from flows import texts
 from handlers.router import welcome
 from tests.conftest import free_port, wait_for
-from tests.support.processes import ROOT, WXBOT, healthy
+from tests.support.processes import ROOT, WXBOT, child_pids, healthy
 
 
 
@@ -35,11 +35,6 @@ def test_check_config_accepts_the_example() -> None:
     result = wxbot("check-config", "--config", str(ROOT / "config.example.toml"))
     assert result.returncode == 0, result.stderr
     assert "plaintext mode, embedded Redis" in result.stdout
-
-
-def child_pids(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
-    return [int(line) for line in out.split()]
 
 
 def cmdline(pid: int) -> str:

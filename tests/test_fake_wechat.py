@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 
@@ -88,3 +90,17 @@ def test_injected_faults(api, fake_wechat) -> None:
     with pytest.raises(Exception):
         template(api, "o1")
     assert template(api, "o1")["errcode"] == 0
+
+
+def test_an_outage_fails_every_matching_call_until_it_ends(api, fake_wechat) -> None:
+    control(fake_wechat, "fail", [{"status": 503, "path": "template", "seconds": 0.6}])
+    started = time.monotonic()
+    for _ in range(3):   # not used up by a call, unlike the other faults
+        with pytest.raises(Exception) as caught:
+            template(api, "o1")
+        assert caught.value.response.status_code == 503
+    control(fake_wechat, "interact", {"openid": "o1"})
+    api.send_text("o1", "hi")   # other paths are not affected
+    time.sleep(max(0.0, 0.7 - (time.monotonic() - started)))   # the outage ends
+    assert template(api, "o1")["errcode"] == 0
+    assert requests.get(f"{fake_wechat.url}/fake/stats", timeout=5).json()["pending_failures"] == 0

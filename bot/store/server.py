@@ -36,10 +36,11 @@ class RedisServer:
     """Start and stop one redis-server listening on a unix socket (or a loopback port)."""
 
     def __init__(self, data_dir: str | os.PathLike[str], *, port: int | None = None,
-                 appendonly: bool = True) -> None:
+                 appendonly: bool = True, appendfsync: str = "everysec") -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
         self.appendonly = appendonly
+        self.appendfsync = appendfsync  # "always": nothing acknowledged is lost even to a SIGKILL
         self._process: subprocess.Popen[bytes] | None = None
         self._owner_pid = os.getpid()
         self._socket_dir: str | None = None
@@ -76,6 +77,7 @@ class RedisServer:
             find_redis_server(), *listen,
             "--dir", str(self.data_dir),
             "--appendonly", "yes" if self.appendonly else "no",
+            "--appendfsync", self.appendfsync,
             "--save", "",
             "--daemonize", "no",
             "--loglevel", "warning",

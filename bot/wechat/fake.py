@@ -64,9 +64,12 @@ class FakeWeChatState:
 
     def next_failure(self, path: str) -> dict | None:
         with self.lock:
+            now = time.time()
+            # An outage ("until") applies to every matching call until it ends; other faults once.
+            self.failures = [f for f in self.failures if f.get("until", now) >= now]
             for i, failure in enumerate(self.failures):
                 if failure.get("path", "") in path:
-                    return self.failures.pop(i)
+                    return failure if "until" in failure else self.failures.pop(i)
         return None
 
     def use_window(self, openid: str) -> int:
@@ -222,9 +225,14 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
     @app.post("/fake/fail")
     def fail():  # noqa: ANN202
         """Queue faults for the next calls: [{"status": 502} | {"errcode": 45009} | {"delay": 3}],
-        each optionally limited to paths containing {"path": "template"}."""
+        each optionally limited to paths containing {"path": "template"}. A fault with
+        {"seconds": N} is an outage: every matching call fails that way for N seconds from now."""
+        faults = request.get_json(force=True)
+        for fault in faults:
+            if "seconds" in fault:
+                fault["until"] = time.time() + float(fault.pop("seconds"))
         with state.lock:
-            state.failures.extend(request.get_json(force=True))
+            state.failures.extend(faults)
         return jsonify(queued=len(state.failures))
 
     @app.post("/fake/interact")

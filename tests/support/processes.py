@@ -17,9 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Gunicorn:
-    def __init__(self, app_spec: str, env: dict[str, str], workers: int = 2, threads: int = 8) -> None:
+    def __init__(self, app_spec: str, env: dict[str, str], workers: int = 2, threads: int = 8,
+                 health: str = "/healthz") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.health = health
         self._args = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
                       "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
                       "--no-control-socket", "--log-level", "warning", app_spec]
@@ -35,7 +37,7 @@ class Gunicorn:
         if self._process.poll() is not None:
             raise RuntimeError(f"gunicorn exited with {self._process.returncode}")
         try:
-            return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            return requests.get(f"{self.url}{self.health}", timeout=1).status_code == 200
         except requests.RequestException:
             return False
 
@@ -74,6 +76,11 @@ def settings_env(settings) -> dict[str, str]:  # noqa: ANN001
 WXBOT = [sys.executable, "-m", "bot.cli"]
 
 
+def child_pids(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(line) for line in out.split()]
+
+
 def healthy(url: str) -> bool:
     try:
         return requests.get(f"{url}/healthz", timeout=1).json()["redis"] == "ok"
@@ -88,10 +95,15 @@ class Commands:
     def __init__(self) -> None:
         self.processes: list[subprocess.Popen] = []
 
-    def start(self, *args: str, env: dict[str, str]) -> subprocess.Popen:
+    def start(self, *args: str, env: dict[str, str], output: Path | None = None) -> subprocess.Popen:
+        """`output`: a file for stdout and stderr, for a long-running command whose pipe nobody
+        reads (a full pipe would block it)."""
+        out = open(output, "a") if output else subprocess.PIPE  # noqa: SIM115 - the child holds it
         process = subprocess.Popen([*WXBOT, *args], cwd=ROOT, env={**os.environ, **env},
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   stdout=out, stderr=subprocess.STDOUT, text=True,
                                    start_new_session=True)
+        if output:
+            out.close()
         self.processes.append(process)
         return process
 
