@@ -4,17 +4,14 @@ callback, the decisions stream, the RQ queue and the fake WeChat API, on a real 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
 from rq import Queue, SimpleWorker
-from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from bot.app import create_app
 from bot.binding.factory import signing_key
@@ -26,7 +23,6 @@ from bot.store.client import connect
 from bot.wechat.simulate import WeChatSide
 from flows.relationships import Relationship
 from tests.support.binding import person
-from tests.conftest import wait_for
 from tests.support.processes import settings_env
 from tests.test_binding_contract import CODE, verified
 
@@ -204,44 +200,6 @@ def test_delivery_report_updates_the_record(world) -> None:
     records = app.extensions["wxbot"].processor.route.notifications
     notification_id = app.extensions["wxbot"].redis.get(records.keys.notification_by_msgid(str(message["msgid"])))
     assert records.get(notification_id.decode())["status"] == "delivery_failed"
-
-
-def test_a_worker_killed_mid_job_runs_it_again_and_sends_one_message(world, redis_server) -> None:
-    settings, app, fake_wechat = world
-    decided_application(app)
-    # WeChat takes 2 s to answer: the worker is killed while it waits, after WeChat got the message.
-    fake(fake_wechat, "fail", [{"delay": 2, "path": "template"}])
-    env = {**os.environ, **settings_env(settings), "WXBOT_LOG__FORMAT": "console"}
-    worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=env,
-                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = connect(settings.redis)
-    queue = Queue(settings.notifications.queue, connection=client)
-    started = StartedJobRegistry(queue=queue)
-
-    def wechat_is_handling_it() -> bool:
-        calls = requests.get(f"{fake_wechat.url}/fake/stats", timeout=5).json()["calls"]
-        return calls.get("/cgi-bin/message/template/send", 0) == 1
-
-    wait_for(wechat_is_handling_it, timeout=20)
-    [job_id] = started.get_job_ids()
-    # RQ runs each job in a forked work horse in a session of its own: kill both.
-    horses = [int(pid) for pid in subprocess.run(["ps", "-o", "pid=", "--ppid", str(worker.pid)],
-                                                 capture_output=True, text=True).stdout.split()]
-    for pid in horses:
-        os.kill(pid, signal.SIGKILL)
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(10)
-
-    wait_for(lambda: len(sent(fake_wechat)) == 1, timeout=10)  # WeChat still got the dead worker's message
-    # Another worker's maintenance finds the abandoned job once its heartbeat has lapsed (RQ's own
-    # cleanup, asked here with a cutoff past that lapse rather than waiting a minute), and retries it.
-    started.cleanup(timestamp=time.time() + 3600)
-    assert FailedJobRegistry(queue=queue).get_job_ids() == []
-    subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--burst"], cwd=ROOT, env=env, timeout=60,
-                   check=True, capture_output=True)
-    assert len(sent(fake_wechat)) == 1  # ran again; WeChat dropped the repeat (same client_msg_id)
-    record = app.extensions["wxbot"].processor.route.notifications.get(job_id.removeprefix("notify-"))
-    assert (record["status"], record["attempts"]) == ("sent", "2")
 
 
 def test_an_automatic_termination_is_notified_too(world) -> None:

@@ -1,0 +1,249 @@
+"""The product as it runs in production, each part a process of its own — redis-server (AOF,
+fsync on every write), the fake WeChat API, the sandbox bureau over its REST contract
+(`wxbot sandbox serve`), the webhook (`wxbot serve`: gunicorn, several workers) and a notification
+worker (`wxbot worker`) — for tests that stop, freeze or kill one part and watch the others."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Callable
+
+import redis
+import requests
+from rq import Queue, Worker
+
+from bot.binding.models import Decision
+from bot.binding.sandbox.roster import person_id_for
+from bot.config import Settings
+from bot.notify.records import NotificationRecords
+from bot.store.keys import Keys
+from bot.store.server import RedisServer
+from bot.wechat.simulate import WeChatSide
+from flows.identity import checksum_ok
+from tests.conftest import APPID, SECRET, free_port, wait_for
+from tests.support.binding import Somebody
+from tests.support.chat import CODE, User
+from tests.support.processes import Commands, Gunicorn, child_pids, healthy, settings_env
+
+# -- the people ---------------------------------------------------------------------------------
+
+_GIVEN = "安宝春德芳刚海慧佳建杰静君丽玲梅敏明宁平琴荣瑞涛婷伟文霞秀燕毅勇玉珍志"
+
+
+def _id_number(born: date, serial: int) -> str:
+    body = f"330106{born:%Y%m%d}{serial % 1000:03d}"
+    return next(body + check for check in "0123456789X" if checksum_ok(body + check))
+
+
+@dataclass(frozen=True)
+class Family:
+    """An employee with a shareable balance and a grandchild (a minor, so no consent is needed;
+    the sandbox's automatic review approves the application at once)."""
+    initiator: Somebody
+    child: Somebody
+
+
+def families(count: int) -> list[Family]:
+    result = []
+    for i in range(count):
+        given = _GIVEN[i % len(_GIVEN)] + _GIVEN[i // len(_GIVEN) % len(_GIVEN)]
+        grown = _id_number(date(1958, 1, 1) + timedelta(days=37 * i), 100 + i)
+        child = _id_number(date(2016, 1, 1) + timedelta(days=11 * i), 500 + i)
+        result.append(Family(Somebody("赵" + given, grown, person_id_for(grown)),
+                             Somebody("钱" + given, child, person_id_for(child))))
+    return result
+
+
+def roster_toml(people: list[Family]) -> str:
+    entries = []
+    for n, family in enumerate(people):
+        entries.append(f'[[person]]\nname = "{family.initiator.name}"\nid_number = "{family.initiator.id_number}"\n'
+                       f'insurance = "employee"\nbalance = 5000.00\ncarried_over = 2000.00\n'
+                       f'region = "330100"\nphone = "139{n:08d}"\n')
+        entries.append(f'[[person]]\nname = "{family.child.name}"\nid_number = "{family.child.id_number}"\n'
+                       f'insurance = "resident"\nregion = "330100"\nphone = "137{n:08d}"\n')
+    return "\n".join(entries)
+
+
+def verify_rows(family: Family) -> list[tuple[str, str]]:
+    """From the start of 绑定家人 to the relationship question."""
+    return [("绑定家人", "先验证一下您的身份"), (family.initiator.name, "身份证号码"),
+            (family.initiator.id_number, "验证码已发送"), (CODE, "请问要绑定的家人是您的")]
+
+
+def bind_rows(family: Family) -> list[tuple[str, str]]:
+    """From the relationship question to the photo of the 户口本."""
+    return [("孙女", "姓名"), (family.child.name, "证件号码"), (family.child.id_number, "户口本")]
+
+
+# -- the processes ------------------------------------------------------------------------------
+
+class Stack:
+    def __init__(self, directory: Path, make_settings: Callable[..., Settings], people: list[Family]) -> None:
+        self.directory = directory
+        self.people = people
+        self.redis = RedisServer(directory / "redis", appendonly=True, appendfsync="always")
+        self.commands = Commands()
+        self.fake: Gunicorn | None = None
+        self._make_settings = make_settings
+        self.settings: Settings | None = None
+        self.sandbox: subprocess.Popen | None = None
+        self.webhook: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> "Stack":
+        roster = self.directory / "roster.toml"
+        roster.write_text(roster_toml(self.people), encoding="utf-8")
+        self.redis.start()
+        self.fake = Gunicorn(f"bot.wechat.fake:create_fake_wechat({APPID!r}, {SECRET!r})", {}, workers=1,
+                             threads=16, health="/fake/stats").start()
+        webhook_port, sandbox_port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{webhook_port}"
+        self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        self.settings = self._make_settings(
+            aes=True,
+            redis={"url": self.redis.url},
+            wechat={"api_base_url": self.fake.url},
+            server={"bind": f"127.0.0.1:{webhook_port}", "workers": 2, "threads": 16},
+            binding={"adapter": "http", "http": {"base_url": self.sandbox_url},
+                     "sandbox": {"verification_code": CODE, "review": "auto", "roster": str(roster),
+                                 "bind": f"127.0.0.1:{sandbox_port}",
+                                 "callback_url": f"{self.url}/binding/callback"}},
+            notifications={"max_attempts": 6, "retry_intervals": [1, 1, 2, 2, 2]},
+            log={"format": "json", "level": "INFO"})
+        self.env = settings_env(self.settings)
+        self.keys = Keys(self.settings.redis.key_prefix, self.settings.wechat.appid)
+        self.client = redis.Redis.from_url(self.redis.url)
+        self.start_sandbox()
+        self.webhook = self.commands.start("serve", env=self.env, output=self.log_path("webhook"))
+        wait_for(lambda: healthy(self.url), timeout=30)
+        self.start_worker()
+        return self
+
+    def stop(self) -> None:
+        for process in (self.sandbox, self.webhook, self.worker):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGCONT)  # a test may have left one frozen
+        self.commands.stop()
+        if self.fake is not None:
+            self.fake.stop()
+        self.redis.cleanup()
+
+    def log_path(self, name: str) -> Path:
+        return self.directory / f"{name}.log"
+
+    def events(self, name: str, event: str) -> list[dict]:
+        """The JSON log lines of one process (webhook, worker, sandbox) for one event."""
+        found = []
+        for line in self.log_path(name).read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("{") and f'"{event}"' in line:
+                entry = json.loads(line)
+                if entry.get("event") == event:
+                    found.append(entry)
+        return found
+
+    # -- Redis ----------------------------------------------------------------------------------
+    def kill_redis(self) -> None:
+        """SIGKILL: no shutdown, no final flush — what a crash or an OOM kill does."""
+        os.kill(self.redis_pid(), signal.SIGKILL)
+        wait_for(lambda: not self.redis.running, timeout=10)
+
+    def redis_pid(self) -> int:
+        return self.client.info("server")["process_id"]
+
+    # -- the sandbox bureau ---------------------------------------------------------------------
+    def start_sandbox(self) -> None:
+        self.sandbox = self.commands.start("sandbox", "serve", env=self.env, output=self.log_path("sandbox"))
+        wait_for(self._sandbox_answers, timeout=30)
+
+    def _sandbox_answers(self) -> bool:
+        try:
+            return requests.get(f"{self.sandbox_url}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def kill_sandbox(self) -> None:
+        os.killpg(self.sandbox.pid, signal.SIGKILL)
+        self.sandbox.wait(10)
+
+    def signal_sandbox(self, signum: int) -> None:
+        """SIGSTOP: the bureau hangs (connections are accepted, nothing answers); SIGCONT: it
+        resumes and works through what queued up meanwhile."""
+        os.killpg(self.sandbox.pid, signum)
+
+    def applications(self, family: Family) -> list[str]:
+        """What the bureau holds for this initiator: the ids of their applications."""
+        raw = self.client.lrange(f"{self.settings.redis.key_prefix}:sandbox:applications:{family.initiator.person_id}",
+                                 0, -1)
+        return [item.decode() for item in raw]
+
+    # -- the notification worker ----------------------------------------------------------------
+    def start_worker(self) -> None:
+        before = len(self.workers_registered())
+        self.worker = self.commands.start("worker", env=self.env, output=self.log_path("worker"))
+        wait_for(lambda: len(self.workers_registered()) > before, timeout=30)
+
+    def workers_registered(self) -> list[Worker]:
+        queue = Queue(self.settings.notifications.queue, connection=self.client)
+        return [w for w in Worker.all(queue=queue) if w.pid and _alive(w.pid)]
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker and the work horse RQ forked for the running job (a session of its own)."""
+        for pid in child_pids(self.worker.pid):
+            os.kill(pid, signal.SIGKILL)
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait(10)
+
+    # -- what WeChat saw ------------------------------------------------------------------------
+    def user(self, openid: str) -> User:
+        """A user whose messages tell the fake API about them, so that late answers may be sent."""
+        return User(self, WeChatSide(self.settings.wechat, fake_api=self.fake.url), openid)
+
+    def sent(self, openid: str, kind: str) -> list[dict]:
+        every = requests.get(f"{self.fake.url}/fake/sent", timeout=5).json()
+        return [m for m in every if m["touser"] == openid and m["kind"] == kind]
+
+    def fake_calls(self, path: str) -> int:
+        return requests.get(f"{self.fake.url}/fake/stats", timeout=5).json()["calls"].get(path, 0)
+
+    def fail_wechat(self, faults: list[dict]) -> None:
+        requests.post(f"{self.fake.url}/fake/fail", json=faults, timeout=5).raise_for_status()
+
+    # -- the bot's records ----------------------------------------------------------------------
+    def decisions(self, openid: str | None = None) -> list[tuple[str, Decision, str]]:
+        """Recorded decisions: (stream entry id, decision, the openid it notifies or '')."""
+        found = []
+        for entry_id, fields in self.client.xrange(self.keys.decisions()):
+            owner = fields[b"openid"].decode()
+            if openid is None or owner == openid:
+                found.append((entry_id.decode(), Decision.model_validate_json(fields[b"decision"]), owner))
+        return found
+
+    def notification(self, entry_id: str) -> dict | None:
+        """The notification record of one recorded decision."""
+        return NotificationRecords(self.client, self.keys).get(entry_id.replace("-", ""))
+
+    def webhook_workers(self) -> list[int]:
+        return sorted(child_pids(self.webhook.pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def timed(call: Callable[[], object]) -> tuple[object, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started

@@ -1,0 +1,377 @@
+"""Resilience, with every part a real process (tests/support/stack.py): Redis restarted and down,
+the bureau slow and down, WeChat's API failing, a notification worker killed, and four copies of
+every message from fifty users at once. Each test measures what the user sees (reply times
+against WeChat's 5 s) and counts what happened (applications, decisions, messages)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from rq import Queue
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from rq.scheduler import RQScheduler
+
+from bot.logs import configure_for, user_ref
+from bot.wechat.simulate import WeChatSide
+from flows import texts
+from flows.identity import mask_id_number, mask_name
+from tests.conftest import wait_for
+from tests.support.stack import Stack, bind_rows, families, timed, verify_rows
+
+WECHAT_DEADLINE = 5.0
+TEMPLATE_SEND = "/cgi-bin/message/template/send"
+LOAD_USERS = 50
+STEPS = 10    # messages in one binding, from 绑定家人 to 确认
+
+
+@pytest.fixture(scope="module")
+def stack(make_settings, tmp_path_factory):
+    stack = Stack(tmp_path_factory.mktemp("stack"), make_settings, families(LOAD_USERS + 20)).start()
+    yield stack
+    stack.stop()
+
+
+def family_of(stack: Stack, n: int):
+    """People 0..49 are the load test's; each other test has its own family."""
+    return stack.people[LOAD_USERS + n]
+
+
+def to_summary(user, family) -> None:
+    user.play(verify_rows(family) + bind_rows(family))
+    assert "承诺书" in user.image("media-hukou")
+    user.play([("同意", "请核对")])
+
+
+def one_notification(stack: Stack, openid: str, timeout: float = 20) -> dict:
+    """Wait for the user's template message; there must be exactly one."""
+    wait_for(lambda: stack.sent(openid, "template"), timeout=timeout)
+    [message] = stack.sent(openid, "template")
+    return message
+
+
+# -- 1. Redis restarted mid-conversation -----------------------------------------------------------
+
+def test_redis_killed_and_restarted_mid_binding_the_conversation_goes_on(stack) -> None:
+    family, user = family_of(stack, 0), stack.user("o_redis_restart")
+    user.play(verify_rows(family) + [("孙女", "姓名"), (family.child.name, "证件号码")])
+    workers, old_pid = stack.webhook_workers(), stack.redis_pid()
+
+    started = time.monotonic()
+    stack.kill_redis()          # no shutdown, no final flush: only what fsync'd survives
+    stack.redis.start()         # the same AOF
+    restarted = time.monotonic() - started
+    assert stack.redis_pid() != old_pid
+
+    reply, first_reply = timed(lambda: user.say(family.child.id_number))
+    assert "户口本" in reply, reply      # the ID number was taken at the ID step: nothing was lost
+    assert "承诺书" in user.image("media-hukou")
+    summary = user.say("同意")
+    # The answers given before the restart, masked.
+    assert "1. 关系：孙子女/外孙子女" in summary
+    assert f"2. 姓名：{mask_name(family.child.name)}" in summary
+    assert f"3. 身份证号码：{mask_id_number(family.child.id_number)}" in summary
+    assert family.child.name not in summary and family.child.id_number not in summary
+    assert "办理成功" in user.say("确认")
+
+    assert len(stack.applications(family)) == 1
+    one_notification(stack, user.openid)    # the worker came through the restart too
+    assert stack.webhook_workers() == workers
+    print(f"\nredis restart: down and up in {restarted:.2f}s, first reply after it {first_reply:.3f}s")
+
+
+# -- 2. Redis down --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("outage", ["killed", "frozen"])
+def test_redis_down_every_message_gets_busy_in_time_and_the_service_recovers(stack, outage) -> None:
+    """killed: connections refused; frozen (SIGSTOP, like a partition or a stuck fsync): every
+    command hangs until the client's timeout."""
+    n = 1 if outage == "killed" else 6
+    people = [family_of(stack, n + i) for i in range(4)]
+    users = [stack.user(f"o_redis_{outage}_{i}") for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda pair: pair[0].play(verify_rows(pair[1])), zip(users, people)))
+    workers, pid = stack.webhook_workers(), stack.redis_pid()
+
+    if outage == "killed":
+        stack.kill_redis()
+    else:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        # Four users at once, then one of them three times more.
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda u: timed(lambda: u.say("孙女")), users))
+        answers += [timed(lambda: users[0].say(text)) for text in ("孙女", "帮助", "绑定家人")]
+        health, health_time = timed(lambda: requests.get(f"{stack.url}/healthz", timeout=10))
+    finally:
+        if outage == "killed":
+            stack.redis.start()
+        else:
+            os.kill(pid, signal.SIGCONT)
+    back = time.monotonic()
+
+    replies, times = [reply for reply, _ in answers], [elapsed for _, elapsed in answers]
+    assert replies == [texts.BUSY] * 7
+    assert max(times) < WECHAT_DEADLINE
+    assert (health.status_code, health.json()) == (503, {"status": "degraded", "redis": "down"})
+    assert health_time < WECHAT_DEADLINE
+
+    # Back: no restart of the webhook; each conversation is where it was (the relationship question).
+    with ThreadPoolExecutor(4) as pool:
+        recovered = list(pool.map(lambda u: timed(lambda: u.say("孙女")), users))
+    recovery = time.monotonic() - back
+    locks = [stack.client.pttl(stack.keys.user_lock(u.openid)) for u in users]
+    assert all("请输入这位家人的姓名" in reply for reply, _ in recovered), (
+        f"after the outage: {recovered}; the users' locks expire in {locks} ms")
+    assert requests.get(f"{stack.url}/healthz", timeout=5).json() == {"status": "ok", "redis": "ok"}
+    assert stack.webhook_workers() == workers
+
+    # And the rest of the way, down to the notification, works as before.
+    users[0].play([(people[0].child.name, "证件号码"), (people[0].child.id_number, "户口本")])
+    assert "承诺书" in users[0].image("media-hukou")
+    users[0].play([("同意", "请核对"), ("确认", "办理成功")])
+    one_notification(stack, users[0].openid)
+    print(f"\nredis {outage}: busy replies in {min(times):.3f}–{max(times):.3f}s, /healthz {health_time:.3f}s, "
+          f"all four users answered {recovery:.3f}s after it was back")
+
+
+# -- 3. The binding service slow or down ----------------------------------------------------------
+
+def test_bureau_slower_than_the_deadline_the_answer_follows_and_one_application_exists(stack) -> None:
+    """The bureau hangs for 5 s: the request answers `success` in time, the bot's retry gets
+    the answer, and it reaches the user as a customer-service message."""
+    family, user = family_of(stack, 11), stack.user("o_bureau_slow")
+    to_summary(user, family)
+
+    stack.signal_sandbox(signal.SIGSTOP)
+    resume = threading.Timer(5.0, stack.signal_sandbox, args=(signal.SIGCONT,))
+    resume.start()
+    try:
+        sent_at = time.monotonic()
+        reply, elapsed = timed(lambda: user.say("确认"))
+        late = wait_for(lambda: stack.sent(user.openid, "custom"), timeout=20)
+        answered = time.monotonic() - sent_at
+    finally:
+        resume.join()
+        stack.signal_sandbox(signal.SIGCONT)
+
+    assert reply == ""      # `success`: WeChat shows nothing and waits for the message
+    assert elapsed < WECHAT_DEADLINE
+    [message] = late
+    assert "办理成功" in message["text"]["content"]
+    assert len(stack.applications(family)) == 1     # the timed-out attempt and its retry: one
+    one_notification(stack, user.openid)
+    print(f"\nbureau slow: `success` after {elapsed:.2f}s, the answer by customer-service message "
+          f"{answered:.1f}s after the message")
+
+
+def test_bureau_hung_past_every_retry_then_working_through_its_backlog_one_application(stack) -> None:
+    """The bureau hangs longer than the bot waits (3 attempts), then processes the requests that
+    queued up: the user is told to try again; their retry finds the same application."""
+    family, user = family_of(stack, 12), stack.user("o_bureau_hung")
+    to_summary(user, family)
+
+    stack.signal_sandbox(signal.SIGSTOP)
+    try:
+        sent_at = time.monotonic()
+        reply, elapsed = timed(lambda: user.say("确认"))
+        [late] = wait_for(lambda: stack.sent(user.openid, "custom"), timeout=30)
+        told = time.monotonic() - sent_at
+    finally:
+        stack.signal_sandbox(signal.SIGCONT)
+
+    assert reply == "" and elapsed < WECHAT_DEADLINE
+    assert "医保系统繁忙" in late["text"]["content"] and "重试" in late["text"]["content"]
+    # The bureau works through the three attempts that queued up: one application (one key),
+    # approved at once (a minor), and its callback comes within a second or two — before the
+    # user, reading "try again", tries again.
+    [application_id] = wait_for(lambda: stack.applications(family), timeout=10)
+    decided = lambda: [owner for _, d, owner in stack.decisions() if d.application_id == application_id]  # noqa: E731
+    wait_for(decided, timeout=15)
+    assert "办理成功" in user.say("重试")
+    assert stack.applications(family) == [application_id]
+    # Whom the decision notifies, and whether the bot still counts it as undecided (the reconciler
+    # would ask the bureau about it every round, for ever).
+    still_pending = stack.client.zscore(stack.keys.pending_applications(), application_id) is not None
+    assert (decided(), still_pending) == ([user.openid], False)
+    one_notification(stack, user.openid)
+    print(f"\nbureau hung: `success` after {elapsed:.2f}s, 'try again' {told:.1f}s after the message")
+
+
+def test_bureau_down_the_user_is_told_at_once_and_their_retry_submits_once(stack) -> None:
+    family, user = family_of(stack, 13), stack.user("o_bureau_down")
+    to_summary(user, family)
+
+    stack.kill_sandbox()
+    try:
+        reply, elapsed = timed(lambda: user.say("确认"))
+    finally:
+        stack.start_sandbox()
+    assert reply.startswith("医保系统繁忙，请稍后再试。您填写的内容已保存。") and texts.RETRY_PROMPT in reply
+    assert elapsed < WECHAT_DEADLINE
+    assert stack.applications(family) == []    # nothing reached the bureau
+
+    assert "办理成功" in user.say("重试")
+    assert "办理成功" not in user.say("重试")   # an impatient second retry: the flow is over
+    assert len(stack.applications(family)) == 1
+    one_notification(stack, user.openid)
+    print(f"\nbureau down: 'try again' inline after {elapsed:.3f}s")
+
+
+# -- 4. WeChat's API failing ----------------------------------------------------------------------
+
+def test_wechat_api_failing_for_a_while_delays_notifications_and_loses_none(stack) -> None:
+    people = [family_of(stack, 14 + i) for i in range(3)]
+    users = [stack.user(f"o_wechat_down_{i}") for i in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(to_summary, users, people))
+    calls_before = stack.fake_calls(TEMPLATE_SEND)
+
+    # 3 s of HTTP 503, then quota exhausted (45009) until 6 s.
+    outage_ends = time.time() + 6     # taken first: the fake's own end is a moment later
+    stack.fail_wechat([{"status": 503, "path": "template/send", "seconds": 3},
+                       {"errcode": 45009, "path": "template/send", "seconds": 6}])
+    with ThreadPoolExecutor(3) as pool:
+        assert all("办理成功" in reply for reply in pool.map(lambda u: u.say("确认"), users))
+
+    # During the outage: attempts are made and fail; nothing reaches the users.
+    wait_for(lambda: stack.fake_calls(TEMPLATE_SEND) >= calls_before + 6, timeout=10)
+    assert time.time() < outage_ends, "the outage ended before the attempts were observed"
+    assert all(stack.sent(u.openid, "template") == [] for u in users)
+
+    delays = [one_notification(stack, u.openid, timeout=40)["at"] - outage_ends for u in users]
+    assert min(delays) > 0      # none got through the outage
+    ids = set()
+    for user in users:
+        [(entry_id, _, _)] = stack.decisions(user.openid)
+        record = stack.notification(entry_id)
+        assert record["status"] == "sent" and int(record["attempts"]) >= 3, record
+        ids.add(entry_id.replace("-", ""))
+    errors = {e["error"] for e in stack.events("worker", "notification_failed") if e["notification_id"] in ids}
+    assert errors == {"HTTP 503", "errcode 45009"}
+    queue = Queue(stack.settings.notifications.queue, connection=stack.client)
+    assert FailedJobRegistry(queue=queue).get_job_ids() == []    # no dead letters
+    print(f"\nwechat down 6s: {stack.fake_calls(TEMPLATE_SEND) - calls_before} template calls for 3 decisions; "
+          f"delivered {min(delays):.1f}–{max(delays):.1f}s after the outage ended")
+
+
+# -- 5. A notification worker killed mid-job ------------------------------------------------------
+
+def test_a_worker_killed_mid_send_leaves_exactly_one_message(stack) -> None:
+    family, user = family_of(stack, 17), stack.user("o_worker_killed")
+    to_summary(user, family)
+    calls = stack.fake_calls(TEMPLATE_SEND)
+    # WeChat takes 2 s to answer: the worker is killed while it waits, after WeChat got the message.
+    stack.fail_wechat([{"delay": 2, "path": "template/send"}])
+    assert "办理成功" in user.say("确认")
+    wait_for(lambda: stack.fake_calls(TEMPLATE_SEND) == calls + 1, timeout=20)
+    queue = Queue(stack.settings.notifications.queue, connection=stack.client)
+    started = StartedJobRegistry(queue=queue)
+    [job_id] = started.get_job_ids()
+    stack.kill_worker()
+
+    wait_for(lambda: stack.sent(user.openid, "template"), timeout=10)   # WeChat got the dead worker's send
+    # RQ notices a dead worker by timers: its job's heartbeat lapses (90 s; a maintenance round then
+    # retries the job) and its scheduler's lock expires (61 s; a scheduler started after that takes
+    # it and runs the delayed retry). Both are asked for here rather than waited for: RQ's cleanup
+    # with a cutoff past the lapse, the lock's expiry. (docs/operations.md: a killed worker.)
+    started.cleanup(timestamp=time.time() + 3600)
+    assert FailedJobRegistry(queue=queue).get_job_ids() == []
+    assert ScheduledJobRegistry(queue=queue).get_job_ids() == [job_id]    # its retry waits
+    stack.client.delete(RQScheduler.get_locking_key(queue.name))
+    stack.start_worker()
+    [(entry_id, _, _)] = stack.decisions(user.openid)
+    assert job_id == f"notify-{entry_id.replace('-', '')}"
+    wait_for(lambda: stack.notification(entry_id)["attempts"] == "2", timeout=20)
+    wait_for(lambda: stack.notification(entry_id)["status"] == "sent", timeout=10)
+    assert stack.fake_calls(TEMPLATE_SEND) == calls + 2    # it ran again...
+    assert len(stack.sent(user.openid, "template")) == 1   # ...and WeChat dropped the repeat (client_msg_id)
+
+
+# -- 6. Four copies of every message, fifty users at once -----------------------------------------
+
+def four_copies(side: WeChatSide, url: str, xml: str, openid: str) -> list[tuple[str, float]]:
+    """One message delivered four times, as WeChat does when answers are slow or lost: two at
+    once, one a moment later, one after the first answer came back. (body, seconds) each."""
+    deliveries = [side.deliver(xml, openid) for _ in range(4)]
+    results: list[tuple[str, float] | None] = [None] * 4
+    first_answered = threading.Event()
+
+    def send(i: int, wait: float) -> None:
+        if i == 3:
+            first_answered.wait(15)
+        time.sleep(wait)
+        started = time.monotonic()
+        response = side.post(url, deliveries[i], timeout=30)
+        assert response.status_code == 200
+        results[i] = (response.text, time.monotonic() - started)
+        if i == 0:
+            first_answered.set()
+
+    threads = [threading.Thread(target=send, args=(0, 0)), threading.Thread(target=send, args=(1, 0)),
+               threading.Thread(target=send, args=(2, random.uniform(0.05, 0.4))),
+               threading.Thread(target=send, args=(3, random.uniform(0, 0.2)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(results), "a copy got no answer"
+    return results
+
+
+def test_four_copies_of_every_message_from_fifty_users_at_once(stack) -> None:
+    side = WeChatSide(stack.settings.wechat)   # safe mode, like production
+    people = stack.people[:LOAD_USERS]
+    openids = [f"o_load_{i}" for i in range(LOAD_USERS)]
+    timings: list[float] = []
+    mismatches: list[str] = []
+
+    def converse(i: int) -> int:
+        family, openid = people[i], openids[i]
+        steps = [(side.text_xml(openid, said), expected) for said, expected in verify_rows(family) + bind_rows(family)]
+        steps.append((side.image_xml(openid, f"media-{i}", "http://x/p.jpg"), "承诺书"))
+        steps += [(side.text_xml(openid, said), expected) for said, expected in [("同意", "请核对"), ("确认", "办理成功")]]
+        for xml, expected in steps:
+            copies = four_copies(side, stack.url, xml, openid)
+            bodies = {body for body, _ in copies}
+            timings.extend(elapsed for _, elapsed in copies)
+            content = side.open_reply(copies[0][0]).get("Content", "")
+            if len(bodies) != 1 or expected not in content:
+                mismatches.append(f"{openid}: expected {expected!r}, copies {[side.open_reply(b).get('Content') for b in bodies]}")
+                return 0
+        return len(steps)
+
+    before = len(stack.decisions())
+    started = time.monotonic()
+    with ThreadPoolExecutor(LOAD_USERS) as pool:
+        deliveries = sum(pool.map(converse, range(LOAD_USERS)))
+    took = time.monotonic() - started
+
+    assert mismatches == []
+    assert max(timings) < WECHAT_DEADLINE, f"slowest copy {max(timings):.2f}s"
+    # Each delivery processed once, whichever copies and processes it met.
+    configure_for(stack.settings)
+    refs = {user_ref(openid) for openid in openids}
+    processed = lambda: [e for e in stack.events("webhook", "processed") if e["user_ref"] in refs]  # noqa: E731
+    wait_for(lambda: len(processed()) >= deliveries, timeout=10)
+    # One application per binding, one decision each (for the right user), one message each.
+    applications = {openid: stack.applications(family) for family, openid in zip(people, openids)}
+    assert all(len(ids) == 1 for ids in applications.values()), applications
+    wait_for(lambda: len(stack.decisions()) >= before + LOAD_USERS, timeout=30)   # the bureau's callbacks
+    owners = {d.application_id: owner for _, d, owner in stack.decisions()}
+    assert {openid: owners.get(ids[0]) for openid, ids in applications.items()} == {o: o for o in openids}
+    for openid in openids:
+        one_notification(stack, openid, timeout=60)
+        assert stack.sent(openid, "custom") == []     # every answer went inline
+    assert len(processed()) == deliveries == LOAD_USERS * STEPS
+    assert [e for e in stack.events("webhook", "deadline_fallback") if e["user_ref"] in refs] == []
+    print(f"\nload: {LOAD_USERS} users x {STEPS} messages x 4 copies in {took:.1f}s; reply times "
+          f"median {statistics.median(timings):.3f}s, p95 {statistics.quantiles(timings, n=20)[-1]:.3f}s, "
+          f"max {max(timings):.3f}s")
