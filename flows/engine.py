@@ -138,6 +138,7 @@ class Conversation:
     updated_at: float = 0.0
     switch_to: Mapping[str, Any] | None = None  # the service a click asked for, awaiting "leave this flow?"
     paused: tuple["Conversation", ...] = ()     # drafts left for another service, newest first
+    given: tuple[str, ...] = ()        # the data keys the flow was started with: kept by 重新开始
 
     @property
     def active(self) -> bool:
@@ -321,7 +322,10 @@ class Engine:
         return self._restart(flow, conv, ctx)
 
     def _restart(self, flow: Flow, conv: Conversation, ctx: Context) -> Outcome:
-        return _with(self._start(flow.id, {}, ctx, paused=conv.paused), (abandoned(conv, "restart"),))
+        # What the flow was started with (a consent code, the service verification leads to, the
+        # submission's idempotency key) is not an answer: starting again keeps it.
+        given = {key: conv.data[key] for key in conv.given if key in conv.data}
+        return _with(self._start(flow.id, given, ctx, paused=conv.paused), (abandoned(conv, "restart"),))
 
     # -- answers -----------------------------------------------------------------------------
     def _answer(self, flow: Flow, conv: Conversation, step: Step, event: Event, ctx: Context) -> Outcome:
@@ -399,7 +403,7 @@ class Engine:
             paused = tuple(p for p in paused if p.flow != flow_id)
         flow = self.flows[flow_id]
         conv = Conversation(flow=flow.id, version=flow.version, data=data, started_at=ctx.now, updated_at=ctx.now,
-                            paused=paused)
+                            paused=paused, given=tuple(data))
         return _with(self._enter(flow, conv, flow.first, ctx), replaced + (Milestone("started", flow.id),))
 
     def _finish(self, flow: Flow, conv: Conversation, replies: tuple[str, ...], ended: Milestone,

@@ -3,6 +3,7 @@ Tests read as conversations: (what the user says, what the bot answers)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from flows import texts
@@ -141,6 +142,19 @@ def test_restart_clears_the_answers() -> None:
     chat.say("杭州")
     chat.play([("重新开始", [texts.CONFIRM_RESTART.format(title="演示")]), ("是", ["请输入城市："])])
     assert dict(chat.conv.data) == {}
+
+
+def test_restart_keeps_what_the_flow_was_started_with() -> None:
+    # A consent code, the service verification leads to, a submission's idempotency key: not
+    # answers, and a flow started again without them could never finish.
+    chat = Chat()
+    chat.send(Start("demo", {"idempotency_key": "k1"}))
+    chat.say("杭州")
+    chat.play([("重新开始", [texts.CONFIRM_RESTART.format(title="演示")]), ("是", ["请输入城市："])])
+    assert dict(chat.conv.data) == {"idempotency_key": "k1"}
+    chat.conv = replace(chat.conv, updated_at=0.0, confirming="resume")  # the resume question's "2"
+    chat.play([("2", ["请输入城市："])])
+    assert dict(chat.conv.data) == {"idempotency_key": "k1"}
 
 
 def test_effect_error_routes_back_with_a_message() -> None:

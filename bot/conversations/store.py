@@ -100,8 +100,9 @@ class ConversationStore:
         for stamp in ("started_at", "updated_at"):
             if stamp in record:
                 record[stamp] = round(record[stamp], 3)
-        if conversation.history:
-            record["history"] = list(conversation.history)
+        for sequence in ("history", "given"):
+            if getattr(conversation, sequence):
+                record[sequence] = list(getattr(conversation, sequence))
         if conversation.paused:
             record["paused"] = [self._record(draft) for draft in conversation.paused]  # each encrypted the same way
         return record
@@ -112,6 +113,7 @@ class ConversationStore:
     def _conversation(self, record: dict) -> Conversation:
         record["data"] = json.loads(self.cipher.decrypt(record["data"].encode()))
         record["history"] = tuple(record.get("history", ()))
+        record["given"] = tuple(record.get("given", ()))
         record["paused"] = tuple(self._conversation(draft) for draft in record.get("paused", ()))
         return replace(IDLE, **record)
 
