@@ -34,6 +34,15 @@ def start_dispatcher(client: redis.Redis, settings: Settings, stop: threading.Ev
     return thread
 
 
+# RQ's maintenance round restarts a scheduler that died (its process exits on the first Redis error,
+# so a Redis outage of a few seconds kills it), takes over the lock of one that was killed, and
+# retries the job of a worker that was killed. By default it runs every 10 minutes, and an idle
+# worker wakes only every 405 s: delayed retries (every failed send) stalled that long after a
+# Redis outage. Every 10 s instead; an idle worker then asks Redis for work every 10 s.
+MAINTENANCE_INTERVAL = 10
+WORKER_TTL = MAINTENANCE_INTERVAL + 15   # RQ waits on the queue for worker_ttl - 15 s at a time
+
+
 def run_worker(settings: Settings, burst: bool = False, metrics_bind: str | None = None) -> None:
     configure_for(settings)
     if metrics_bind:
@@ -47,7 +56,8 @@ def run_worker(settings: Settings, burst: bool = False, metrics_bind: str | None
     else:
         Dispatcher(queue_client, settings).run_once()
     try:
-        Worker([Queue(settings.notifications.queue, connection=queue_client)], connection=queue_client).work(
+        Worker([Queue(settings.notifications.queue, connection=queue_client)], connection=queue_client,
+               maintenance_interval=MAINTENANCE_INTERVAL, worker_ttl=WORKER_TTL).work(
             with_scheduler=True, burst=burst, logging_level="WARNING")
     finally:
         stop.set()
