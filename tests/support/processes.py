@@ -111,4 +111,10 @@ class Commands:
         for process in self.processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
-                process.wait(20)
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    # Stuck (gunicorn waiting on a hung handler): it must not outlive the test,
+                    # nor keep the next commands from being stopped.
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()

@@ -129,13 +129,15 @@ class Stack:
         return self
 
     def stop(self) -> None:
-        for process in (self.sandbox, self.webhook, self.worker):
-            if process is not None and process.poll() is None:
-                os.killpg(process.pid, signal.SIGCONT)  # a test may have left one frozen
-        self.commands.stop()
-        if self.fake is not None:
-            self.fake.stop()
-        self.redis.cleanup()
+        try:
+            for process in (self.sandbox, self.webhook, self.worker):
+                if process is not None and process.poll() is None:
+                    os.killpg(process.pid, signal.SIGCONT)  # a test may have left one frozen
+            self.commands.stop()
+        finally:
+            if self.fake is not None:
+                self.fake.stop()
+            self.redis.cleanup()
 
     def log_path(self, name: str) -> Path:
         return self.directory / f"{name}.log"
