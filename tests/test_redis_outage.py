@@ -69,3 +69,36 @@ def test_redis_stalling_at_the_deadline_neither_delays_the_reply_nor_loses_the_a
         assert [m["text"]["content"] for m in sent] == ["慢慢查好了"]
     finally:
         server.cleanup()
+
+
+def test_a_lock_taken_by_redis_after_the_caller_gave_up_is_taken_back(make_settings, tmp_path) -> None:
+    """A stalled Redis runs the admission's script when it wakes, after the webhook has answered
+    系统繁忙: the user's lock it takes has no holder. It must not block the user for its TTL."""
+    import os
+    import signal
+    import threading
+
+    import redis as redis_lib
+
+    from bot.store.keys import Keys
+    from tests.conftest import APPID, wait_for
+
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        settings = make_settings(redis={"url": server.url})
+        webhook = Webhook(create_app(settings), WeChatSide(settings.wechat))
+        observer = redis_lib.Redis.from_url(server.url)
+        lock = Keys("wxbot", APPID).user_lock("o_user")
+        assert webhook.say("你好")["Content"] == texts.HELP  # the scripts are loaded
+        # Frozen, not dead: the script waits in the socket and runs when Redis wakes, after the
+        # webhook's 1 s timeout (CLIENT PAUSE would drop it with the closed connection).
+        os.kill(server.pid, signal.SIGSTOP)
+        threading.Timer(1.5, os.kill, (server.pid, signal.SIGCONT)).start()
+        assert webhook.say("在吗")["Content"] == texts.BUSY
+        wait_for(lambda: observer.ping(), timeout=5)  # awake: the late script has run
+        wait_for(lambda: not observer.exists(lock), timeout=2)
+        started = time.monotonic()
+        assert webhook.say("还在吗")["Content"] == texts.HELP
+        assert time.monotonic() - started < 1
+    finally:
+        server.cleanup()

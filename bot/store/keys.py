@@ -19,6 +19,10 @@ class Keys:
     def user_lock(self, openid: str) -> str:
         return f"{self._base}:lock:user:{openid}"
 
+    def lock_retracted(self, token: str) -> str:
+        """Marks a lock token whose caller gave up waiting for Redis: it must take no lock."""
+        return f"{self._base}:lock:retracted:{token}"
+
     def conversation(self, openid: str) -> str:
         """The user's draft: "<rev>:<state>" (until 0.2 a hash at conversation:<openid>)."""
         return f"{self._base}:draft:{openid}"

@@ -19,6 +19,7 @@ previous message costs more: one more round trip per attempt while waiting for i
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,17 +30,19 @@ from bot.conversations.store import parse_record
 from bot.store.keys import Keys
 from bot.store.prefetch import UserRecords
 
-# Takes the user's lock and reads their records under it. KEYS[o+1..o+4]: user lock,
-# conversation, identity, waiting notices. ARGV[a+1], ARGV[a+2]: lock token, lock ttl (ms).
+# Takes the user's lock and reads their records under it. KEYS[o+1..o+5]: user lock,
+# conversation, identity, waiting notices, this token's retraction. ARGV[a+1], ARGV[a+2]: lock
+# token, lock ttl (ms). A retracted token (its caller gave up waiting for Redis) takes nothing.
 _LOCK_AND_READ = """
 local function lock_and_read(o, a)
+  if redis.call('EXISTS', KEYS[o+5]) == 1 then return {'busy'} end
   if not redis.call('SET', KEYS[o+1], ARGV[a+1], 'NX', 'PX', ARGV[a+2]) then return {'busy'} end
   return {'locked', redis.call('GET', KEYS[o+2]) or '', redis.call('GET', KEYS[o+3]) or '',
           redis.call('LLEN', KEYS[o+4])}
 end
 """
 
-# KEYS: nonce, delivery, then the user's four keys. ARGV: body digest, nonce ttl (s),
+# KEYS: nonce, delivery, then the user's five keys. ARGV: body digest, nonce ttl (s),
 # processing lease (ms), lock token ('' when the message needs no lock), lock ttl (ms).
 # Refuses a known nonce+timestamp carrying a different body (a captured plaintext signature
 # reused with a forged body), then claims the delivery or reports its state.
@@ -57,7 +60,7 @@ table.insert(user, 1, 'new')
 return user
 """
 
-# KEYS: the user's four keys. ARGV: lock token, lock ttl (ms). One attempt at a busy lock.
+# KEYS: the user's five keys. ARGV: lock token, lock ttl (ms). One attempt at a busy lock.
 _RELOCK = _LOCK_AND_READ + "return lock_and_read(0, 0)"
 
 # KEYS: delivery, user lock. ARGV: reply body, reply ttl (s), lock token ('' when none held).
@@ -67,6 +70,14 @@ redis.call('HSET', KEYS[1], 'status', 'done', 'body', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 if ARGV[3] == '' then return 0 end
 if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) return 0 end
+return 1
+"""
+
+# KEYS: retraction, user lock. ARGV: lock token, lock ttl (ms). Whichever runs first, a late
+# admission or this, the token ends up holding no lock.
+_RETRACT = """
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
 return 1
 """
 
@@ -100,14 +111,15 @@ class DeliveryLedger:
         self._finish = client.register_script(_FINISH)
         self._give_up = self._fast.register_script(_GIVE_UP)
         self.nonce_ttl, self.lease, self.reply_ttl, self.lock_ttl = nonce_ttl, lease, reply_ttl, lock_ttl
+        self._retractions = Retractions(self._fast.register_script(_RETRACT), keys, lock_ttl)
 
     def admit(self, nonce_key: str, body_digest: str, delivery_key: str, openid: str | None = None) -> Admission:
         """Claim the delivery; for a new one with an `openid`, also try to take that user's lock
         and read their records."""
         token = uuid.uuid4().hex if openid else ""
-        keys = [nonce_key, delivery_key, *(self._user_keys(openid) if openid else [""] * 4)]
-        result = self._admit(keys=keys, args=[body_digest, self.nonce_ttl, self.lease * 1000,
-                                              token, self.lock_ttl * 1000])
+        keys = [nonce_key, delivery_key, *(self._user_keys(openid, token) if openid else [""] * 5)]
+        result = self._attempt(self._admit, openid, token, keys, [body_digest, self.nonce_ttl, self.lease * 1000,
+                                                                 token, self.lock_ttl * 1000])
         status = result[0].decode()
         if status != "new":
             return Admission(status, delivery_key, result[1].decode() if len(result) > 1 else "")
@@ -120,7 +132,8 @@ class DeliveryLedger:
         token and the records read under it, or None if it stayed busy."""
         token, deadline = uuid.uuid4().hex, time.monotonic() + timeout
         while True:
-            result = self._relock(keys=self._user_keys(openid), args=[token, self.lock_ttl * 1000])
+            result = self._attempt(self._relock, openid, token, self._user_keys(openid, token),
+                                   [token, self.lock_ttl * 1000])
             if result[0] == b"locked":
                 return token, _records(openid, result[1:])
             if time.monotonic() >= deadline:
@@ -152,10 +165,56 @@ class DeliveryLedger:
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
 
-    def _user_keys(self, openid: str) -> list[str]:
+    def _attempt(self, script, openid: str | None, token: str, keys: list[str], args: list) -> list:  # noqa: ANN001
+        try:
+            return script(keys=keys, args=args)
+        except redis.RedisError:
+            # Redis may still run the script when it wakes (a stall, not a crash), taking a lock
+            # nobody holds for its whole TTL: take it back as soon as Redis answers again.
+            if token:
+                self._retractions.add(openid, token)
+            raise
+
+    def _user_keys(self, openid: str, token: str) -> list[str]:
         keys = self._keys
         return [keys.user_lock(openid), keys.conversation(openid), keys.identity(openid),
-                keys.pending_notices(openid)]
+                keys.pending_notices(openid), keys.lock_retracted(token)]
+
+
+class Retractions:
+    """Lock tokens whose script call failed, retracted in the background until Redis answers
+    (or their lock has expired by itself). One thread per process, started on first need."""
+
+    def __init__(self, retract, keys: Keys, lock_ttl: int) -> None:  # noqa: ANN001
+        self._retract, self._keys, self._ttl = retract, keys, lock_ttl
+        self._pending: dict[str, tuple[str, float]] = {}  # token -> (openid, give up at)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, openid: str, token: str) -> None:
+        with self._lock:
+            self._pending[token] = (openid, time.monotonic() + self._ttl)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="wxbot-retractions")
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending:
+                    self._thread = None
+                    return
+                pending = list(self._pending.items())
+            for token, (openid, give_up_at) in pending:
+                try:
+                    self._retract(keys=[self._keys.lock_retracted(token), self._keys.user_lock(openid)],
+                                  args=[token, self._ttl * 1000])
+                except redis.RedisError:
+                    if time.monotonic() < give_up_at:
+                        continue
+                with self._lock:
+                    self._pending.pop(token, None)
+            time.sleep(0.2)
 
 
 def _records(openid: str, values: list) -> UserRecords:
