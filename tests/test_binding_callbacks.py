@@ -57,6 +57,22 @@ def test_a_decision_is_recorded_once_however_often_it_arrives(bot_app) -> None:
     assert (stored.application_id, stored.status, openid) == ("A1234", "approved", "o_owner")
 
 
+def test_a_decision_that_comes_before_the_bot_knows_the_owner_waits_for_them(bot_app) -> None:
+    # The bureau accepted a submission whose answer timed out on the way to the bot, and decided
+    # before the user's 重试 told the bot again (the resilience suite's hung-bureau case).
+    decisions = bot_app.extensions["wxbot"].decisions
+    assert post(bot_app, decision().model_dump_json().encode()).json == {"recorded": True}
+    assert recorded(bot_app) == []  # nobody to tell yet: nothing to notify
+    decisions.remember_submission("A1234", "o_owner")
+    [(stored, openid)] = recorded(bot_app)
+    assert (stored.application_id, stored.status, openid) == ("A1234", "approved", "o_owner")
+    assert decisions.pending_since(time.time() + 1) == []  # decided: nothing left to reconcile
+    decisions.remember_submission("A1234", "o_owner")  # the same submission answered again
+    assert post(bot_app, decision().model_dump_json().encode()).json == {"recorded": False}
+    assert len(recorded(bot_app)) == 1
+    assert decisions.pending_since(time.time() + 1) == []  # a repeat still settles it
+
+
 def test_replayed_request_is_rejected(bot_app) -> None:
     body = decision().model_dump_json().encode()
     headers = sign(signing_key(bot_app.extensions["wxbot"].settings), "POST", "/binding/callback", body)
@@ -113,10 +129,17 @@ def grandchild_application(sandbox, key: str = "k-0000001"):
         relationship=Relationship.GRANDCHILD, pledge_accepted=True, proof_media_ids=["m"], idempotency_key=key))
 
 
+def submitted(app, sandbox):
+    """An application submitted through the bot: it knows whom to tell."""
+    application = grandchild_application(sandbox)
+    app.extensions["wxbot"].decisions.remember_submission(application.application_id, "o_grandpa")
+    return application
+
+
 def test_delayed_review_decides_later_and_the_callback_records_it(desk_world) -> None:
     app, make, clock = desk_world
     sandbox, desk = make(review="delayed", review_delay=60)
-    application = grandchild_application(sandbox)
+    application = submitted(app, sandbox)
     assert application.status == ApplicationStatus.UNDER_REVIEW
     assert desk.tick() == 0 and recorded(app) == []
     clock.advance(61)
@@ -129,7 +152,7 @@ def test_delayed_review_decides_later_and_the_callback_records_it(desk_world) ->
 def test_manual_review_rejection_with_a_reason(desk_world) -> None:
     app, make, _ = desk_world
     sandbox, desk = make(review="manual")
-    application = grandchild_application(sandbox)
+    application = submitted(app, sandbox)
     assert [a.application_id for a in sandbox.under_review()] == [application.application_id]
     sandbox.decide(application.application_id, approve=False, reason="proof_rejected")
     assert desk.tick() == 1
@@ -141,7 +164,7 @@ def test_manual_review_rejection_with_a_reason(desk_world) -> None:
 def test_auto_termination_is_a_decision_too(desk_world) -> None:
     app, make, _ = desk_world
     sandbox, desk = make()
-    application = grandchild_application(sandbox)
+    application = submitted(app, sandbox)
     desk.tick()
     sandbox.terminate(application.binding_id)
     desk.tick()
@@ -153,7 +176,7 @@ def test_auto_termination_is_a_decision_too(desk_world) -> None:
 def test_unbinding_is_a_decision_too_and_repeating_it_is_not(desk_world) -> None:
     app, make, _ = desk_world
     sandbox, desk = make()
-    application = grandchild_application(sandbox)
+    application = submitted(app, sandbox)
     me = person("王建国").person_id
     sandbox.unbind(me, application.binding_id)
     sandbox.unbind(me, application.binding_id)
@@ -167,7 +190,7 @@ def test_callbacks_wait_in_the_outbox_while_the_bot_is_down(desk_world, redis_cl
     sandbox, _ = make()
     dead_desk = SandboxDesk(sandbox, "http://127.0.0.1:9/binding/callback",
                             signing_key(app.extensions["wxbot"].settings), timeout=0.5)
-    grandchild_application(sandbox)
+    submitted(app, sandbox)
     assert dead_desk.tick() == 0
     assert sandbox.outbox().pending() == 1
     _, live_desk = make()

@@ -202,7 +202,9 @@ def test_bureau_hung_past_every_retry_then_working_through_its_backlog_one_appli
     # user, reading "try again", tries again.
     [application_id] = wait_for(lambda: stack.applications(family), timeout=10)
     decided = lambda: [owner for _, d, owner in stack.decisions() if d.application_id == application_id]  # noqa: E731
-    wait_for(decided, timeout=15)
+    # The decision comes before the bot knows whose application it is: it waits, unclaimed.
+    wait_for(lambda: stack.client.exists(stack.keys.unclaimed_decisions(application_id)), timeout=15)
+    assert decided() == []
     assert "办理成功" in user.say("重试")
     assert stack.applications(family) == [application_id]
     # Whom the decision notifies, and whether the bot still counts it as undecided (the reconciler

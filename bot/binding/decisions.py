@@ -9,19 +9,48 @@ import time
 import redis
 
 from bot.binding.models import Decision
+from bot.logs import log
 from bot.store.keys import Keys
 
 OWNER_TTL = 180 * 24 * 3600   # an application's owner is kept for half a year
 SEEN_TTL = 180 * 24 * 3600
+UNCLAIMED_TTL = 30 * 24 * 3600  # a decision waits this long for the bot to learn whose it is
 
-# KEYS: seen, stream, pending, owner. ARGV: application id, decision json, seen ttl, openid or ''.
+# KEYS: seen, stream, pending, owner, unclaimed. ARGV: application id, decision json, seen ttl,
+# openid or '', unclaimed ttl. 1: recorded; 2: recorded, waiting for its owner; 0: a repeat.
+# No owner yet happens when the bureau accepted a submission whose answer never reached the bot
+# (a timeout) and decided before the user's 重试 told the bot again: the decision waits.
 _RECORD = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then return 0 end
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('ZREM', KEYS[3], ARGV[1])  -- decided all the same: nothing left to reconcile
+  return 0
+end
 local openid = ARGV[4]
 if openid == '' then openid = redis.call('GET', KEYS[4]) or '' end
+if openid == '' then
+  redis.call('RPUSH', KEYS[5], ARGV[2])
+  redis.call('EXPIRE', KEYS[5], ARGV[5])
+  return 2
+end
 redis.call('XADD', KEYS[2], '*', 'decision', ARGV[2], 'openid', openid)
 redis.call('ZREM', KEYS[3], ARGV[1])
 return 1
+"""
+
+# KEYS: owner, pending, unclaimed, stream. ARGV: application id, openid, owner ttl, submitted at.
+# The owner, and either the decisions that waited for it or a place among the pending.
+_OWN = """
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+local waiting = redis.call('LRANGE', KEYS[3], 0, -1)
+if #waiting == 0 then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+  return 0
+end
+for _, decision in ipairs(waiting) do
+  redis.call('XADD', KEYS[4], '*', 'decision', decision, 'openid', ARGV[2])
+end
+redis.call('DEL', KEYS[3])
+return #waiting
 """
 
 
@@ -29,13 +58,16 @@ class Decisions:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.redis, self.keys = client, keys
         self._record = client.register_script(_RECORD)
+        self._own = client.register_script(_OWN)
 
     def remember_submission(self, application_id: str, openid: str, submitted_at: float | None = None) -> None:
-        """Called when the bot submits: whom to tell, and what to reconcile if no callback comes."""
-        pipe = self.redis.pipeline()
-        pipe.set(self.keys.application_owner(application_id), openid, ex=OWNER_TTL)
-        pipe.zadd(self.keys.pending_applications(), {application_id: submitted_at or time.time()})
-        pipe.execute()
+        """Called when the bot submits: whom to tell, and what to reconcile if no callback comes
+        (or, if the decision came first, the decision now goes to this user)."""
+        claimed = self._own(keys=[self.keys.application_owner(application_id), self.keys.pending_applications(),
+                                  self.keys.unclaimed_decisions(application_id), self.keys.decisions()],
+                            args=[application_id, openid, OWNER_TTL, submitted_at or time.time()])
+        if claimed:
+            log.info("decision_claimed", application_id=application_id, decisions=claimed)
 
     def record(self, decision: Decision, openid: str = "") -> bool:
         """True the first time this decision is recorded; False for every repeat. Whom to tell is
@@ -43,10 +75,14 @@ class Decisions:
         # The fingerprint is the outcome, not the event id: the callback and the reconciler
         # describe the same decision with different event ids.
         fingerprint = f"{decision.kind}|{decision.application_id}|{decision.binding_id}|{decision.status}"
-        return bool(self._record(
-            keys=[self.keys.decision_seen(fingerprint), self.keys.decisions(),
-                  self.keys.pending_applications(), self.keys.application_owner(decision.application_id)],
-            args=[decision.application_id, decision.model_dump_json(), SEEN_TTL, openid]))
+        result = self._record(
+            keys=[self.keys.decision_seen(fingerprint), self.keys.decisions(), self.keys.pending_applications(),
+                  self.keys.application_owner(decision.application_id),
+                  self.keys.unclaimed_decisions(decision.application_id)],
+            args=[decision.application_id, decision.model_dump_json(), SEEN_TTL, openid, UNCLAIMED_TTL])
+        if result == 2:
+            log.info("decision_waiting_for_owner", application_id=decision.application_id)
+        return bool(result)
 
     def pending_since(self, before: float, limit: int = 100) -> list[str]:
         raw = self.redis.zrangebyscore(self.keys.pending_applications(), "-inf", before, start=0, num=limit)

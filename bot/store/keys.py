@@ -41,6 +41,10 @@ class Keys:
     def pending_applications(self) -> str:
         return f"{self._base}:binding:pending"
 
+    def unclaimed_decisions(self, application_id: str) -> str:
+        """Decisions that came before the bot knew whose application it was."""
+        return f"{self._base}:binding:unclaimed:{application_id}"
+
     def application_owner(self, application_id: str) -> str:
         return f"{self._base}:binding:owner:{application_id}"
 
