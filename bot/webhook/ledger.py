@@ -103,7 +103,7 @@ class Admission:
 class DeliveryLedger:
     def __init__(self, client: redis.Redis, keys: Keys, *, nonce_ttl: int, lease: int, reply_ttl: int,
                  lock_ttl: int, fast_client: redis.Redis | None = None) -> None:
-        self._redis, self._keys = client, keys
+        self._keys = keys
         # Calls made at the deadline use a client that gives up within ~0.2 s and never retries.
         self._fast = fast_client or client
         self._admit = client.register_script(_ADMIT)
