@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from bench import machine, memory, notifications, report, round_trips, webhook, world
-from bench.load import Source, free_port
+from bench.load import Source, free_port, products
 from bot.store.server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +37,7 @@ def main() -> None:
             url = redis_server.url
             if "webhook" in only:
                 print("webhook: throughput and latency, side by side", flush=True)
-                apps = [("wxbot", Source()), *([(f"wxbot@{before.revision}", before)] if before else []),
-                        *((peer, Source()) for peer in webhook.PEERS)]
+                apps = [*products(before), *((peer, Source()) for peer in webhook.PEERS)]
                 results["webhook"] = [webhook.measure(app, url, work / f"{app}.log", connections, seconds, source)
                                       for app, source in apps]
             if "round_trips" in only:

@@ -75,6 +75,11 @@ class Source:
                            capture_output=True)
 
 
+def products(before: Source | None) -> list[tuple[str, Source]]:
+    """The product as it is, and as it was at `before` (named wxbot@<revision>) when given."""
+    return [("wxbot", Source()), *([(f"wxbot@{before.revision}", before)] if before else [])]
+
+
 class Served:
     """`bench.apps:<name>()` under gunicorn with the shared settings."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import redis
 
 from bench import world
-from bench.load import Served, Source, signed_text
+from bench.load import Served, Source, products, signed_text
 from tests.support.redis_monitor import commands_sent, round_trips
 
 USERS = 50  # two messages each: the relationship chosen, then taken back
@@ -19,8 +19,7 @@ def measure(redis_url: str, log: Path, before: Source | None = None) -> dict[str
     env = {"BENCH_TOKEN": world.TOKEN, "BENCH_REDIS_URL": redis_url,
            "BENCH_WXBOT_SETTINGS": world.settings_json(redis_url)}
     result = {}
-    apps = [("wxbot", Source()), *([(f"wxbot@{before.revision}", before)] if before else []), ("werobot", Source())]
-    for app, source in apps:
+    for app, source in [*products(before), ("werobot", Source())]:
         prefix = f"o_rt_{app.replace('@', '_')}_"
         if app.startswith("wxbot"):
             source.seed(redis_url, prefix, USERS)
