@@ -263,35 +263,33 @@ def test_yes_pauses_the_draft_and_offers_it_again_when_the_other_service_ends() 
     assert chat.conv.paused == ()
 
 
+def demo_paused_for_photo() -> Chat:
+    """A city typed into 演示, then 照片 clicked and switched to: 演示 waits, paused."""
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    chat.send(Start("photo"))
+    chat.say("是")
+    return chat
+
+
 def test_a_paused_draft_can_be_restarted_or_cancelled_when_offered() -> None:
     for answer, expected, flow in (("2", ["请输入城市："], "demo"), ("取消", [texts.CANCELLED.format(title="演示")], None)):
-        chat = Chat()
-        chat.send(Start("demo"))
-        chat.say("杭州")
-        chat.send(Start("photo"))
-        chat.say("是")
+        chat = demo_paused_for_photo()
         chat.send(UserImage("m1"))
         assert chat.say(answer) == expected
         assert (chat.conv.flow, chat.conv.data, chat.conv.paused) == (flow, {}, ())
 
 
 def test_cancelling_the_other_service_also_offers_the_paused_draft() -> None:
-    chat = Chat()
-    chat.send(Start("demo"))
-    chat.say("杭州")
-    chat.send(Start("photo"))
-    chat.say("是")
+    chat = demo_paused_for_photo()
     chat.say("取消")
     assert chat.say("是") == [texts.CANCELLED.format(title="照片"), texts.RESUME_PAUSED.format(title="演示")]
     assert chat.conv.data == {"city": "杭州"}
 
 
 def test_clicking_the_paused_service_again_resumes_its_draft_instead_of_a_new_one() -> None:
-    chat = Chat()
-    chat.send(Start("demo"))
-    chat.say("杭州")
-    chat.send(Start("photo"))
-    chat.say("是")
+    chat = demo_paused_for_photo()
     assert chat.send(Start("demo")) == [texts.RESUME_QUESTION.format(title="演示")]
     assert chat.say("1") == ["请输入年龄："]
     assert chat.conv.data == {"city": "杭州"}
