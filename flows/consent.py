@@ -4,7 +4,7 @@ The handler makes sure the member has verified who they are before this flow sta
 from __future__ import annotations
 
 from flows import consent_texts as t
-from flows.engine import Ask, Context, Do, End, Flow, yes_or_no_answer
+from flows.engine import Ask, Context, Do, End, Entry, Flow, yes_or_no_answer
 from flows.refusals import refusal
 from flows.relationships import LABELS, Relationship
 
@@ -26,10 +26,14 @@ def ask(data, ctx: Context) -> str:
                         relationship=LABELS[Relationship(request["relationship"])])
 
 
-parse_answer = yes_or_no_answer("请回复“同意”或“不同意”。")
+parse_answer = yes_or_no_answer("请回复“同意”或“不同意”。", kind="pledge")
+
+# Started by a consent code in any form: 同意 AB12CD, 我同意，ab12cd, the code alone, full-width.
+ENTRY = Entry(recognises=lambda reading: reading.consent_code is not None,
+              start_data=lambda reading, ctx: {"code": reading.consent_code} if reading else {})
 
 
-FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="lookup", steps={
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="lookup", entry=ENTRY, steps={
     "lookup": Do("lookup", "consent_request", lambda d, c: {"code": d["code"]}, _looked_up,
                  lambda d, c, code: (None, refusal(code)), to=("ask", "already")),
     "already": End("already", lambda d, c: t.ALREADY.format(status=STATUS.get(d["status"], d["status"]))),

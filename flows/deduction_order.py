@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from flows import service_texts as t
-from flows.answers import clean, yes_or_no
-from flows.engine import Ask, Context, Do, End, Flow, Invalid, yes_or_no_answer
+from flows.engine import Ask, Context, Do, End, Entry, Flow, Invalid, yes_or_no_answer
 from flows.members import chosen, choosing_a_member, numbered, who
 from flows.refusals import refused
+from flows.understanding import read
+from flows.understanding.numbers import spoken_digits
 
 FLOW_ID = "deduction_order"
 VERSION = 1
@@ -43,15 +43,17 @@ def show(data, ctx: Context) -> str:
 
 def parse_order(text: str, data, ctx: Context) -> list[str] | None:
     """The binding ids in the new order, or None to keep the order as it is."""
-    payers, word = data["payers"], clean(text)
+    payers, reading = data["payers"], read(text)
+    word = reading.word
     ids = [p["binding_id"] for p in payers]
-    if yes_or_no(text) is False or word in KEEP:
+    if reading.yes_no() is False or word in KEEP:
         return None
     if word in ME_FIRST:
         new = sorted(ids, key=lambda i: not next(p["is_me"] for p in payers if p["binding_id"] == i))
     else:
-        digits = unicodedata.normalize("NFKC", text)
-        numbers = [int(n) for n in (word if word.isdigit() and len(word) == len(ids) else re.findall(r"\d+", digits))]
+        digits = spoken_digits(word)   # ASCII digits only: “2 1”, “21”, “二一”
+        runs = re.findall(r"[0-9]+", digits)
+        numbers = [int(n) for n in (runs[0] if len(runs) == 1 and len(runs[0]) == len(ids) else runs)]
         if sorted(numbers) != list(range(1, len(ids) + 1)):
             raise Invalid(t.BAD_ORDER.format(example=_example(payers)))
         new = [ids[n - 1] for n in numbers]
@@ -66,7 +68,13 @@ def reordered(data) -> list[dict]:
 parse_sure = yes_or_no_answer("请回复“是”确认修改，或回复“否”不修改。")
 
 
-FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.ORDER_TITLE, first="members", steps={
+# The order of the user's own member's payers: a question about it asks for it (先扣谁的？).
+ENTRY = Entry(phrases=("扣款顺序", "扣费顺序", "扣钱顺序", "先扣", "扣谁", "谁先扣", "扣哪个", "先用谁的", "先花谁",
+                       "先用我的", "先扣我的", "顺序", "先后", "扣钱的先后", "扣谁的钱", "扣谁的"), menu_key="DEDUCTION_ORDER",
+              own_records=True)
+
+
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.ORDER_TITLE, first="members", entry=ENTRY, steps={
     **choosing_a_member(t.CHOOSE_FOR_ORDER, t.HELP_ORDER, then="order"),
     "order": Do("order", "deduction_order", lambda d, c: {"binding_id": chosen(d)["binding_id"]}, _looked_up,
                 refused, to=("show", "only_me")),

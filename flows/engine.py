@@ -7,10 +7,20 @@ No Redis, no HTTP, no clock: the handler loads the conversation, passes the time
 back as `EffectDone` events, then saves the conversation.
 
 A flow is a dict of steps with stable string ids:
-  Ask   asks for one field: prompt, parser (raises `Invalid` with a re-prompt), help, next step
+  Ask   asks for one field: prompt, parser (raises `Invalid` with a re-prompt, or `Unclear` with
+        one short question to ask before storing anything), help, next step
   Do    asks the handler to run an effect and routes on its result
   End   says a last message; the flow is over
-Moves that work at every Ask step: 取消 (confirmed), 上一步/返回, 帮助, 重新开始 (confirmed).
+A flow's `Entry` says how people start it: phrases found in a sentence, a menu key, start data.
+
+Every text is read once by flows.understanding. At every Ask step, in this order:
+  1. the moves that mean the same everywhere: help, back, cancel and restart (both confirmed),
+     a human, a greeting, thanks, “wait a moment” — each answered, then the pending question;
+  2. at the summary, an edit (修改2, 改名字, 名字写错了);
+  3. the step's parser: an answer is stored, and whatever else the message said (a name and an
+     ID number in one message) is kept in `prefill` and fills the later steps it answers;
+  4. not an answer: another service asked for (switch, asked first), a question (the Q&A),
+     small talk inside a sentence — else the parser's re-prompt.
 After `MAX_RETRIES` invalid answers at one step, the user is offered a way out instead of a loop.
 
 Starting another service in the middle of a flow (a menu click) asks first; on yes the draft is
@@ -26,8 +36,10 @@ from datetime import date
 from typing import Any, Callable, Mapping
 
 from flows import texts
-from flows.answers import clean, yes_or_no
 from flows.refusals import refusal
+from flows.understanding import Reading, read
+from flows.understanding.intents import IntentIndex
+from flows.understanding.numbers import ordinal
 
 MAX_RETRIES = 3
 MAX_PAUSED = 3   # drafts kept while the user does something else; one per flow, so rarely reached
@@ -36,17 +48,33 @@ Data = Mapping[str, Any]
 
 
 class Invalid(Exception):
-    """The answer could not be used; `message` says why and how to answer instead."""
+    """The answer could not be used; `message` says why and how to answer instead. `ask_again`:
+    the pending question follows the message (a refusal that is not itself a question)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, ask_again: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.ask_again = ask_again
 
 
-def yes_or_no_answer(reprompt: str) -> Callable[[str, Any, Any], bool]:
-    """The parser of a yes/no question: anything but a yes or a no re-prompts with `reprompt`."""
+_NOTHING = object()
+
+
+class Unclear(Exception):
+    """Maybe an answer, but not clearly: ask `question` before storing anything.
+    With `value`: a yes stores it, a no asks the step's question again.
+    With `choices`: a number (or the choice itself) picks one, which the parser reads again."""
+
+    def __init__(self, question: str, value: Any = _NOTHING, choices: tuple[str, ...] = ()) -> None:
+        super().__init__(question)
+        self.question, self.value, self.choices = question, value, choices
+
+
+def yes_or_no_answer(reprompt: str, kind: str = "") -> Callable[[str, Any, Any], bool]:
+    """The parser of a yes/no question: anything but a yes or a no re-prompts with `reprompt`.
+    `kind` names the question, whose own words count too (“不解除” to “确定要解除吗？”)."""
     def parse(text: str, data: Any, ctx: Any) -> bool:
-        answer = yes_or_no(text)
+        answer = read(text).yes_no(kind)
         if answer is None:
             raise Invalid(reprompt)
         return answer
@@ -60,6 +88,7 @@ class Context:
     today: date
     settings: Any = None               # the region rules and similar, as the flows need them
     user: Mapping[str, Any] = field(default_factory=dict)  # e.g. the verified initiator's facts
+    fresh_id: str = ""                 # a new random id, for flows that start with one (idempotency)
 
 
 Text = Callable[[Data, Context], str]
@@ -77,6 +106,9 @@ class Ask:
     label: str = ""          # shown in the summary; fields with a label can be changed with 修改N
     wants_image: bool = False
     to: tuple[str, ...] = ()  # where a callable `next` may lead (for diagrams and checks)
+    slot: str = ""           # what this step takes from any message (name, id_number, relationship)
+    aliases: tuple[str, ...] = ()   # words for this item at the summary (名字 → 姓名): “名字写错了”
+    depends: tuple[str, ...] = ()   # fields whose change makes this answer stale (asked again)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -112,12 +144,27 @@ Step = Ask | Do | End
 
 
 @dataclass(frozen=True)
+class Entry:
+    """How people start a flow: `phrases` found anywhere in a sentence (“…” for a few words in
+    between), a custom-menu `menu_key`, the data it starts with (from what the message said, and
+    the context), and — for a flow started by something other than words — `recognises`.
+    `own_records`: the flow shows the user's own records, so a question naming it (余额还有多少？
+    审核通过了没有？) asks for the flow, not for the policy Q&A."""
+    phrases: tuple[str, ...] = ()
+    menu_key: str = ""
+    own_records: bool = False
+    start_data: Callable[[Reading | None, "Context"], dict[str, Any]] = lambda reading, ctx: {}
+    recognises: Callable[[Reading], bool] | None = None
+
+
+@dataclass(frozen=True)
 class Flow:
     id: str
     version: int
     title: str
     first: str
     steps: Mapping[str, Step]
+    entry: Entry | None = None
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]
@@ -139,6 +186,8 @@ class Conversation:
     switch_to: Mapping[str, Any] | None = None  # the service a click asked for, awaiting "leave this flow?"
     paused: tuple["Conversation", ...] = ()     # drafts left for another service, newest first
     given: tuple[str, ...] = ()        # the data keys the flow was started with: kept by 重新开始
+    prefill: Mapping[str, str] = field(default_factory=dict)  # field -> what the user already said for it
+    clarify: Mapping[str, Any] | None = None   # the short question asked before storing an unclear answer
 
     @property
     def active(self) -> bool:
@@ -160,6 +209,13 @@ class UserImage:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A message the bot cannot read: a voice message without recognised text, a location, a
+    video … `kind` is "voice" or "other"."""
+    kind: str
+
+
+@dataclass(frozen=True)
 class Start:
     flow: str
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -173,7 +229,7 @@ class EffectDone:
     error: str = ""
 
 
-Event = UserText | UserImage | Start | EffectDone
+Event = UserText | UserImage | Unreadable | Start | EffectDone
 
 
 @dataclass(frozen=True)
@@ -218,34 +274,34 @@ def _with(outcome: Outcome, milestones: tuple[Milestone, ...]) -> Outcome:
     return replace(outcome, milestones=milestones + outcome.milestones) if milestones else outcome
 
 
-EDIT = re.compile(r"(?:修改|改)(\d{1,2})")
 SERVICE_UNAVAILABLE = "service_unavailable"
-RETRY_WORDS = frozenset({"重试", "再试", "再试一次", "1", "好", "好的", "是"})
-
-MOVES = {
-    "取消": "cancel", "不办了": "cancel", "退出": "cancel",
-    "上一步": "back", "返回": "back", "后退": "back",
-    "帮助": "help", "怎么填": "help", "?": "help", "help": "help",
-    "重新开始": "restart", "重来": "restart", "从头开始": "restart",
-}
+_EDIT_WORDS = re.compile(r"修改|修该|改|错|不对|重新|换|重填|重写|重输|少打|多打|少写|多写|应该是|不是")
+_EDIT_NUMBER = re.compile(r"^(?:我要|要)?(?:修改|修该|改一下|改)(?:第)?(.{1,3}?)(?:项|个|条)?$|"
+                          r"^第?(.{1,3}?)(?:项|个|条)?(?:错了|不对|要改|改一下|有错|写错了|填错了)$")
 
 
 class Engine:
     def __init__(self, flows: Mapping[str, Flow], summary_step: str = "summary",
                  answer_question: Callable[[str], str | None] = lambda text: None,
-                 needs_identity: frozenset[str] = frozenset(), verify_flow: str = "verify") -> None:
+                 needs_identity: frozenset[str] = frozenset(), verify_flow: str = "verify",
+                 no_answer: str = texts.NOT_UNDERSTOOD, human: str = texts.HUMAN) -> None:
         self.flows = flows
+        self.no_answer = no_answer   # a question nobody can answer here: what the Q&A knows instead
+        self.human = human           # where to find a person (the hotline, the service hall)
         self.summary_step = summary_step
         self.answer_question = answer_question
         self.needs_identity = needs_identity   # started through `verify_flow` unless ctx.user["verified"]
         self.verify_flow = verify_flow
+        self.intents = IntentIndex({flow.id: flow.entry.phrases for flow in flows.values() if flow.entry})
+        self.menu_keys = {flow.entry.menu_key: flow.id for flow in flows.values() if flow.entry and flow.entry.menu_key}
 
     # The one entry point.
     def handle(self, conv: Conversation, event: Event, ctx: Context) -> Outcome:
         if isinstance(event, Start):
             return self._start_requested(conv, event, ctx)
         if not conv.active:
-            return Outcome(conv)
+            return self._idle(conv, event, ctx) if isinstance(event, (UserText, UserImage, Unreadable)) \
+                else Outcome(conv)
         flow = self.flows.get(conv.flow)
         if flow is None:
             return Outcome(IDLE, (texts.FLOW_GONE,), finished=conv.flow, milestones=(abandoned(conv, "gone"),))
@@ -258,35 +314,97 @@ class Engine:
             return self._at_do_step(flow, conv, step, event, ctx)
         if conv.confirming:
             return self._confirm(flow, conv, event, ctx)
+        if isinstance(event, Unreadable):
+            hint = texts.VOICE_UNHEARD if event.kind == "voice" else texts.SEND_TEXT
+            return Outcome(conv, (hint, step.prompt(conv.data, ctx)))
         if isinstance(event, UserText):
-            move = MOVES.get(clean(event.text))
-            if move:
-                return self._move(flow, conv, move, ctx)
-            edit = EDIT.fullmatch(clean(event.text))
-            if edit and step.id == self.summary_step:
-                return self.edit(conv, int(edit.group(1)), ctx) or self._invalid(
-                    flow, conv, step, texts.NO_SUCH_ITEM, ctx)
+            reading = read(event.text)
+            if reading.move:
+                return self._move(flow, conv, reading.move, ctx)
+            if reading.move_inside in ("cancel", "restart"):   # 不提交了，取消 / 都不对，我要重新弄
+                return self._move(flow, conv, reading.move_inside, ctx)
+            if step.id == self.summary_step:
+                edited = self._edit_said(flow, conv, reading, ctx)
+                if edited:
+                    return edited
+            # “稍等我问问我儿子”, “刚才名字写错了”, “不提交了，取消”: not an answer, whatever else it names.
+            if reading.move_inside in _NOT_AN_ANSWER:
+                return self._move(flow, conv, reading.move_inside, ctx)
         return self._answer(flow, conv, step, event, ctx)
+
+    def start_for(self, menu_key: str) -> str | None:
+        """The flow a custom-menu click starts."""
+        return self.menu_keys.get(menu_key)
+
+    def start_data(self, flow_id: str, reading: Reading | None, ctx: Context) -> dict[str, Any]:
+        entry = self.flows[flow_id].entry
+        return entry.start_data(reading, ctx) if entry else {}
 
     def _at_do_step(self, flow: Flow, conv: Conversation, step: Do, event: Event, ctx: Context) -> Outcome:
         """Only reachable after the binding service was unavailable: offer to try again."""
-        word = clean(event.text) if isinstance(event, UserText) else ""
         if conv.confirming in ("cancel", "switch"):
             return self._confirm(flow, conv, event, ctx)
-        if word in RETRY_WORDS:
+        reading = read(event.text) if isinstance(event, UserText) else None
+        if reading and reading.yes_no("retry"):
             return Outcome(replace(conv, confirming=None), (), (Effect(step.effect, step.args(conv.data, ctx)),))
-        if MOVES.get(word) == "cancel":
+        if reading and reading.move == "cancel":
             return Outcome(replace(conv, confirming="cancel"), (texts.CONFIRM_CANCEL.format(title=flow.title),))
         return Outcome(replace(conv, confirming="retry"), (texts.RETRY_PROMPT,))
+
+    # -- when no flow is going on ----------------------------------------------------------------
+    def _idle(self, conv: Conversation, event: UserText | UserImage | Unreadable, ctx: Context) -> Outcome:
+        """A message outside any flow: a flow's own start (a consent code), small talk, a service
+        asked for in a sentence, a policy question, else what the bot can do. (`conv` is idle,
+        but may hold drafts paused for later.)"""
+        if not isinstance(event, UserText):
+            voice = isinstance(event, Unreadable) and event.kind == "voice"
+            return Outcome(conv, (texts.VOICE_UNHEARD if voice else texts.UNSUPPORTED_MESSAGE,))
+        reading = read(event.text)
+        for flow in self.flows.values():
+            if flow.entry and flow.entry.recognises and flow.entry.recognises(reading):
+                return self.handle(conv, Start(flow.id, self.start_data(flow.id, reading, ctx)), ctx)
+        if reading.move:
+            return Outcome(conv, (self._idle_move(reading.move),))
+        wanted = self._service_asked_for(reading)
+        if wanted:
+            return self.handle(conv, Start(wanted, self.start_data(wanted, reading, ctx)), ctx)
+        answer = self.answer_question(event.text)
+        if answer:
+            return Outcome(conv, (answer,))
+        if reading.move_inside:
+            return Outcome(conv, (self._idle_move(reading.move_inside),))
+        return Outcome(conv, (self.no_answer if reading.question else texts.NOT_UNDERSTOOD,))
+
+    def _idle_move(self, move: str) -> str:
+        return self.human if move == "human" else texts.IDLE_MOVES[move]
+
+    def _service_asked_for(self, reading: Reading) -> str | None:
+        """The service a sentence asks for. A service named inside a policy question the Q&A can
+        answer (绑定了以后钱能取出来吗, 家庭共济是什么) is the question's topic, not a request; a
+        request (怎么绑定, 帮我绑) and a question about one's own records (审核通过了没有) are."""
+        found = self.intents.find(reading.word)
+        if found is None:
+            return None
+        flow_id = found[0]
+        entry = self.flows[flow_id].entry
+        if (reading.question and not (entry and entry.own_records) and not _REQUEST.search(reading.word)
+                and self.answer_question(reading.raw)):
+            return None
+        return flow_id
 
     # -- moves -------------------------------------------------------------------------------
     def _move(self, flow: Flow, conv: Conversation, move: str, ctx: Context) -> Outcome:
         step = flow.step(conv.step)
+        prompt = step.prompt(conv.data, ctx)
         if move == "help":
-            return Outcome(conv, (step.help or texts.GENERIC_HELP, step.prompt(conv.data, ctx)))
+            return Outcome(conv, (step.help or texts.GENERIC_HELP, prompt))
+        if move == "human":
+            return Outcome(conv, (self.human + texts.DRAFT_KEPT, prompt))
+        if move in texts.STEP_MOVES:
+            return Outcome(conv, (texts.STEP_MOVES[move], prompt))
         if move == "back":
             if not conv.history:
-                return Outcome(conv, (texts.NO_STEP_BACK, step.prompt(conv.data, ctx)))
+                return Outcome(conv, (texts.NO_STEP_BACK, prompt))
             previous = flow.step(conv.history[-1])
             back = replace(conv, step=previous.id, history=conv.history[:-1], retries=0, editing=False)
             return Outcome(back, (previous.prompt(back.data, ctx),))
@@ -294,12 +412,15 @@ class Engine:
         return Outcome(replace(conv, confirming=move), (confirm.format(title=flow.title),))
 
     def _confirm(self, flow: Flow, conv: Conversation, event: Event, ctx: Context) -> Outcome:
-        answer = yes_or_no(event.text) if isinstance(event, UserText) else None
         move, switch_to = conv.confirming, conv.switch_to
+        if move == "clarify":
+            return self._clarified(flow, conv, event, ctx)
+        reading = read(event.text) if isinstance(event, UserText) else None
+        answer = reading.yes_no(move) if reading else None
         conv = replace(conv, confirming=None, switch_to=None)
         step = flow.step(conv.step)
         if move == "resume":
-            choice = _resume_choice(event.text) if isinstance(event, UserText) else None
+            choice = _resume_choice(reading) if reading else None
             if choice is None:
                 return Outcome(replace(conv, confirming=move), (texts.RESUME_QUESTION.format(title=flow.title),))
             if choice == "continue":
@@ -309,7 +430,12 @@ class Engine:
                                     ended=abandoned(conv, "resume_declined"))
             return self._restart(flow, conv, ctx)
         if answer is None:
-            return Outcome(replace(conv, confirming=move, switch_to=switch_to), (texts.YES_OR_NO,))
+            waiting = replace(conv, confirming=move, switch_to=switch_to)
+            said = reading.move_inside if reading else None
+            if said in ("help", "human", "greeting", "thanks", "wait"):
+                aside = self.human + texts.DRAFT_KEPT if said == "human" else texts.STEP_MOVES.get(said, "")
+                return Outcome(waiting, tuple(t for t in (aside, self._confirmation(flow, waiting)) if t))
+            return Outcome(waiting, (texts.YES_OR_NO,))
         if not answer:
             if isinstance(step, Do):
                 return Outcome(replace(conv, confirming="retry"), (texts.CARRY_ON, texts.RETRY_PROMPT))
@@ -320,6 +446,15 @@ class Engine:
             return self._finish(flow, conv, (texts.CANCELLED.format(title=flow.title),),
                                 ended=abandoned(conv, "cancel"))
         return self._restart(flow, conv, ctx)
+
+    def _confirmation(self, flow: Flow, conv: Conversation) -> str:
+        """The yes/no question pending in `conv.confirming`, to ask again."""
+        if conv.confirming == "switch" and conv.switch_to:
+            return texts.CONFIRM_SWITCH.format(current=flow.title, target=self.flows[conv.switch_to["flow"]].title)
+        if conv.confirming == "retry":
+            return texts.RETRY_PROMPT
+        confirm = texts.CONFIRM_CANCEL if conv.confirming == "cancel" else texts.CONFIRM_RESTART
+        return confirm.format(title=flow.title)
 
     def _restart(self, flow: Flow, conv: Conversation, ctx: Context) -> Outcome:
         # What the flow was started with (a consent code, the service verification leads to, the
@@ -332,37 +467,225 @@ class Engine:
         if not isinstance(step, Ask):
             return Outcome(conv)
         if isinstance(event, UserImage) != step.wants_image:
+            if isinstance(event, UserText):
+                aside = self._aside(flow, conv, step, read(event.text), ctx)
+                if aside:
+                    return aside
             message = texts.SEND_IMAGE if step.wants_image else texts.SEND_TEXT
-            return self._invalid(flow, conv, step, message, ctx)
+            return self._invalid(flow, conv, step, message, ctx, ask_again=not step.wants_image)
         raw = event.media_id if isinstance(event, UserImage) else event.text
         try:
             value = step.parse(raw, conv.data, ctx)
+        except Unclear as unclear:
+            wanted = self._service_asked_for(read(raw)) if isinstance(event, UserText) else None
+            if wanted and wanted != conv.flow:   # 余额 at a name step: a service, not a name to ask about
+                return self._start_requested(conv, Start(wanted, self.start_data(wanted, read(raw), ctx)), ctx)
+            return self._ask_to_clarify(conv, unclear)
         except Invalid as invalid:
-            # Not an answer, but maybe a question (“钱能用在哪？”): answer it, then ask again.
-            answer = self.answer_question(raw) if isinstance(event, UserText) else None
-            if answer:
-                return Outcome(conv, (answer, step.prompt(conv.data, ctx)))
-            return self._invalid(flow, conv, step, invalid.message, ctx)
-        data = {**conv.data, step.field: value}
-        answered = replace(conv, data=data, retries=0, history=conv.history + (step.id,))
-        target = self.summary_step if conv.editing and self.summary_step in flow.steps else step.go(data, ctx)
-        return self._enter(flow, replace(answered, editing=False), target, ctx)
+            if isinstance(event, UserText):
+                aside = self._aside(flow, conv, step, read(raw), ctx)
+                if aside:
+                    return aside
+            return self._invalid(flow, conv, step, invalid.message, ctx, invalid.ask_again)
+        said = read(raw) if isinstance(event, UserText) else None
+        return self._store(flow, conv, step, value, ctx, said=said)
 
-    def _invalid(self, flow: Flow, conv: Conversation, step: Ask, message: str, ctx: Context) -> Outcome:
+    def _aside(self, flow: Flow, conv: Conversation, step: Ask, reading: Reading, ctx: Context) -> Outcome | None:
+        """Not an answer, but something else worth answering: another service, a question, small
+        talk inside a sentence. Then the pending question again."""
+        prompt = step.prompt(conv.data, ctx)
+        found = self.intents.find(reading.word)
+        about_step = any(word in reading.word for word in (step.label, *step.aliases) if word)
+        if reading.question and ((found and found[0] == conv.flow) or about_step):
+            # 解除了会怎么样？ while unbinding; 写身份证上的名字吗？ at the name: about this step.
+            return Outcome(conv, (step.help or texts.GENERIC_HELP, prompt))
+        wanted = self._service_asked_for(reading)
+        if wanted == conv.flow:
+            return Outcome(conv, (texts.ALREADY_HERE.format(title=flow.title), prompt))
+        if wanted:
+            return self._start_requested(conv, Start(wanted, self.start_data(wanted, reading, ctx)), ctx)
+        if reading.move_inside:
+            return self._move(flow, conv, reading.move_inside, ctx)
+        if reading.question:
+            answer = self.answer_question(reading.raw)
+            return Outcome(conv, (answer or step.help or texts.GENERIC_HELP, prompt))
+        return None
+
+    def _store(self, flow: Flow, conv: Conversation, step: Ask, value: Any, ctx: Context,
+               said: Reading | None = None, replies: tuple[str, ...] = ()) -> Outcome:
+        """Keep the answer, drop answers that depended on the old one, keep what else the message
+        said for the steps it answers, and go on."""
+        changed = conv.data.get(step.field, _NOTHING) != value
+        data = {**conv.data, step.field: value}
+        if changed and step.field in conv.data:
+            stale = self._depending_on(flow, step.field)
+            data = {key: item for key, item in data.items() if key not in stale}
+        prefill = dict(conv.prefill)
+        if said is not None:
+            prefill.update(self._said_for_later(flow, step, said, data))
+        answered = replace(conv, data=data, retries=0, history=conv.history + (step.id,), prefill=prefill,
+                           clarify=None)
+        if conv.editing and self.summary_step in flow.steps:
+            return self._after_edit(flow, answered, step, ctx, replies)
+        return self._enter(flow, replace(answered, editing=False), step.go(data, ctx), ctx, said=replies)
+
+    def _depending_on(self, flow: Flow, changed: str) -> set[str]:
+        """The fields whose answers go stale when `changed` changes (transitively)."""
+        stale, frontier = set(), [changed]
+        while frontier:
+            field_ = frontier.pop()
+            for other in flow.steps.values():
+                if isinstance(other, Ask) and field_ in other.depends and other.field not in stale:
+                    stale.add(other.field)
+                    frontier.append(other.field)
+        return stale
+
+    def _said_for_later(self, flow: Flow, step: Ask, said: Reading, data: Mapping[str, Any]) -> dict[str, str]:
+        """What else one message said (李秀英，3301…): for each later step that takes that kind
+        of slot and has no answer yet."""
+        # Two ID numbers: both wait for the ID step, which then asks which one is meant.
+        slots = {"id_number": " ".join(said.id_numbers) or None,
+                 "name": said.name_within.value if step.slot != "name" and said.name_within else None,
+                 "relationship": said.kin_within.word if step.slot != "relationship" and said.kin_within else None}
+        later = {}
+        for other in flow.steps.values():
+            if (isinstance(other, Ask) and other is not step and other.slot and other.slot != step.slot
+                    and slots.get(other.slot) and other.field not in data):
+                later[other.field] = slots[other.slot]
+        return later
+
+    def _ask_to_clarify(self, conv: Conversation, unclear: Unclear) -> Outcome:
+        clarify = {"question": unclear.question, "choices": list(unclear.choices)}
+        if unclear.value is not _NOTHING:
+            clarify["value"] = unclear.value
+        return Outcome(replace(conv, confirming="clarify", clarify=clarify), (unclear.question,))
+
+    def _clarified(self, flow: Flow, conv: Conversation, event: Event, ctx: Context) -> Outcome:
+        """The answer to an `Unclear` question: a yes (or the choice's number) settles it; a no
+        asks the step's question again; anything else is a fresh answer to that question."""
+        step, clarify = flow.step(conv.step), conv.clarify or {}
+        conv = replace(conv, confirming=None, clarify=None)
+        reading = read(event.text) if isinstance(event, UserText) else None
+        if reading is None or not isinstance(step, Ask):
+            return self.handle(conv, event, ctx)
+        choices = clarify.get("choices") or []
+        if "value" in clarify:
+            answer = reading.yes_no()
+            if answer:
+                return self._store(flow, conv, step, clarify["value"], ctx)
+            if answer is False:
+                return Outcome(conv, (texts.SAY_AGAIN, step.prompt(conv.data, ctx)))
+        elif choices:
+            picked = reading.number
+            if picked is not None and 1 <= picked <= len(choices):
+                return self._answer(flow, conv, step, UserText(choices[picked - 1]), ctx)
+            if reading.word in choices:
+                return self._answer(flow, conv, step, UserText(reading.word), ctx)
+        if reading.move:
+            return self._move(flow, conv, reading.move, ctx)
+        return self._answer(flow, conv, step, event, ctx)
+
+    def _invalid(self, flow: Flow, conv: Conversation, step: Ask, message: str, ctx: Context,
+                 ask_again: bool = False) -> Outcome:
         retries = conv.retries + 1
+        said = (message, step.prompt(conv.data, ctx)) if ask_again else (message,)
         if retries >= MAX_RETRIES:
-            return Outcome(replace(conv, retries=0), (message, texts.WAY_OUT.format(title=flow.title)),
+            return Outcome(replace(conv, retries=0), said + (texts.WAY_OUT.format(title=flow.title),),
                            milestones=(Milestone("way_out", flow.id, step.id),))
-        return Outcome(replace(conv, retries=retries), (message,))
+        return Outcome(replace(conv, retries=retries), said)
+
+    # -- editing from the summary ------------------------------------------------------------
+    def _editable(self, flow: Flow, conv: Conversation) -> list[Ask]:
+        return [s for s in flow.steps.values() if isinstance(s, Ask) and s.label and s.field in conv.data]
+
+    def _edit_said(self, flow: Flow, conv: Conversation, reading: Reading, ctx: Context) -> Outcome | None:
+        """修改2, 修改第二项, 改二, 2要改, 改名字, 名字写错了, 身份证号错了, 秀英的英写错了 → that item;
+        不是配偶，是我妈 / 把名字改成李秀瑛 → that item, changed at once; 填错了 → which one?"""
+        if reading.yes_no("summary"):
+            return None
+        editable = self._editable(flow, conv)
+        numbered = _EDIT_NUMBER.match(reading.word)
+        if numbered:
+            number = ordinal(next(group for group in numbered.groups() if group))
+            if number is not None:
+                return self.edit(conv, number, ctx) or self._invalid(flow, conv, flow.step(conv.step),
+                                                                     texts.NO_SUCH_ITEM, ctx)
+        wants_change = bool(_EDIT_WORDS.search(reading.word))
+        if wants_change or len(reading.word) <= 4 or reading.word.startswith("不是"):
+            for number, step in enumerate(editable, start=1):
+                if any(word in reading.word for word in (step.label, *step.aliases)) or \
+                        (wants_change and _mentions(conv.data.get(step.field), reading.word)):
+                    return self._edit_with(flow, conv, number, step, reading, ctx)
+            # 不是配偶，是我妈: a relative named; 应该是…0224: a number — the item of that kind.
+            said = {"relationship": reading.kin_within, "id_number": reading.number_runs}
+            for number, step in enumerate(editable, start=1):
+                if said.get(step.slot):
+                    return self._edit_with(flow, conv, number, step, reading, ctx)
+        if wants_change or reading.yes_no("summary") is False:
+            return Outcome(conv, (texts.WHICH_ITEM,))
+        return None
+
+    def _edit_with(self, flow: Flow, conv: Conversation, number: int, step: Ask, reading: Reading,
+                   ctx: Context) -> Outcome | None:
+        """Go to the item; when the message already says the new value (改成李秀瑛, 是我妈), use it."""
+        new = _NEW_VALUE.search(reading.text)
+        editing = self.edit(conv, number, ctx)
+        if new is None or editing is None or step.wants_image:
+            return editing
+        try:
+            value = step.parse(new.group(1), conv.data, ctx)
+        except (Invalid, Unclear):
+            return editing
+        return self._store(flow, editing.conversation, step, value, ctx)
 
     def edit(self, conv: Conversation, number: int, ctx: Context) -> Outcome | None:
-        """修改N at the summary: jump to the N-th labelled field, then straight back."""
+        """修改N at the summary: ask the N-th labelled field again; then every check that depends
+        on it runs again on the way back to the summary."""
         flow = self.flows[conv.flow]
-        editable = [s for s in flow.steps.values() if isinstance(s, Ask) and s.label and s.field in conv.data]
+        editable = self._editable(flow, conv)
         if not 1 <= number <= len(editable):
             return None
         step = editable[number - 1]
         return Outcome(replace(conv, step=step.id, editing=True, retries=0), (step.prompt(conv.data, ctx),))
+
+    def _after_edit(self, flow: Flow, conv: Conversation, edited: Ask, ctx: Context,
+                    said: tuple[str, ...] = ()) -> Outcome:
+        """Walk on from the edited step as if answering anew, skipping the questions still answered:
+        a check that depends on the change (an age that does not fit the relationship, a photo for
+        a minor) is asked again; answers off the new path are dropped; then the summary."""
+        order = list(flow.steps)
+        here, step_id, seen = edited.id, edited.go(conv.data, ctx), set()
+        while step_id not in seen:
+            seen.add(step_id)
+            step = flow.step(step_id)
+            backwards = order.index(step_id) <= order.index(here)   # “否” to a check: that question again
+            if step_id == self.summary_step or not isinstance(step, Ask) or step.field not in conv.data or backwards:
+                break
+            here, step_id = step_id, step.go(conv.data, ctx)
+        if step_id == self.summary_step:
+            asked = {s.field for s in flow.steps.values() if isinstance(s, Ask) and s.id != self.summary_step}
+            reachable = self._fields_on_path(flow, conv, ctx)
+            data = {k: v for k, v in conv.data.items() if k not in asked or k in reachable}
+            return self._enter(flow, replace(conv, data=data, editing=False), step_id, ctx, said=said)
+        return self._enter(flow, conv, step_id, ctx, said=said)
+
+    def _fields_on_path(self, flow: Flow, conv: Conversation, ctx: Context) -> set[str]:
+        """The fields asked on the way from the first step to the summary, with these answers."""
+        fields_, step_id, seen = set(), flow.first, set()
+        while step_id not in seen and step_id != self.summary_step:
+            seen.add(step_id)
+            step = flow.step(step_id)
+            if isinstance(step, Ask):
+                if step.field not in conv.data:
+                    break
+                fields_.add(step.field)
+                step_id = step.go(conv.data, ctx)
+            elif isinstance(step, Do):
+                # Past an effect only by an answered step after it: follow its targets' first Ask.
+                step_id = next((t for t in step.targets if isinstance(flow.step(t), Ask)), self.summary_step)
+            else:
+                break
+        return fields_
 
     # -- starting and switching services -----------------------------------------------------
     def _start_requested(self, conv: Conversation, event: Start, ctx: Context) -> Outcome:
@@ -374,15 +697,19 @@ class Engine:
             return self._switch(conv, event, ctx)   # not answering "continue?" is answer enough
         if not conv.history:
             return self._switch(conv, event, ctx, keep=False)  # nothing typed yet, nothing to keep
+        if not any(isinstance(step, Ask) for step in self.flows[event.flow].steps.values()):
+            # A look at one's records (我的家人, 共济记录) asks nothing: shown at once, and the draft
+            # is offered again right after it.
+            return self._switch(conv, event, ctx)
         question = texts.CONFIRM_SWITCH.format(current=self.flows[conv.flow].title,
                                                target=self.flows[event.flow].title)
-        return Outcome(replace(conv, confirming="switch", switch_to={"flow": event.flow, "data": dict(event.data)}),
-                       (question,))
+        return Outcome(replace(conv, confirming="switch", clarify=None,
+                               switch_to={"flow": event.flow, "data": dict(event.data)}), (question,))
 
     def _switch(self, conv: Conversation, event: Start, ctx: Context, keep: bool = True) -> Outcome:
         """Pause the current draft (if worth keeping) and start `event.flow`, or resume that flow's
         own paused draft."""
-        left = (replace(conv, confirming=None, switch_to=None, paused=()),) if keep else ()
+        left = (replace(conv, confirming=None, switch_to=None, clarify=None, paused=()),) if keep else ()
         others = tuple(p for p in conv.paused if p.flow not in (conv.flow, event.flow))
         paused = (left + others)[:MAX_PAUSED]
         earlier = next((p for p in conv.paused if p.flow == event.flow), None)
@@ -402,8 +729,9 @@ class Engine:
             replaced = tuple(abandoned(p, "restart") for p in paused if p.flow == flow_id)
             paused = tuple(p for p in paused if p.flow != flow_id)
         flow = self.flows[flow_id]
+        prefill = data.pop("prefill", None) or {}
         conv = Conversation(flow=flow.id, version=flow.version, data=data, started_at=ctx.now, updated_at=ctx.now,
-                            paused=paused, given=tuple(data))
+                            paused=paused, given=tuple(data), prefill=prefill)
         return _with(self._enter(flow, conv, flow.first, ctx), replaced + (Milestone("started", flow.id),))
 
     def _finish(self, flow: Flow, conv: Conversation, replies: tuple[str, ...], ended: Milestone,
@@ -426,11 +754,31 @@ class Engine:
         step = flow.step(step_id)
         conv = replace(conv, step=step_id, retries=0)
         if isinstance(step, Ask):
+            if step.field in conv.prefill:
+                return self._prefilled(flow, conv, step, ctx, said)
             return Outcome(conv, said + (step.prompt(conv.data, ctx),))
         if isinstance(step, Do):
             return Outcome(conv, said, (Effect(step.effect, step.args(conv.data, ctx)),))
         return self._finish(flow, conv, said + (step.message(conv.data, ctx),),
                             ended=Milestone("completed", flow.id, step_id), result=conv.data)
+
+    def _prefilled(self, flow: Flow, conv: Conversation, step: Ask, ctx: Context, said: tuple[str, ...]) -> Outcome:
+        """The user already said this (帮我把老伴李秀英绑上): use it, without asking again, and say
+        so; it is shown in the summary for confirmation. An unusable one is asked for."""
+        raw = conv.prefill[step.field]
+        conv = replace(conv, prefill={k: v for k, v in conv.prefill.items() if k != step.field})
+        try:
+            value = step.parse(raw, conv.data, ctx)
+        except Unclear as unclear:
+            outcome = self._ask_to_clarify(conv, unclear)
+            return replace(outcome, replies=said + outcome.replies)
+        except Invalid as invalid:
+            return Outcome(conv, said + (invalid.message, step.prompt(conv.data, ctx)))
+        noted = () if any(texts.NOTED_PREFIX in line for line in said) else (
+            texts.NOTED.format(items="、".join(s.label for s in flow.steps.values()
+                                               if isinstance(s, Ask) and s.label and
+                                               (s.field in conv.prefill or s is step))),)
+        return self._store(flow, conv, step, value, ctx, replies=said + noted)
 
     def _effect_done(self, flow: Flow, conv: Conversation, step: Step, event: EffectDone, ctx: Context) -> Outcome:
         if not isinstance(step, Do) or step.effect != event.effect:
@@ -472,16 +820,33 @@ class Engine:
     def ask_to_resume(self, conv: Conversation) -> Outcome:
         """After the idle window: 继续上次 or 重新开始, instead of silently going on or wiping."""
         flow = self.flows[conv.flow]
-        return Outcome(replace(conv, confirming="resume", switch_to=None),
+        return Outcome(replace(conv, confirming="resume", switch_to=None, clarify=None),
                        (texts.RESUME_QUESTION.format(title=flow.title),))
 
 
-def _resume_choice(text: str) -> str | None:
-    word = clean(text)
-    if word in ("1", "继续", "继续上次", "接着办", "继续办理") or yes_or_no(text):
+# A request, not a question about the rules: 帮我绑, 给我妈办.
+_REQUEST = re.compile(r"帮我|给我办|帮忙|替我|麻烦你|申请|开通|怎么让|怎样让|咋让|怎么调|怎么改|改一下|调一下|设置")
+# Said inside a sentence, these mean the sentence is not an answer (稍等我问问我儿子).
+_NOT_AN_ANSWER = frozenset({"wait", "back", "cancel", "restart", "human", "help"})
+# The new value of an edit said with it: 改成李秀瑛, 应该是330…, 不是配偶，是我妈.
+_NEW_VALUE = re.compile(r"(?:改成|改为|换成|应该是|应为|是)\s*[:：]?\s*(.+)$")
+
+
+def _mentions(value: Any, word: str) -> bool:
+    """秀英的英写错了: the message quotes two characters of the stored answer."""
+    if not isinstance(value, str) or len(value) < 2:
+        return False
+    return any(value[i:i + 2] in word for i in range(len(value) - 1))
+_CONTINUE = frozenset({"继续", "继续上次", "接着办", "继续办理", "接着", "继续办", "接着来", "继续吧"})
+_RESTART = frozenset({"重新开始", "重新办理", "重来", "从头开始", "重新来", "从头来", "重新办"})
+
+
+def _resume_choice(reading: Reading) -> str | None:
+    word = reading.word
+    if reading.number == 1 or word in _CONTINUE or reading.yes_no():
         return "continue"
-    if word in ("2", "重新开始", "重新办理", "重来", "从头开始"):
+    if reading.number == 2 or word in _RESTART or reading.move == "restart":
         return "restart"
-    if MOVES.get(word) == "cancel":
+    if reading.move == "cancel":
         return "cancel"
     return None

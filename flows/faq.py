@@ -1,43 +1,62 @@
-"""Policy Q&A: answers matched from free text. The content is data (flows/faq.toml)."""
+"""Policy Q&A: answers matched by meaning from free text. The content is data (flows/faq.toml):
+each entry has several phrasings and keywords; a question is scored against all of them
+(flows.understanding.similarity) and answered when one entry clearly explains it."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
-from flows.answers import clean
+from flows.understanding import read
+from flows.understanding.lexicon import load
+from flows.understanding.similarity import Matcher
+
+# A question about this service names something of it (医保, 共济, 绑, a relative, money, medicine …);
+# “公积金能提取吗” and “养老金什么时候发” do not, however many words they share with an entry.
+_DOMAIN = re.compile("|".join(map(re.escape, load("synonyms.toml")["domain"])))
+_OFF_TOPIC = re.compile("|".join(map(re.escape, load("synonyms.toml")["off_topic"])))
+MIN_SCORE = 0.35    # the best entry's similarity (cosine, 0–1)
+MIN_LEAD = 1.05     # and by how much it must beat the second best
 
 
 @dataclass(frozen=True)
 class Entry:
     topic: str
-    phrases: tuple[str, ...]
+    questions: tuple[str, ...]
+    keywords: tuple[str, ...]
     answer: str
 
 
-def load(text: str | None = None) -> tuple[Entry, ...]:
+def load_entries(text: str | None = None) -> tuple[Entry, ...]:
     text = text if text is not None else resources.files("flows").joinpath("faq.toml").read_text("utf-8")
-    return tuple(Entry(e["topic"], tuple(clean(p) for p in e["phrases"]), e["answer"])
+    return tuple(Entry(e["topic"], tuple(e["questions"]), tuple(e.get("keywords", ())), e["answer"])
                  for e in tomllib.loads(text)["entry"])
 
 
-ENTRIES = load()
+ENTRIES = load_entries()
+_BY_TOPIC = {entry.topic: entry for entry in ENTRIES}
+_MATCHER = Matcher((entry.topic, (entry.topic, *entry.questions, *entry.keywords)) for entry in ENTRIES)
 
 
-def match(text: str, entries: tuple[Entry, ...] = ENTRIES) -> Entry | None:
-    """The entry whose phrases the text contains most often; None when nothing matches."""
-    words = clean(text)
-    if len(words) < 2:
+def match(text: str) -> Entry | None:
+    """The entry a question is about; None when it is not a question about this service, or no
+    entry clearly answers it (the bot then says so rather than answer the wrong question)."""
+    reading = read(text)
+    if len(reading.word) < 3 or not _DOMAIN.search(reading.word) or _OFF_TOPIC.search(reading.word):
         return None
-    scored = [(sum(phrase in words for phrase in entry.phrases), entry) for entry in entries]
-    best = max(scored, key=lambda pair: pair[0], default=(0, None))
-    return best[1] if best[0] > 0 else None
+    ranked = _MATCHER.scores(reading.text)
+    if not ranked or ranked[0][0] < MIN_SCORE:
+        return None
+    if len(ranked) > 1 and ranked[0][0] < ranked[1][0] * MIN_LEAD:
+        return None
+    return _BY_TOPIC[ranked[0][1]]
 
 
 def topics(entries: tuple[Entry, ...] = ENTRIES) -> str:
     return "\n".join(f"· {entry.topic}" for entry in entries)
 
 
-def by_topic(topic: str, entries: tuple[Entry, ...] = ENTRIES) -> Entry:
-    return next(entry for entry in entries if entry.topic == topic)
+def by_topic(topic: str) -> Entry:
+    return _BY_TOPIC[topic]

@@ -62,14 +62,14 @@ def parse_id_number(raw: str, today: date, id_type: IdType | None = None) -> IdN
     value = normalise_id_number(raw)
     if not value:
         raise IdNumberError("empty")
-    if len(value) == 15 and value.isdigit():
+    if len(value) == 15 and re.fullmatch(r"[0-9]{15}", value):
         raise IdNumberError("legacy")  # the first-generation 15-digit card is no longer accepted
-    if len(value) == 15 and re.fullmatch(r"[A-Z]{3}\d{12}", value):
+    if len(value) == 15 and re.fullmatch(r"[A-Z]{3}[0-9]{12}", value):
         found = IdType.FOREIGN_PERMANENT
         born = _date(value[5:11], today, two_digit_year=True)
         sex = None
     elif len(value) == 18:
-        if not re.fullmatch(r"\d{17}[\dX]", value):
+        if not re.fullmatch(r"[0-9]{17}[0-9X]", value):   # ASCII: int() of other scripts' digits differs
             raise IdNumberError("characters")
         if not checksum_ok(value):
             raise IdNumberError("checksum")
@@ -77,7 +77,7 @@ def parse_id_number(raw: str, today: date, id_type: IdType | None = None) -> IdN
                  else IdType.FOREIGN_PERMANENT if value[0] == "9" else IdType.RESIDENT)
         born = _date(value[6:14], today)
         sex = "M" if int(value[16]) % 2 else "F"
-    elif not re.fullmatch(r"[\dA-Z]+", value):
+    elif not re.fullmatch(r"[0-9A-Z]+", value):
         raise IdNumberError("characters")
     else:
         raise IdNumberError("length")

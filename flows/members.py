@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from flows import service_texts as t
-from flows.answers import clean, relationship_from_words
 from flows.engine import Ask, Context, Do, End, Invalid, Step
 from flows.refusals import refused
 from flows.relationships import LABELS, Relationship
+from flows.understanding import read
 
 MAX_LISTED = 10   # a passive reply must stay short: WeChat cuts long texts
 
@@ -65,12 +65,13 @@ def choices(data) -> str:
 
 
 def parse_choice(text: str, data, ctx: Context) -> int:
-    """A number from the list, or a relationship word that fits exactly one member (“老伴”)."""
-    members, word = data["members"], clean(text)
-    if word.isdigit() and 1 <= int(word) <= len(members):
-        return int(word) - 1
-    relation = relationship_from_words(text)
-    fitting = [i for i, m in enumerate(members) if relation and m["relationship"] == relation.value]
+    """A number from the list (2, 第二个), or a relationship word that fits exactly one member (“老伴”)."""
+    members, reading = data["members"], read(text)
+    if reading.number is not None and 1 <= reading.number <= len(members):
+        return reading.number - 1
+    kin = reading.kin or reading.kin_within
+    relation = kin.relationship if kin and not kin.typed else None
+    fitting = [i for i, m in enumerate(members) if relation and m["relationship"] == relation]
     if len(fitting) == 1:
         return fitting[0]
     raise Invalid(t.BAD_CHOICE)

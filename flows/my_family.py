@@ -4,7 +4,7 @@ application is still open."""
 from __future__ import annotations
 
 from flows import service_texts as t
-from flows.engine import Context, Do, End, Flow
+from flows.engine import Context, Do, End, Entry, Flow
 from flows.members import MAX_LISTED, member_line, numbered, who
 from flows.refusals import refused
 
@@ -30,7 +30,16 @@ def render(data, ctx: Context) -> str:
     return "\n\n".join(parts)
 
 
-FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.MY_FAMILY_TITLE, first="members", steps={
+# Asking about one's own records is a request for this service, even as a question (绑了谁？).
+ENTRY = Entry(phrases=("我的家人", "我的共济", "共济成员", "家庭成员", "家人名单", "家人列表", "绑了谁", "绑了哪些",
+                       "绑了几个", "绑定了谁", "绑定了哪些", "绑的谁", "绑的哪些", "都绑了", "绑了什么人", "我绑的",
+                       "绑定的家人", "已绑定", "查家人", "看看家人", "查看家人", "家人有哪些", "给谁绑了", "给谁办了",
+                       "共济了谁", "谁在用我的", "谁能用我的", "给谁开了", "给谁开", "都有谁", "有哪些人", "哪几个人",
+                       "给哪些人", "几个人在用", "绑上的都有", "我家里绑"),
+              menu_key="MY_FAMILY", own_records=True)
+
+
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.MY_FAMILY_TITLE, first="members", entry=ENTRY, steps={
     "members": Do("members", "members", lambda d, c: {},
                   lambda d, c, result: ("applications", {"members": result["members"]}), refused,
                   to=("applications",)),

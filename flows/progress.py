@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flows import service_texts as t
-from flows.engine import Context, Do, End, Flow
+from flows.engine import Context, Do, End, Entry, Flow
 from flows.members import day, numbered, who
 from flows.refusals import refused, short_reason
 
@@ -41,7 +41,16 @@ def render(data, ctx: Context) -> str:
     return text + "\n" + t.MORE_LISTED.format(shown=SHOWN) if len(applications) > SHOWN else text
 
 
-FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.PROGRESS_TITLE, first="applications", steps={
+ENTRY = Entry(phrases=("办理进度", "进度", "查进度", "审核结果", "审核通过", "审核完", "审核得怎么样", "审核到哪",
+                       "通过了没", "通过没", "通过了吗", "批了没", "批下来", "批准了没", "办好了没", "办好了吗", "办成了没",
+                       "办成功了", "成功了没", "成功没", "成功了吗", "好了没有", "弄好了没", "办得怎么样", "结果出来",
+                       "申请状态", "到哪一步", "有结果", "有消息", "什么结果", "绑上了没", "绑好了没", "绑成了没",
+                       "绑定成功了吗", "绑定成功没", "同意了没", "确认了没", "审核好", "还没审核", "没审核",
+                       "申请怎么样了", "提交的申请", "怎么样了"),
+              menu_key="PROGRESS", own_records=True)
+
+
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.PROGRESS_TITLE, first="applications", entry=ENTRY, steps={
     "applications": Do("applications", "applications", lambda d, c: {},
                        lambda d, c, result: ("list", {"applications": result["applications"][:SHOWN + 1]}),
                        refused, to=("list",)),

@@ -16,6 +16,8 @@ HELP = (
 )
 
 UNSUPPORTED_MESSAGE = "抱歉，这类消息我暂时看不懂。请发送文字，或点击下方菜单。"
+VOICE_UNHEARD = "这条语音我没听清。请打字回复，或点击下方菜单办理。"
+NOT_UNDERSTOOD = "抱歉，我没太明白您的意思。\n" + HELP
 
 BUSY = "系统繁忙，请稍后再试。"
 SERVICE_BUSY = "医保系统繁忙，请稍后再试。"   # the binding service is down and the user had typed nothing yet
@@ -48,6 +50,30 @@ FLOW_CHANGED = "服务流程刚刚更新过，您已填写的内容都保留了�
 STILL_OPEN = "（您的“{title}”还没有办完，接着回复上一个问题就可以继续。）"
 FLOW_GONE = "您之前办理的事项已停止服务，请点击菜单重新选择。"
 NO_SUCH_ITEM = "没有这一项，请回复“修改”加上序号，例如“修改2”。"
+WHICH_ITEM = "要修改哪一项？请回复“修改”加上序号，例如“修改2”；都对的话回复“确认”。"
+SAY_AGAIN = "好的，那请您再说一遍。"
+ALREADY_HERE = "您正在办理“{title}”，接着回答下面的问题就可以。"
+NOTED_PREFIX = "您已经告诉我的"
+NOTED = NOTED_PREFIX + "{items}已为您填好，提交前会请您核对。"
+
+# -- what people say at any moment: answered, then the pending question again -----------------------
+HUMAN = "需要人工帮助，请拨打医保服务热线 12393，或带上身份证到当地医保经办大厅办理。"
+DRAFT_KEPT = "\n在这里办到一半的内容会为您保留。"
+STEP_MOVES = {
+    "greeting": "您好！我们接着办。",
+    "thanks": "不客气！我们接着办。",
+    "wait": "好的，不着急，填好的内容会为您保留。准备好了直接回复就行。",
+}
+# The same, when nothing is going on.
+IDLE_MOVES = {
+    "help": HELP,
+    "greeting": "您好！我是职工医保家庭共济服务助手。\n" + HELP,
+    "thanks": "不客气！还有需要随时给我发消息，或点击下方菜单。",
+    "wait": "好的，不着急。准备好了发消息给我，或点击下方菜单办理。",
+    "back": "现在没有正在办理的事项。\n" + HELP,
+    "cancel": "现在没有正在办理的事项，不用取消。\n" + HELP,
+    "restart": "好的。回复“绑定家人”开始办理，或点击下方菜单选择要办的事。",
+}
 
 FAQ_MENU = "您可以直接问我，例如：\n{topics}\n也可以拨打医保服务热线 12393。"
 UNKNOWN_QUESTION = "这个问题我还答不上来。您可以问我：\n{topics}\n或拨打医保服务热线 12393 咨询。"

@@ -4,7 +4,7 @@ The notification follows through the decisions stream (the handler records the d
 from __future__ import annotations
 
 from flows import service_texts as t
-from flows.engine import Ask, Context, Do, End, Flow, yes_or_no_answer
+from flows.engine import Ask, Context, Do, End, Entry, Flow, yes_or_no_answer
 from flows.members import chosen, choosing_a_member, who
 from flows.refusals import refused
 
@@ -17,7 +17,7 @@ def confirm_prompt(data, ctx: Context) -> str:
     return t.CONFIRM_UNBIND.format(relationship=relationship, name=name)
 
 
-parse_sure = yes_or_no_answer("请回复“是”解除，或回复“否”不解除。")
+parse_sure = yes_or_no_answer("请回复“是”解除，或回复“否”不解除。", kind="unbind")
 
 
 def _said(template: str):  # noqa: ANN202
@@ -27,7 +27,14 @@ def _said(template: str):  # noqa: ANN202
     return message
 
 
-FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.UNBIND_TITLE, first="members", steps={
+ENTRY = Entry(phrases=("解除绑定", "解绑", "解除共济", "解除关系", "解除", "解除…关系", "取消绑定", "取消共济", "停止共济",
+                       "不共济了", "不想共济", "退出共济", "删除家人", "删掉家人", "移除家人", "删掉", "删除", "去掉",
+                       "移出", "从…去掉", "不想给…用", "不给…用", "不让…用", "不让…用我的", "不让…再用我的", "不再给…用",
+                       "不想让…用", "别让…用", "不要…用", "停掉…共济", "把…解", "把…删", "解开"),
+              menu_key="UNBIND")
+
+
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.UNBIND_TITLE, first="members", entry=ENTRY, steps={
     **choosing_a_member(t.CHOOSE_TO_UNBIND, t.HELP_UNBIND, then="confirm"),
     "confirm": Ask("confirm", "sure", confirm_prompt, parse_sure, lambda d, c: "unbind" if d["sure"] else "kept",
                    help=t.HELP_UNBIND, to=("unbind", "kept")),

@@ -3,38 +3,25 @@ name → ID number → SMS code (through the binding service) → linked."""
 
 from __future__ import annotations
 
-import re
-
 from flows import verify_texts as t
-from flows.answers import person_name
-from flows.engine import Ask, Context, Do, End, Flow, Invalid
-from flows.identity import IdNumberError, parse_id_number
+from flows.answers import code_in, id_number_in, name_in
+from flows.engine import Ask, Context, Do, End, Entry, Flow
 from flows.refusals import refusal
 
 FLOW_ID = "verify"
-_FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 VERSION = 1
 
 
 def parse_name(text: str, data, ctx: Context) -> str:
-    name = person_name(text)
-    if name is None:
-        raise Invalid(t.BAD_NAME)
-    return name
+    return name_in(text, t.CONFIRM_NAME)
 
 
 def parse_id(text: str, data, ctx: Context) -> str:
-    try:
-        return parse_id_number(text, ctx.today).value
-    except IdNumberError as problem:
-        raise Invalid(t.ID_PROBLEMS[problem.reason]) from None
+    return id_number_in(text, ctx.today).value
 
 
 def parse_code(text: str, data, ctx: Context) -> str:
-    code = re.sub(r"\s", "", text).translate(_FULL_WIDTH_DIGITS)
-    if not re.fullmatch(r"[0-9]{4,8}", code):
-        raise Invalid(t.BAD_CODE)
-    return code
+    return code_in(text)
 
 
 def _sent(data, ctx, challenge) -> tuple[str, dict]:
@@ -61,19 +48,30 @@ def _check_failed(data, ctx, code: str) -> tuple[str | None, str]:
     return None, refusal(code)
 
 
-FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="name", steps={
+def verified(data, ctx: Context) -> str:
+    """Who was verified, and what comes next: the service that asked for it follows at once;
+    verification on its own says what the user can do now."""
+    said = t.VERIFIED.format(name=data["person"]["masked_name"], id_number=data["person"]["masked_id_number"])
+    return said if data.get("then") else f"{said}\n{t.WHAT_NEXT}"
+
+
+ENTRY = Entry(phrases=("验证身份", "身份验证", "实名认证", "实名验证", "身份认证", "认证身份", "核实身份", "重新验证",
+                       "验证一下身份", "认证一下身份"),
+              menu_key="VERIFY")
+
+
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="name", entry=ENTRY, steps={
     "name": Ask("name", "name", lambda d, c: t.ASK_NAME, parse_name, "id_number", help=t.HELP_NAME,
-                label="姓名"),
+                label="姓名", slot="name"),
     "id_number": Ask("id_number", "id_number", lambda d, c: t.ASK_ID, parse_id, "send_code", help=t.HELP_ID,
-                     label="身份证号码"),
+                     label="身份证号码", slot="id_number"),
     "send_code": Do("send_code", "start_verification",
                     lambda d, c: {"name": d["name"], "id_number": d["id_number"]}, _sent, _send_failed,
                     to=("code", "name", "id_number")),
     "code": Ask("code", "code", lambda d, c: t.ASK_CODE.format(phone=d.get("masked_phone", "")), parse_code,
-                "check_code", help=t.HELP_CODE, label="验证码"),
+                "check_code", help=t.HELP_CODE, label="验证码", slot="code"),
     "check_code": Do("check_code", "complete_verification",
                      lambda d, c: {"challenge_id": d["challenge_id"], "code": d["code"]}, _checked, _check_failed,
                      to=("done", "code", "send_code")),
-    "done": End("done", lambda d, c: t.VERIFIED.format(name=d["person"]["masked_name"],
-                                                        id_number=d["person"]["masked_id_number"])),
+    "done": End("done", verified),
 })

@@ -17,9 +17,8 @@ from bot.binding.service import BindingService
 from bot.config import Settings
 from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore
-from flows import verify
 from flows.catalog import ENGINE
-from flows.engine import Context, Conversation, Event, Milestone, Outcome, Start
+from flows.engine import Context, Event, Milestone, Outcome, Start
 from handlers.effects import run_effect
 
 MAX_EFFECTS = 5  # effects per message; a flow never chains more, this only guards against a loop
@@ -34,25 +33,25 @@ class Conversations:
     settings: Settings
     clock: Callable[[], float] = time.time
 
-    def handle(self, openid: str, event: Event | None, start: str | None = None,
-               start_data: dict[str, Any] | None = None) -> list[str] | None:
-        """Replies, or None when there is no conversation for this message to belong to."""
+    def handle(self, openid: str, event: Event | None = None, start: str | None = None) -> list[str]:
+        """The replies to one message (`event`), or to a menu click that starts flow `start`."""
         conv, rev = self.store.load(openid)
-        if start is None and (not conv.active or event is None):
-            return None
         now = self.clock()
         identity = self.identities.get(openid)  # read once per message; replaced when verification links it
+        ctx = self._context(identity, now)
         if start is not None:
-            outcome = self._start(conv, identity, start, start_data or {}, now)
-        elif now - conv.updated_at > self.settings.conversation.idle_minutes * 60 and not conv.confirming:
+            outcome = ENGINE.handle(conv, Start(start, ENGINE.start_data(start, None, ctx)), ctx)
+        elif conv.active and now - conv.updated_at > self.settings.conversation.idle_minutes * 60 \
+                and not conv.confirming:
             outcome = ENGINE.ask_to_resume(conv)
         else:
-            outcome = ENGINE.handle(conv, event, self._context(identity, now))
+            outcome = ENGINE.handle(conv, event, ctx)
         replies, outcome, milestones = self._settle(openid, identity, outcome, now)
         conversation = outcome.conversation
         if conversation.active:
             conversation = replace(conversation, updated_at=now)
-        self.store.save(openid, conversation, rev)
+        if conversation != conv:   # small talk and answers outside any flow change nothing: no write
+            self.store.save(openid, conversation, rev)
         metrics.flow_milestones(milestones)  # counted once saved: a stale save counts nothing
         return replies
 
@@ -69,12 +68,6 @@ class Conversations:
         return flow.title if flow else None
 
     # -- internals ---------------------------------------------------------------------------
-    def _start(self, conv: Conversation, identity: dict[str, Any] | None, flow_id: str, data: dict[str, Any],
-               now: float) -> Outcome:
-        if flow_id == "bind_member":
-            data = {"idempotency_key": uuid.uuid4().hex, **data}
-        return ENGINE.handle(conv, Start(flow_id, data), self._context(identity, now))
-
     def _settle(self, openid: str, identity: dict[str, Any] | None, outcome: Outcome,
                 now: float) -> tuple[list[str], Outcome, list[Milestone]]:
         """Run effects and follow finished flows until the engine waits for the user."""
@@ -88,7 +81,7 @@ class Conversations:
                 outcome = ENGINE.handle(outcome.conversation, done, self._context(identity, now))
                 replies += outcome.replies
                 milestones += outcome.milestones
-            elif outcome.finished == verify.FLOW_ID and outcome.result:
+            elif outcome.finished == ENGINE.verify_flow and outcome.result:
                 identity = self.identities.link(openid, outcome.result["person"], outcome.result["id_number"],
                                                 datetime.fromtimestamp(now).date())
                 then = outcome.result.get("then")
@@ -118,4 +111,5 @@ class Conversations:
         user: dict[str, Any] = {"birth_date": identity.get("birth_date"), "verified": bool(identity)}
         if identity:
             user["is_self"] = lambda id_number: self.identities.digest(id_number) == identity["id_digest"]
-        return Context(now=now, today=datetime.fromtimestamp(now).date(), settings=self.settings.region, user=user)
+        return Context(now=now, today=datetime.fromtimestamp(now).date(), settings=self.settings.region, user=user,
+                       fresh_id=uuid.uuid4().hex)

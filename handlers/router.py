@@ -1,17 +1,16 @@
-"""Route one inbound message or event: the user's active flow first, then the words and clicks
-that start a flow, then the welcome and help texts. Events the user did not address to us are
-acknowledged silently."""
+"""Route one inbound message or event to the user's conversation (the engine decides what it
+means: an answer, a service asked for in words, a question, small talk), a menu click to the flow
+its key starts, and events the user did not address to us to silence. No flow is named here:
+each flow declares how it starts (flows/*.py `Entry`)."""
 
 from __future__ import annotations
 
-import re
-
 from bot.menu import MenuSettings
+from bot.notify.records import NotificationRecords
 from bot.webhook.inbound import Inbound
 from flows import faq, texts
-from flows.answers import clean
-from flows.engine import UserImage, UserText
-from bot.notify.records import NotificationRecords
+from flows.catalog import ENGINE
+from flows.engine import Event, UserImage, UserText, Unreadable
 from handlers.conversation import Conversations
 from handlers.reply import NoReply, Reply, Text
 
@@ -22,22 +21,8 @@ _SILENT_EVENTS = frozenset({
     "subscribe_msg_sent_event",
 })
 
-# What people type to start a service (the custom menu's clicks arrive as event keys).
-START_WORDS = {
-    "绑定": "bind_member", "绑定家人": "bind_member", "添加家人": "bind_member", "家庭共济": "bind_member",
-    "共济": "bind_member", "办理共济": "bind_member",
-    "验证身份": "verify", "身份验证": "verify", "实名认证": "verify",
-    "我的家人": "my_family", "家人": "my_family", "我的共济": "my_family", "共济成员": "my_family",
-    "办理进度": "progress", "进度": "progress", "查进度": "progress", "审核结果": "progress",
-    "解除绑定": "unbind", "解绑": "unbind", "解除共济": "unbind", "解除": "unbind",
-    "扣款顺序": "deduction_order", "扣费顺序": "deduction_order",
-    "共济记录": "usage", "使用记录": "usage", "余额": "usage", "查余额": "usage", "账户余额": "usage",
-}
-CLICK_KEYS = {"BIND_MEMBER": "bind_member", "VERIFY": "verify", "MY_FAMILY": "my_family", "PROGRESS": "progress",
-              "UNBIND": "unbind", "DEDUCTION_ORDER": "deduction_order", "USAGE": "usage"}
-CONSENT = re.compile(r"(?:同意|确认)\s*([A-Za-z0-9]{6})")
-QUESTION = re.compile(r"[?？]|吗|怎么|什么|能不能|可不可以|为什么|如何|多少")
-POLICY_WORDS = re.compile(r"医保|共济|绑定|账户|报销|缴费|家人|亲属|办理|卡|钱")  # a policy question, not "在吗"
+# The custom menu's keys that start a flow, as the flows declare them.
+CLICK_KEYS = dict(ENGINE.menu_keys)
 # Menu clicks that answer at once (the policy Q&A's content).
 CLICK_ANSWERS = {
     "FAQ": lambda: texts.FAQ_MENU.format(topics=faq.topics()),
@@ -57,6 +42,19 @@ def needs_user_lock(inbound: Inbound) -> bool:
     """Events the user did not address to us touch no conversation: no need to queue them
     behind the user's lock (LOCATION comes every few seconds, template reports in bursts)."""
     return not (inbound.msg_type == "event" and inbound.event in _SILENT_EVENTS)
+
+
+def user_event(inbound: Inbound) -> Event:
+    """What the user sent, as the conversation sees it. A voice message is read like text when
+    WeChat delivers its recognised words (`Recognition`, spoken numbers and all)."""
+    if inbound.msg_type == "text":
+        return UserText(inbound.field("Content"))
+    if inbound.msg_type == "voice":
+        heard = inbound.field("Recognition").strip()
+        return UserText(heard) if heard else Unreadable("voice")
+    if inbound.msg_type == "image":
+        return UserImage(inbound.field("MediaId"))
+    return Unreadable("other")
 
 
 class Router:
@@ -82,12 +80,7 @@ class Router:
     def _route(self, inbound: Inbound) -> Reply:
         if inbound.msg_type == "event":
             return self._event(inbound)
-        if inbound.msg_type == "text":
-            return self._text(inbound)
-        if inbound.msg_type == "image":
-            replies = self.conversations.handle(inbound.openid, UserImage(inbound.field("MediaId")))
-            return _joined(replies) if replies is not None else Text(texts.UNSUPPORTED_MESSAGE)
-        return Text(texts.UNSUPPORTED_MESSAGE)
+        return _joined(self.conversations.handle(inbound.openid, user_event(inbound)))
 
     def _event(self, inbound: Inbound) -> Reply:
         if inbound.event in ("subscribe", "subscribe_scan", "scan"):
@@ -104,28 +97,9 @@ class Router:
             still_open = self.conversations.active_title(inbound.openid)
             answer = CLICK_ANSWERS[key]()
             return Text(f"{answer}\n\n{texts.STILL_OPEN.format(title=still_open)}" if still_open else answer)
-        flow = CLICK_KEYS.get(key)
+        flow = ENGINE.start_for(key)
         if flow:
-            return _joined(self.conversations.handle(inbound.openid, None, start=flow))
-        return Text(texts.HELP)
-
-    def _text(self, inbound: Inbound) -> Reply:
-        text = inbound.field("Content")
-        consent = CONSENT.fullmatch(text.strip())
-        if consent and self.conversations.active_flow(inbound.openid) is None:
-            return _joined(self.conversations.handle(inbound.openid, None, start="consent",
-                                                     start_data={"code": consent.group(1).upper()}))
-        replies = self.conversations.handle(inbound.openid, UserText(text))
-        if replies is not None:
-            return _joined(replies)
-        flow = START_WORDS.get(clean(text))
-        if flow:
-            return _joined(self.conversations.handle(inbound.openid, None, start=flow))
-        entry = faq.match(text)
-        if entry:
-            return Text(entry.answer)
-        if QUESTION.search(text) and POLICY_WORDS.search(text):
-            return Text(texts.UNKNOWN_QUESTION.format(topics=faq.topics()))
+            return _joined(self.conversations.handle(inbound.openid, start=flow))
         return Text(texts.HELP)
 
 

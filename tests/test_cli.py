@@ -56,7 +56,7 @@ def test_serve_runs_gunicorn_workers_on_an_embedded_redis(running, tmp_path: Pat
 
     said = wxbot("say", "--config", str(ROOT / "config.example.toml"), "--url", url, "--openid", "o_cli", "你好")
     assert said.returncode == 0, said.stderr
-    assert said.stdout.strip() == texts.HELP
+    assert said.stdout.strip() == texts.IDLE_MOVES["greeting"]
 
     # A worker that exits (as gunicorn recycles them) must not take the embedded Redis with it.
     workers = [pid for pid in child_pids(server.pid) if "bot.cli" in cmdline(pid)]

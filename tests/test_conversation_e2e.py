@@ -90,14 +90,15 @@ def test_minor_needs_a_photo_and_is_approved_at_once(world) -> None:
     [("1", "姓名"), ("李秀英", "证件号码"), ("330106196408220225", "校验不通过"),
      (person("王建国").id_number, "这是您本人的证件号码")],
     # a "child" older than the initiator is questioned
-    [("儿子", "姓名"), ("孙梅", "证件号码"), (person("孙梅").id_number, "比您年长"), ("否", "证件号码")],
+    [("儿子", "姓名"), ("孙梅", "证件号码"), (person("孙梅").id_number, "今年 68 岁，和所选关系、您的年龄对不上"),
+     ("否", "证件号码")],
     # edit one field from the summary and come straight back
     [("1", "姓名"), ("李秀英", "证件号码"), (person("李秀英").id_number, "承诺书"), ("同意", "请核对"),
      ("修改2", "请输入这位家人的姓名"), ("李秀", "请核对"), ("确认", "姓名和身份证号与医保登记信息不一致"),
      # corrected after the refusal: a new submission, accepted
      ("李秀英", "证件号码"), (person("李秀英").id_number, "承诺书"), ("同意", "请核对"), ("确认", "本人确认同意")],
     # three wrong answers: a way out
-    [("1", "姓名"), ("123", "姓名只能是汉字"), ("张3", "姓名只能是汉字"), ("😀", "12393")],
+    [("1", "姓名"), ("123", "不是姓名"), ("张3", "不是姓名"), ("😀", "12393")],
     # help, back and cancel at any step
     [("帮助", "近亲属"), ("1", "姓名"), ("上一步", "请问要绑定的家人是您的"), ("取消", "确定要取消"),
      ("是", "已取消")],

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 
 from flows import texts
-from flows.answers import yes_or_no
+from flows.understanding import read
 from flows.engine import (Ask, Context, Conversation, Do, EffectDone, End, Engine, Flow, Invalid, Start,
                           UserImage, UserText)
 
@@ -27,7 +27,7 @@ def parse_age(text, data, ctx):
 
 
 def parse_confirm(text, data, ctx):
-    answer = yes_or_no(text)
+    answer = read(text).yes_no()
     if answer is None:
         raise Invalid("请回复“是”提交，或“修改1”“修改2”修改。")
     return answer
@@ -130,7 +130,8 @@ def test_cancel_asks_first_then_deletes_the_draft() -> None:
         ("取消", [texts.CONFIRM_CANCEL.format(title="演示")]),
         ("否", [texts.CARRY_ON, "请输入年龄："]),
         ("取消", [texts.CONFIRM_CANCEL.format(title="演示")]),
-        ("啥意思", [texts.YES_OR_NO]),
+        ("啥意思", [texts.CONFIRM_CANCEL.format(title="演示")]),   # help: the question again
+        ("随便", [texts.YES_OR_NO]),
         ("是", [texts.CANCELLED.format(title="演示")]),
     ])
     assert chat.conv == Conversation()
@@ -245,7 +246,8 @@ def test_a_click_mid_flow_asks_first_and_no_keeps_the_draft() -> None:
     chat.say("杭州")
     [question] = chat.send(Start("photo"))
     assert "“演示”" in question and "“照片”" in question
-    assert chat.say("什么意思") == [texts.YES_OR_NO]
+    assert chat.say("什么意思") == [question]
+    assert chat.say("随便") == [texts.YES_OR_NO]
     assert chat.say("否") == [texts.CARRY_ON, "请输入年龄："]
     assert (chat.conv.flow, chat.conv.data, chat.conv.paused) == ("demo", {"city": "杭州"}, ())
 

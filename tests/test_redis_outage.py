@@ -9,6 +9,7 @@ from bot.store.server import RedisServer
 from bot.wechat.simulate import WeChatSide
 from flows import texts
 from tests.support.webhook import Webhook
+from tests.support.chat import idle_answer
 
 
 def test_redis_down_then_back(make_settings, wechat_side, aes, tmp_path) -> None:
@@ -17,7 +18,7 @@ def test_redis_down_then_back(make_settings, wechat_side, aes, tmp_path) -> None
         settings = make_settings(aes=aes, redis={"url": server.url})
         webhook = Webhook(create_app(settings), wechat_side)
         client = webhook.app.test_client()
-        assert webhook.say("你好")["Content"] == texts.HELP
+        assert webhook.say("你好")["Content"] == idle_answer("你好")
 
         server.stop()
         started = time.monotonic()
@@ -27,7 +28,7 @@ def test_redis_down_then_back(make_settings, wechat_side, aes, tmp_path) -> None
         assert client.get("/healthz").status_code == 503
 
         server.start()
-        assert webhook.say("恢复了吗")["Content"] == texts.HELP
+        assert webhook.say("恢复了吗")["Content"] == idle_answer("恢复了吗")
         assert client.get("/healthz").json == {"status": "ok", "redis": "ok"}
     finally:
         server.cleanup()
@@ -89,7 +90,7 @@ def test_a_lock_taken_by_redis_after_the_caller_gave_up_is_taken_back(make_setti
         webhook = Webhook(create_app(settings), WeChatSide(settings.wechat))
         observer = redis_lib.Redis.from_url(server.url)
         lock = Keys("wxbot", APPID).user_lock("o_user")
-        assert webhook.say("你好")["Content"] == texts.HELP  # the scripts are loaded
+        assert webhook.say("你好")["Content"] == idle_answer("你好")  # the scripts are loaded
         # Frozen, not dead: the script waits in the socket and runs when Redis wakes, after the
         # webhook's 1 s timeout (CLIENT PAUSE would drop it with the closed connection).
         os.kill(server.pid, signal.SIGSTOP)
@@ -98,7 +99,7 @@ def test_a_lock_taken_by_redis_after_the_caller_gave_up_is_taken_back(make_setti
         wait_for(lambda: observer.ping(), timeout=5)  # awake: the late script has run
         wait_for(lambda: not observer.exists(lock), timeout=2)
         started = time.monotonic()
-        assert webhook.say("还在吗")["Content"] == texts.HELP
+        assert webhook.say("还在吗")["Content"] == idle_answer("还在吗")
         assert time.monotonic() - started < 1
     finally:
         server.cleanup()

@@ -65,7 +65,7 @@ def test_a_step_in_a_conversation_costs_three_round_trips(hook, redis_client):
 def test_a_wrong_answer_costs_three_round_trips(hook, redis_client):
     verified_at_relationship(hook)
     answer, commands = counted(redis_client, lambda: say(hook, "隔壁老王"))
-    assert "没看懂这个关系" in answer
+    assert "没看懂这位家人" in answer
     assert round_trips(commands) <= 3, "\n".join(c[:90] for c in commands)
 
 

@@ -178,10 +178,11 @@ def test_a_click_mid_binding_asks_first_and_the_draft_waits(world) -> None:
     assert "“政策问答”" not in click(chat, "FAQ")        # an answer, not a service: nothing to leave
     assert texts.STILL_OPEN.format(title="绑定家人") in click(chat, "HOTLINE")
     chat.play([("李秀英", "证件号码")])
-    assert click(chat, "USAGE") == texts.CONFIRM_SWITCH.format(current="绑定家人", target="共济记录")
+    # A service with questions of its own asks before leaving the draft.
+    assert click(chat, "UNBIND") == texts.CONFIRM_SWITCH.format(current="绑定家人", target="解除绑定")
     chat.play([("否", "证件号码")])
-    click(chat, "USAGE")
-    answer = chat.say("是")
+    # A look at one's records asks nothing: it is shown, and the draft is offered again at once.
+    answer = click(chat, "USAGE")
     assert "您的个人账户余额" in answer and texts.RESUME_PAUSED.format(title="绑定家人") in answer
     chat.play([("1", "证件号码"), (person("李秀英").id_number, "承诺书")])
 

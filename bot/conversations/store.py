@@ -97,6 +97,13 @@ class ConversationStore:
         record = {f.name: getattr(conversation, f.name) for f in fields(conversation)
                   if getattr(conversation, f.name) != getattr(IDLE, f.name)}
         record["data"] = self.cipher.encrypt(_json(dict(conversation.data)).encode()).decode()
+        # What the user said for later steps and an unclear answer being asked about are personal
+        # data too (a name, an ID number): encrypted like the answers.
+        private = {name: getattr(conversation, name) for name in _PRIVATE if getattr(conversation, name)}
+        for name in _PRIVATE:
+            record.pop(name, None)
+        if private:
+            record["private"] = self.cipher.encrypt(_json(private).encode()).decode()
         for stamp in ("started_at", "updated_at"):
             if stamp in record:
                 record[stamp] = round(record[stamp], 3)
@@ -112,10 +119,15 @@ class ConversationStore:
 
     def _conversation(self, record: dict) -> Conversation:
         record["data"] = json.loads(self.cipher.decrypt(record["data"].encode()))
+        if "private" in record:
+            record.update(json.loads(self.cipher.decrypt(record.pop("private").encode())))
         record["history"] = tuple(record.get("history", ()))
         record["given"] = tuple(record.get("given", ()))
         record["paused"] = tuple(self._conversation(draft) for draft in record.get("paused", ()))
         return replace(IDLE, **record)
+
+
+_PRIVATE = ("prefill", "clarify")
 
 
 def _json(value: object) -> str:

@@ -55,6 +55,15 @@ class WeChatSide:
                          f"<PicUrl><![CDATA[{cdata_safe(pic_url)}]]></PicUrl>"
                          f"<MediaId><![CDATA[{cdata_safe(media_id)}]]></MediaId><MsgId>{msg_id or next(_msg_ids)}</MsgId>")
 
+    def voice_xml(self, openid: str, recognition: str, media_id: str = "voice-media",
+                  msg_id: int | None = None) -> str:
+        """A voice message; WeChat adds `Recognition` (the words it heard) when the account has
+        speech recognition on — empty when it heard nothing."""
+        return self._xml(openid, "voice", None,
+                         f"<MediaId><![CDATA[{cdata_safe(media_id)}]]></MediaId><Format><![CDATA[amr]]></Format>"
+                         f"<Recognition><![CDATA[{cdata_safe(recognition)}]]></Recognition>"
+                         f"<MsgId>{msg_id or next(_msg_ids)}</MsgId>")
+
     def event_xml(self, openid: str, event: str, key: str = "", create_time: int | None = None) -> str:
         extra = f"<Event><![CDATA[{event}]]></Event>"
         if key:

@@ -10,6 +10,16 @@ from tests.support.binding import person
 CODE = "123456"   # the sandbox's SMS code in these tests
 
 
+def _start_words() -> dict[str, str]:
+    """Each flow's start phrases that are whole words (no “…”), as a user might type them alone."""
+    from flows.catalog import FLOWS
+    return {phrase: flow.id for flow in FLOWS.values() if flow.entry
+            for phrase in flow.entry.phrases if "…" not in phrase}
+
+
+START_WORDS = _start_words()
+
+
 class User:
     def __init__(self, server, side, openid: str) -> None:
         self.server, self.side, self.openid = server, side, openid
@@ -47,3 +57,14 @@ def click(user: User, key: str) -> str:
     xml = user.side.event_xml(user.openid, "CLICK", key=key, create_time=next(_CLICK_TIMES))
     response = user.side.post(user.server.url, user.side.deliver(xml, user.openid))
     return user.side.open_reply(response.text).get("Content", "")
+
+
+def idle_answer(text: str) -> str:
+    """What the bot answers `text` from a user with nothing going on: the engine's own answer, for
+    tests about the webhook's plumbing rather than about what a message means."""
+    from datetime import date
+
+    from flows.catalog import ENGINE
+    from flows.engine import IDLE, Context, UserText
+    outcome = ENGINE.handle(IDLE, UserText(text), Context(now=0.0, today=date(2027, 1, 1)))
+    return "\n\n".join(outcome.replies)

@@ -1,0 +1,83 @@
+"""Yes and no as people say them (lexicon/words.toml [answer]): 对对对, 没错, 是滴, 嗯呢, 行吧,
+[强], 👍 / 错了, 不是的, 填错了, 我再想想. The pending question adds its own words: “取消”
+answering “确定要取消吗？” is a yes, “不解除” answering “确定要解除吗？” a no."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import re
+
+import rjieba
+
+from flows.understanding.lexicon import WORDS
+from flows.understanding.normalise import EMOJI, PUNCTUATION, lookalikes, squeeze, strip_padding
+from flows.understanding.typos import SoundIndex
+
+_ANSWER = WORDS["answer"]
+YES = frozenset(word for word in _ANSWER["yes"])
+NO = frozenset(word for word in _ANSWER["no"])
+KINDS = {kind: (frozenset(words["yes"]), frozenset(words["no"]))
+         for kind, words in _ANSWER.items() if isinstance(words, dict)}
+_SOUNDS = SoundIndex([(w, "yes") for w in YES if len(w) >= 2 and not w.isascii()] +
+                     [(w, "no") for w in NO if len(w) >= 2 and not w.isascii()], fold=False)
+_NEGATION = re.compile(r"^(?:不|没|别|不太|不是很|不大|没有|不想|不愿意?)(?=.)")
+
+
+@lru_cache(maxsize=4096)
+def yes_or_no(word: str, kind: str = "", text: str = "") -> bool | None:
+    """True, False, or None when the compact `word` is neither (or both: 好的不同意). `text`, the
+    message with its punctuation, lets each part of it speak (同意，都是真实的 / 嗯，不给她用了)."""
+    said = _said(word, kind)
+    if said is not None or not text:
+        return said
+    parts = [_said(PUNCTUATION.sub("", part), kind) for part in re.split(r"[\s,，。.!！;；、~～]+", EMOJI.sub(" ", text))
+             if PUNCTUATION.sub("", part)]
+    meant = {part for part in parts if part is not None}
+    return meant.pop() if len(meant) == 1 else None
+
+
+def _said(word: str, kind: str) -> bool | None:
+    if not word:
+        return None
+    yes, no = KINDS.get(kind, (frozenset(), frozenset()))
+    for candidate in _candidates(word):
+        # The question's own words first: “取消” is a yes to “确定要取消吗？”, a no elsewhere.
+        if candidate in yes:
+            return True
+        if candidate in no:
+            return False
+    for candidate in _candidates(word):
+        if candidate in YES:
+            return True
+        if candidate in NO:
+            return False
+    two = _two_parts(word, yes | YES, no | NO)
+    if two is not None:
+        return two
+    negated = _NEGATION.match(word)
+    if negated and _said(word[negated.end():], kind) is True and word[negated.end():] not in no:
+        return False                     # 不太同意, 没同意
+    fixed = lookalikes(word)             # 同竟 → 同意
+    if fixed != word:
+        return _said(fixed, kind)
+    heard = _SOUNDS.exact(word) if 2 <= len(word) <= 4 and not rjieba.has_word(word) else {}
+    meanings = set(heard.values())       # 确仁 → 确认: a slip, not a word of its own
+    return (meanings.pop() == "yes") if len(meanings) == 1 else None
+
+
+def _candidates(word: str) -> tuple[str, ...]:
+    bare = strip_padding(word)
+    return tuple(dict.fromkeys((word, bare, squeeze(word), squeeze(bare), squeeze(squeeze(bare)))))
+
+
+def _two_parts(word: str, yes: frozenset[str], no: frozenset[str]) -> bool | None:
+    """好的同意, 对的没错, 不对不对, 错了错了: every part says the same thing."""
+    bare = squeeze(strip_padding(word))
+    for cut in range(1, len(bare)):
+        head, tail = bare[:cut], bare[cut:]
+        head_says = True if head in yes else False if head in no else None
+        tail_says = True if tail in yes else False if tail in no else None
+        if head_says is not None and head_says == tail_says:
+            return head_says
+    return None

@@ -1,0 +1,60 @@
+"""Which service a sentence asks for, from the phrases each flow declares (flows/*.py `Entry`):
+帮我妈绑定一下 → bind_member, 查一下我绑了谁 → my_family, 不想给他用了 → unbind. A phrase matches
+anywhere in the sentence; “…” in a phrase stands for a few words (不想给…用). The longest
+phrase wins, so 取消绑定 (unbind) beats 绑定 (bind). Pinyin slips (邦定, 家庭公济) are matched by
+sound when no phrase matched as typed."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Mapping
+
+import rjieba
+
+from flows.understanding.typos import SoundIndex, sound
+
+_GAP = ".{0,6}?"
+
+
+class IntentIndex:
+    def __init__(self, phrases: Mapping[str, tuple[str, ...]]) -> None:   # intent -> phrases
+        plain, patterns = [], []
+        for intent, words in phrases.items():
+            for phrase in words:
+                if "…" in phrase:
+                    pattern = _GAP.join(re.escape(part) for part in phrase.split("…"))
+                    # Two parts in order say more than the same characters side by side: +1.
+                    patterns.append((re.compile(pattern), len(phrase.replace("…", "")) + 1, intent))
+                else:
+                    plain.append((phrase, intent))
+        self.plain = sorted(plain, key=lambda pair: -len(pair[0]))
+        self.patterns = patterns
+        self.sounds = SoundIndex(((phrase, intent) for phrase, intent in plain if len(phrase) >= 2), fold=False)
+        # bangding, jiebang: the phrases' pinyin, for words typed in Latin letters.
+        self.latin = sorted((("".join(sound(phrase, fold=False)), intent, phrase) for phrase, intent in plain
+                             if len(phrase) >= 2), key=lambda item: -len(item[0]))
+        self.find = lru_cache(maxsize=4096)(self._find)
+
+    def _find(self, word: str) -> tuple[str, str] | None:
+        """(intent, the phrase that matched) for a compact sentence, else None."""
+        best: tuple[int, str, str] | None = None
+        for phrase, intent in self.plain:
+            if best and len(phrase) <= best[0]:
+                break
+            if phrase in word:
+                best = (len(phrase), intent, phrase)
+        for pattern, length, intent in self.patterns:
+            found = pattern.search(word)
+            if found and (best is None or length > best[0]):
+                best = (length, intent, found.group())
+        if best and best[0] > 2:
+            return best[1], best[2]
+        if word.isascii():
+            return next(((intent, phrase) for latin, intent, phrase in self.latin if latin in word), None)
+        # 邦定 is no word, so it is a slip for 绑定; a real word that sounds the same is not. A
+        # longer phrase heard by sound beats a short one matched as typed (接触绑定 → 解除绑定).
+        heard = self.sounds.within(word)
+        if heard and len(heard[0]) >= 2 and not rjieba.has_word(heard[0]) and (best is None or len(heard[1]) > best[0]):
+            return heard[2], heard[1]
+        return (best[1], best[2]) if best else None

@@ -1,0 +1,64 @@
+"""Questions matched by meaning: the words of a question (rjieba's segmentation, synonyms made one,
+character pairs for what segmentation splits differently) scored against each entry's phrasings
+by idf-weighted cosine — the vector-space measure search engines start from, which needs no
+model and explains itself (which words matched, how rare they are)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from functools import lru_cache
+from typing import Iterable
+
+import rjieba
+
+from flows.understanding.lexicon import load
+from flows.understanding.normalise import CJK, compact, normalise
+
+_SYNONYMS = load("synonyms.toml")
+# Every word of a synonym group stands for the group's first word.
+_CANONICAL = {word: group[0] for group in _SYNONYMS["groups"] for word in group}
+_STOP = frozenset(_SYNONYMS["stop"])
+
+
+@lru_cache(maxsize=4096)
+def terms(text: str) -> tuple[str, ...]:
+    word = compact(normalise(text))
+    words = [_CANONICAL.get(w, w) for w in rjieba.cut(word) if w not in _STOP]
+    # Synonyms written inside a longer token (丈母娘家): look for them too.
+    inside = [canonical for synonym, canonical in _CANONICAL.items() if len(synonym) >= 2 and synonym in word]
+    pairs = [word[i:i + 2] for i in range(len(word) - 1) if CJK.match(word[i]) and CJK.match(word[i + 1])
+             and word[i] not in _STOP and word[i + 1] not in _STOP]
+    return tuple(words + inside + ["~" + pair for pair in pairs])
+
+
+class Matcher:
+    """Each entry is a set of phrasings (its topic, questions and keywords). A question scores
+    against an entry as its best phrasing: the cosine of their terms, each weighted by how rare it
+    is among the entries (idf), so 共济 counts for little and 取现 for much. `scores` ranks the
+    entries, best first, each with that cosine (0–1)."""
+
+    def __init__(self, documents: Iterable[tuple[str, Iterable[str]]]) -> None:
+        self.entries = [(key, [frozenset(terms(text)) for text in texts]) for key, texts in documents]
+        total = len(self.entries)
+        df = Counter(t for _, phrasings in self.entries for t in set().union(*phrasings))
+        self.idf = {t: math.log(1 + total / n) for t, n in df.items()}
+        self.norms = [(key, [(p, math.sqrt(sum(self.idf[t] ** 2 for t in p)) or 1.0) for p in phrasings])
+                      for key, phrasings in self.entries]
+
+    def scores(self, text: str) -> list[tuple[float, str]]:
+        query = frozenset(t for t in terms(text) if t in self.idf)
+        if not query:
+            return []
+        norm = math.sqrt(sum(self.idf[t] ** 2 for t in query))
+        ranked = []
+        for key, phrasings in self.norms:
+            best = max((sum(self.idf[t] ** 2 for t in query & p) / (norm * p_norm) for p, p_norm in phrasings),
+                       default=0.0)
+            ranked.append((best, key))
+        return sorted(ranked, reverse=True)
+
+
+QUESTION = re.compile(r"[?？]|吗|嘛|么$|呢$|[^不]不$|没$|没有$|怎么|怎样|咋|什么|啥|能不能|能否|可不可以|可以不|是不是|有没有|会不会|为什么|"
+                      r"如何|多少|多久|几个|几天|哪里|哪些|哪个|哪儿|谁能|要不要|行不行|需不需要|算不算|还是用|还是先|还是.+[的呢]$")
