@@ -9,13 +9,13 @@ import logging
 import tempfile
 from pathlib import Path
 
-from bench import machine, memory, notifications, report, round_trips, webhook, world
+from bench import machine, memory, notifications, report, round_trips, understanding, webhook, world
 from bench.load import Source, free_port, products
 from bot.store.server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ["webhook", "round_trips", "memory", "notifications"]
-BEFORE = "a77d321"  # the last commit before issue 8's performance work
+PARTS = ["webhook", "round_trips", "memory", "notifications", "understanding"]
+BEFORE = "a934adf"  # the last commit before issue 13's understanding layer
 
 
 def main() -> None:
@@ -47,6 +47,9 @@ def main() -> None:
                 print("memory per idle conversation", flush=True)
                 seeder = world.Seeder(world.settings_for(url, log={"level": "WARNING"}))
                 results["memory"] = memory.measure(url, seeder, 10_000 if args.quick else 100_000)
+            if "understanding" in only:
+                print("understanding a message, alone", flush=True)
+                results["understanding"] = understanding.measure()
             if "notifications" in only:
                 print("notification throughput", flush=True)
                 results["notifications"] = notifications.measure(url, work / "worker.log", 200 if args.quick else 1000)

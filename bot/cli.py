@@ -136,11 +136,12 @@ def _start_simulator(settings: Settings, fake_api_url: str, port: int):  # noqa:
 @click.option("--event", default=None, help="Send this event (e.g. subscribe) instead of a text.")
 @click.option("--click", "menu_key", default=None, metavar="KEY",
               help="Click the menu button with this key (e.g. MY_FAMILY).")
+@click.option("--voice", is_flag=True, help="Send TEXT as a voice message: WeChat's recognised words.")
 @click.option("--fake-wechat", default="http://127.0.0.1:8081", show_default=True,
               help="The local fake WeChat API to tell about the message (opens the reply window).")
 @click.argument("text", required=False, default="")
 def say(config_path: str | None, url: str | None, openid: str, event: str | None, menu_key: str | None,
-        fake_wechat: str, text: str) -> None:
+        voice: bool, fake_wechat: str, text: str) -> None:
     """Send one message to the webhook as WeChat would, and print the reply."""
     from bot.wechat.simulate import WeChatSide
 
@@ -148,6 +149,8 @@ def say(config_path: str | None, url: str | None, openid: str, event: str | None
     side = WeChatSide(settings.wechat, fake_api=fake_wechat)
     if menu_key:
         xml = side.event_xml(openid, "CLICK", key=menu_key)
+    elif voice:
+        xml = side.voice_xml(openid, text)
     else:
         xml = side.event_xml(openid, event) if event else side.text_xml(openid, text or "你好")
     response = side.post(url or f"http://{settings.server.bind}", side.deliver(xml, openid))

@@ -27,7 +27,8 @@ def name_in(text: str, confirm: str) -> str:
     if (guess is None or not guess.sure) and (reading.kin_within or _NAME_CUE.search(reading.word)):
         # 我老伴叫李秀英, 我妈张桂兰, 身份证上写的是赵丽: the name inside the sentence.
         guess = reading.name_within or guess
-    if guess is None or guess.value in KINDS or (reading.kin and not reading.kin.typed) \
+    asks = reading.question and len(reading.word) > len(guess.value if guess else "") + 1   # 孙子还小，要准备啥
+    if guess is None or asks or guess.value in KINDS or (reading.kin and not reading.kin.typed) \
             or yes_or_no(reading.word) is not None:
         raise Invalid(t.SURNAME_ONLY if surname_alone(reading.word) else t.BAD_NAME)
     if not guess.sure:
@@ -52,9 +53,14 @@ def id_number_in(text: str, today: date) -> IdNumber:
         raise Invalid(t.ID_PROBLEMS[problem.reason]) from None
 
 
+CODE_LENGTH = 6   # the bureau's SMS codes; one of another length is refused here, not spent on an attempt
+
+
 def code_in(text: str) -> str:
     """The verification code in the answer (验证码是123456, a pasted SMS, 一二三四五六)."""
     codes = read(text).codes
     if len(codes) != 1:
         raise Invalid(t.BAD_CODE)
+    if len(codes[0]) != CODE_LENGTH:
+        raise Invalid(t.CODE_LENGTH.format(length=CODE_LENGTH))
     return codes[0]

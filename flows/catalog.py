@@ -18,6 +18,11 @@ def _faq_answer(text: str) -> str | None:
     return entry.answer if entry else None
 
 
-ENGINE = Engine(FLOWS, answer_question=_faq_answer, needs_identity=NEEDS_IDENTITY, verify_flow=verify.FLOW_ID,
+def _faq_answer_to_a_statement(text: str) -> str | None:
+    entry = faq.match(text, min_score=faq.MIN_SCORE_STATEMENT)
+    return entry.answer if entry else None
+
+
+ENGINE = Engine(FLOWS, answer_question=_faq_answer, answer_statement=_faq_answer_to_a_statement, needs_identity=NEEDS_IDENTITY, verify_flow=verify.FLOW_ID,
                 no_answer=texts.UNKNOWN_QUESTION.format(topics=faq.topics()),
                 human=faq.by_topic("人工服务和热线").answer)

@@ -70,7 +70,8 @@ parse_sure = yes_or_no_answer("请回复“是”确认修改，或回复“否�
 
 # The order of the user's own member's payers: a question about it asks for it (先扣谁的？).
 ENTRY = Entry(phrases=("扣款顺序", "扣费顺序", "扣钱顺序", "先扣", "扣谁", "谁先扣", "扣哪个", "先用谁的", "先花谁",
-                       "先用我的", "先扣我的", "顺序", "先后", "扣钱的先后", "扣谁的钱", "扣谁的"), menu_key="DEDUCTION_ORDER",
+                       "先用我的", "先扣我的", "顺序", "先后", "扣钱的先后", "扣谁的钱", "扣谁的", "次序", "扣款次序",
+                       "修改…顺序", "调…顺序", "谁的先扣", "先扣谁"), menu_key="DEDUCTION_ORDER",
               own_records=True)
 
 

@@ -39,6 +39,7 @@ from flows import texts
 from flows.refusals import refusal
 from flows.understanding import Reading, read
 from flows.understanding.intents import IntentIndex
+from flows.understanding.normalise import strip_padding
 from flows.understanding.numbers import ordinal
 
 MAX_RETRIES = 3
@@ -153,6 +154,9 @@ class Entry:
     phrases: tuple[str, ...] = ()
     menu_key: str = ""
     own_records: bool = False
+    # Flows whose phrases this one's beat when a sentence has both: 把我儿子从共济里去掉 names
+    # 共济 (bind) but asks to unbind; 我绑定了几个人 names 绑定 but asks for my family.
+    outranks: tuple[str, ...] = ()
     start_data: Callable[[Reading | None, "Context"], dict[str, Any]] = lambda reading, ctx: {}
     recognises: Callable[[Reading], bool] | None = None
 
@@ -275,14 +279,16 @@ def _with(outcome: Outcome, milestones: tuple[Milestone, ...]) -> Outcome:
 
 
 SERVICE_UNAVAILABLE = "service_unavailable"
-_EDIT_WORDS = re.compile(r"修改|修该|改|错|不对|重新|换|重填|重写|重输|少打|多打|少写|多写|应该是|不是")
+_EDIT_WORDS = re.compile(r"修改|修该|改|错|不对|重新|换|重填|重写|重输|少打|多打|少写|多写|应该是|不是|有误|不正确|不准|"
+                         r"搞错|弄错")
 _EDIT_NUMBER = re.compile(r"^(?:我要|要)?(?:修改|修该|改一下|改)(?:第)?(.{1,3}?)(?:项|个|条)?$|"
-                          r"^第?(.{1,3}?)(?:项|个|条)?(?:错了|不对|要改|改一下|有错|写错了|填错了)$")
+                          r"^第?(.{1,3}?)(?:项|个|条)?(?:错了|错|不对|要改|改一下|改|有错|写错了|写错|填错了|填错)$")
 
 
 class Engine:
     def __init__(self, flows: Mapping[str, Flow], summary_step: str = "summary",
                  answer_question: Callable[[str], str | None] = lambda text: None,
+                 answer_statement: Callable[[str], str | None] = lambda text: None,
                  needs_identity: frozenset[str] = frozenset(), verify_flow: str = "verify",
                  no_answer: str = texts.NOT_UNDERSTOOD, human: str = texts.HUMAN) -> None:
         self.flows = flows
@@ -290,9 +296,11 @@ class Engine:
         self.human = human           # where to find a person (the hotline, the service hall)
         self.summary_step = summary_step
         self.answer_question = answer_question
+        self.answer_statement = answer_statement   # the Q&A for what is not a question: a clearer match
         self.needs_identity = needs_identity   # started through `verify_flow` unless ctx.user["verified"]
         self.verify_flow = verify_flow
-        self.intents = IntentIndex({flow.id: flow.entry.phrases for flow in flows.values() if flow.entry})
+        self.intents = IntentIndex({flow.id: flow.entry.phrases for flow in flows.values() if flow.entry},
+                                   {flow.id: flow.entry.outranks for flow in flows.values() if flow.entry})
         self.menu_keys = {flow.entry.menu_key: flow.id for flow in flows.values() if flow.entry and flow.entry.menu_key}
 
     # The one entry point.
@@ -368,7 +376,8 @@ class Engine:
         wanted = self._service_asked_for(reading)
         if wanted:
             return self.handle(conv, Start(wanted, self.start_data(wanted, reading, ctx)), ctx)
-        answer = self.answer_question(event.text)
+        # A statement (我孙子考上大学了) is answered from the Q&A only when the match is clear.
+        answer = self.answer_question(event.text) if reading.question else self.answer_statement(event.text)
         if answer:
             return Outcome(conv, (answer,))
         if reading.move_inside:
@@ -387,9 +396,15 @@ class Engine:
             return None
         flow_id = found[0]
         entry = self.flows[flow_id].entry
-        if (reading.question and not (entry and entry.own_records) and not _REQUEST.search(reading.word)
-                and self.answer_question(reading.raw)):
-            return None
+        if not reading.question or _REQUEST.search(reading.word):
+            return flow_id
+        if _HOW_TO.search(reading.word) and (reading.kin_within or _FAMILY.search(reading.word)):
+            return flow_id    # 我老婆子看病想用我卡里的钱，要怎么弄: how to do it, for someone — do it
+        if (_GENERAL.search(reading.word) and not _DONE.search(reading.word)) or not (entry and entry.own_records):
+            # 城乡居民医保能给家人共济吗, 一般多久能审核好: about the rules. The Q&A answers; a
+            # question about the rules that names no one is never taken for a request.
+            if self.answer_question(reading.raw) or not (reading.kin_within or reading.name_within):
+                return None
         return flow_id
 
     # -- moves -------------------------------------------------------------------------------
@@ -495,10 +510,13 @@ class Engine:
         talk inside a sentence. Then the pending question again."""
         prompt = step.prompt(conv.data, ctx)
         found = self.intents.find(reading.word)
-        about_step = any(word in reading.word for word in (step.label, *step.aliases) if word)
-        if reading.question and ((found and found[0] == conv.flow) or about_step):
-            # 解除了会怎么样？ while unbinding; 写身份证上的名字吗？ at the name: about this step.
+        if reading.question and any(word in reading.word for word in (step.label, *step.aliases) if word):
+            # 写身份证上的名字吗？ at the name: about this step.
             return Outcome(conv, (step.help or texts.GENERIC_HELP, prompt))
+        if reading.question and found and found[0] == conv.flow:
+            # 绑定后钱能取现吗？ while binding: the Q&A when it clearly knows, else the step's help
+            # (解除了会怎么样？ while unbinding is about this very step).
+            return Outcome(conv, (self.answer_statement(reading.raw) or step.help or texts.GENERIC_HELP, prompt))
         wanted = self._service_asked_for(reading)
         if wanted == conv.flow:
             return Outcome(conv, (texts.ALREADY_HERE.format(title=flow.title), prompt))
@@ -604,7 +622,7 @@ class Engine:
         if reading.yes_no("summary"):
             return None
         editable = self._editable(flow, conv)
-        numbered = _EDIT_NUMBER.match(reading.word)
+        numbered = _EDIT_NUMBER.match(reading.word) or _EDIT_NUMBER.match(strip_padding(reading.word))  # …要改一下
         if numbered:
             number = ordinal(next(group for group in numbered.groups() if group))
             if number is not None:
@@ -826,6 +844,14 @@ class Engine:
 
 # A request, not a question about the rules: 帮我绑, 给我妈办.
 _REQUEST = re.compile(r"帮我|给我办|帮忙|替我|麻烦你|申请|开通|怎么让|怎样让|咋让|怎么调|怎么改|改一下|调一下|设置")
+# A question about the rules in general, not about one's own records: 一般多久, 谁可以, 能不能.
+_GENERAL = re.compile(r"一般|通常|大概|多久|多长时间|要几天|几个工作日|谁可以|什么人|哪些亲|哪些家人|哪些人可以|"
+                      r"哪些人能|能不能|可不可以|能否|可以吗|能吗|行吗|行不行|是不是|有没有限制|"
+                      r"(?:可以|能)(?:绑|办|用|给|加|共济).{0,6}(?:吗|不|么)$")
+# What the user has done (我都绑了哪些家人): a question about their own records, however put.
+_DONE = re.compile(r"(?:绑|绑定|办|开|申请|提交|加)了|(?:绑|办)过|我都|已经")
+_HOW_TO = re.compile(r"怎么弄|咋弄|怎么办|咋办|要怎么|怎么操作|咋操作|怎么搞|咋整|咋搞")
+_FAMILY = re.compile(r"家人|家里人|家属|亲人")
 # Said inside a sentence, these mean the sentence is not an answer (稍等我问问我儿子).
 _NOT_AN_ANSWER = frozenset({"wait", "back", "cancel", "restart", "human", "help"})
 # The new value of an edit said with it: 改成李秀瑛, 应该是330…, 不是配偶，是我妈.

@@ -18,7 +18,8 @@ from flows.understanding.similarity import Matcher
 _DOMAIN = re.compile("|".join(map(re.escape, load("synonyms.toml")["domain"])))
 _OFF_TOPIC = re.compile("|".join(map(re.escape, load("synonyms.toml")["off_topic"])))
 MIN_SCORE = 0.35    # the best entry's similarity (cosine, 0–1)
-MIN_LEAD = 1.05     # and by how much it must beat the second best
+MIN_LEAD = 1.02     # and by how much it must beat the second best
+MIN_SCORE_STATEMENT = 0.6   # a message that is not a question needs a clearer match
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,14 @@ _BY_TOPIC = {entry.topic: entry for entry in ENTRIES}
 _MATCHER = Matcher((entry.topic, (entry.topic, *entry.questions, *entry.keywords)) for entry in ENTRIES)
 
 
-def match(text: str) -> Entry | None:
+def match(text: str, min_score: float | None = None) -> Entry | None:
     """The entry a question is about; None when it is not a question about this service, or no
     entry clearly answers it (the bot then says so rather than answer the wrong question)."""
     reading = read(text)
     if len(reading.word) < 3 or not _DOMAIN.search(reading.word) or _OFF_TOPIC.search(reading.word):
         return None
     ranked = _MATCHER.scores(reading.text)
-    if not ranked or ranked[0][0] < MIN_SCORE:
+    if not ranked or ranked[0][0] < (MIN_SCORE if min_score is None else min_score):
         return None
     if len(ranked) > 1 and ranked[0][0] < ranked[1][0] * MIN_LEAD:
         return None

@@ -46,8 +46,10 @@ ENTRY = Entry(phrases=("办理进度", "进度", "查进度", "审核结果", "�
                        "办成功了", "成功了没", "成功没", "成功了吗", "好了没有", "弄好了没", "办得怎么样", "结果出来",
                        "申请状态", "到哪一步", "有结果", "有消息", "什么结果", "绑上了没", "绑好了没", "绑成了没",
                        "绑定成功了吗", "绑定成功没", "同意了没", "确认了没", "审核好", "还没审核", "没审核",
-                       "申请怎么样了", "提交的申请", "怎么样了"),
-              menu_key="PROGRESS", own_records=True)
+                       "申请怎么样了", "提交的申请", "怎么样了", "过了没", "审核过", "办的…怎么样", "办得怎么样了",
+                       "办的…过了", "办下来", "批下来了没", "通过没有", "还没消息", "没有消息", "没消息", "提交的…申请",
+                       "申请…怎么还没"),
+              menu_key="PROGRESS", own_records=True, outranks=("bind_member",))
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.PROGRESS_TITLE, first="applications", entry=ENTRY, steps={

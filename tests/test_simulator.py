@@ -56,6 +56,13 @@ def test_follow_text_and_click_go_through_the_real_webhook(simulator) -> None:
     assert "身份证号码" in send(url, text="王建国")[0]["text"]
 
 
+def test_a_voice_message_is_read_by_its_recognised_words(simulator) -> None:
+    url, _, _ = simulator
+    assert "先验证一下您的身份" in send(url, voice="我想给我老伴办个家庭共济。")[0]["text"]
+    unheard = send(url, voice="")[0]["text"]          # WeChat heard nothing: the question follows
+    assert "没听清" in unheard and unheard.endswith("请输入您的姓名（与身份证一致）：")
+
+
 def test_a_photo_reaches_the_flow_as_a_media_id(simulator) -> None:
     url, _, app = simulator
     for text in ["绑定家人", "王建国", person("王建国").id_number, CODE, "孙女", "王朵朵", person("王朵朵").id_number]:

@@ -57,10 +57,12 @@ def create_simulator(phone: Phone, desk: SandboxService | None = None, account: 
             replies = phone.follow(openid)
         elif body.get("click"):
             replies = phone.click(openid, str(body["click"]))
+        elif isinstance(body.get("voice"), str):
+            replies = phone.voice(openid, body["voice"])
         elif isinstance(body.get("text"), str) and body["text"].strip():
             replies = phone.text(openid, body["text"])
         else:
-            return jsonify(error="send text, click or follow"), 400
+            return jsonify(error="send text, voice, click or follow"), 400
         return jsonify(replies=replies)
 
     @app.post("/api/image")

@@ -14,6 +14,7 @@ HELP = """Type a message and press Enter. Commands:
   /menu                 the custom menu, with its keys
   /click KEY|NAME       press a menu button (e.g. /click 我的家人)
   /photo FILE           send a photo
+  /voice [TEXT]         a voice message WeChat heard as TEXT (nothing: it heard nothing)
   /user [OPENID]        switch to another simulated user (a new one if none is given)
   /sms                  the sandbox's latest SMS codes
   /review               applications waiting for manual review
@@ -69,6 +70,8 @@ class TerminalChat:
                     self.write(f"no menu button {rest!r}: see /menu")
                 else:
                     self._show(self._post({"click": key}))
+            elif command == "/voice":
+                self._show(self._post({"voice": rest}))
             elif command == "/photo":
                 with Path(rest).expanduser().open("rb") as photo:
                     response = requests.post(f"{self.url}/api/image", data={"openid": self.openid},

@@ -37,6 +37,10 @@ class Phone:
     def text(self, openid: str, content: str) -> list[dict[str, Any]]:
         return self._deliver(openid, self.side.text_xml(openid, content))
 
+    def voice(self, openid: str, recognition: str) -> list[dict[str, Any]]:
+        """A voice message, with the words WeChat's speech recognition heard ('' for none)."""
+        return self._deliver(openid, self.side.voice_xml(openid, recognition))
+
     def click(self, openid: str, key: str) -> list[dict[str, Any]]:
         return self._deliver(openid, self.side.event_xml(openid, "CLICK", key=key, create_time=self._event_time()))
 

@@ -21,7 +21,9 @@ KINDS = {kind: (frozenset(words["yes"]), frozenset(words["no"]))
          for kind, words in _ANSWER.items() if isinstance(words, dict)}
 _SOUNDS = SoundIndex([(w, "yes") for w in YES if len(w) >= 2 and not w.isascii()] +
                      [(w, "no") for w in NO if len(w) >= 2 and not w.isascii()], fold=False)
-_NEGATION = re.compile(r"^(?:不|没|别|不太|不是很|不大|没有|不想|不愿意?)(?=.)")
+_NEGATION = re.compile(r"^(?:不是很|不可能|不愿意|不愿|不太|不大|没有|不想|不能|无法|不会|不|没|别|莫)(?=.)")
+# Said before an answer without changing it: 先不同意 is 不同意, 还是别解了 is 别解了.
+_MODIFIERS = re.compile(r"^(?:这个我|那还是|那就|我就|我先|还是|暂时|我|那|先|就)(?=.)")
 
 
 @lru_cache(maxsize=4096)
@@ -31,8 +33,11 @@ def yes_or_no(word: str, kind: str = "", text: str = "") -> bool | None:
     said = _said(word, kind)
     if said is not None or not text:
         return said
-    parts = [_said(PUNCTUATION.sub("", part), kind) for part in re.split(r"[\s,，。.!！;；、~～]+", EMOJI.sub(" ", text))
-             if PUNCTUATION.sub("", part)]
+    pieces = [PUNCTUATION.sub("", part) for part in re.split(r"[\s,，。.!！;；、~～]+", EMOJI.sub(" ", text))]
+    pieces = [piece for piece in pieces if piece]
+    if len(pieces) < 2:
+        return None
+    parts = [_said(piece, kind) for piece in pieces]
     meant = {part for part in parts if part is not None}
     return meant.pop() if len(meant) == 1 else None
 
@@ -55,25 +60,43 @@ def _said(word: str, kind: str) -> bool | None:
     two = _two_parts(word, yes | YES, no | NO)
     if two is not None:
         return two
+    modified = _MODIFIERS.match(word)
+    if modified:
+        return _said(word[modified.end():], kind)
     negated = _NEGATION.match(word)
     if negated and _said(word[negated.end():], kind) is True and word[negated.end():] not in no:
-        return False                     # 不太同意, 没同意
+        return False                     # 不太同意, 没同意, 这个我不能同意
     fixed = lookalikes(word)             # 同竟 → 同意
     if fixed != word:
         return _said(fixed, kind)
-    heard = _SOUNDS.exact(word) if 2 <= len(word) <= 4 and not rjieba.has_word(word) else {}
-    meanings = set(heard.values())       # 确仁 → 确认: a slip, not a word of its own
+    # 确仁, 同义 → 确认, 同意: answering a yes/no question, a word that sounds like yes is a slip.
+    heard = _SOUNDS.exact(word) if 2 <= len(word) <= 4 else {}
+    meanings = set(heard.values())
     return (meanings.pop() == "yes") if len(meanings) == 1 else None
 
 
 def _candidates(word: str) -> tuple[str, ...]:
+    plain = EMOJI.sub("", word)
+    if plain and plain != word:          # 同意🙏: the emoji is decoration (👍 alone is the answer)
+        word = plain
     bare = strip_padding(word)
-    return tuple(dict.fromkeys((word, bare, squeeze(word), squeeze(bare), squeeze(squeeze(bare)))))
+    if len(set(word)) == len(word):          # nothing repeated: nothing to squeeze
+        return (word, bare) if bare != word else (word,)
+    return tuple(dict.fromkeys((word, bare, squeeze(word), squeeze(bare))))
 
 
 def _two_parts(word: str, yes: frozenset[str], no: frozenset[str]) -> bool | None:
     """好的同意, 对的没错, 不对不对, 错了错了: every part says the same thing."""
-    bare = squeeze(strip_padding(word))
+    for bare in dict.fromkeys((squeeze(word), squeeze(strip_padding(word)))):
+        said = _halves(bare, yes, no)
+        if said is not None:
+            return said
+    return None
+
+
+def _halves(bare: str, yes: frozenset[str], no: frozenset[str]) -> bool | None:
+    if len(bare) > 10:
+        return None      # a sentence, not two short answers
     for cut in range(1, len(bare)):
         head, tail = bare[:cut], bare[cut:]
         head_says = True if head in yes else False if head in no else None

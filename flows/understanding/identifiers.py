@@ -36,11 +36,16 @@ def _ids_in(run: str) -> tuple[list[str], str]:
     return found, "".join(groups)
 
 
+_DATE = re.compile(r"([0-9]{4})\s*年\s*([0-9]{1,2})\s*月\s*([0-9]{1,2})\s*[日号]?")
+
+
 def number_runs(text: str) -> list[str]:
     """Every run of six or more digits in the text, joined: the candidates for an ID number
-    (the parser tells the user what is wrong with a bad one)."""
+    (the parser tells the user what is wrong with a bad one). A birth date dictated inside one
+    (330106，1964年8月22号，0224) counts as its eight digits."""
     runs = []
-    for run in _GROUPS.findall(spoken_digits(text)):
+    text = _DATE.sub(lambda d: f"{d.group(1)}{int(d.group(2)):02d}{int(d.group(3)):02d}", spoken_digits(text))
+    for run in _GROUPS.findall(text):
         found, joined = _ids_in(run)
         runs.extend(found or ([joined] if len(re.sub(r"[^0-9]", "", joined)) >= 6 else []))
     return runs

@@ -1,7 +1,8 @@
 """Which service a sentence asks for, from the phrases each flow declares (flows/*.py `Entry`):
 帮我妈绑定一下 → bind_member, 查一下我绑了谁 → my_family, 不想给他用了 → unbind. A phrase matches
 anywhere in the sentence; “…” in a phrase stands for a few words (不想给…用). The longest
-phrase wins, so 取消绑定 (unbind) beats 绑定 (bind). Pinyin slips (邦定, 家庭公济) are matched by
+phrase wins, so 取消绑定 (unbind) beats 绑定 (bind); a flow can also outrank another outright
+(removing someone beats adding them, whatever the words' lengths). Pinyin slips (邦定, 家庭公济) are matched by
 sound when no phrase matched as typed."""
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ _GAP = ".{0,6}?"
 
 
 class IntentIndex:
-    def __init__(self, phrases: Mapping[str, tuple[str, ...]]) -> None:   # intent -> phrases
+    def __init__(self, phrases: Mapping[str, tuple[str, ...]],
+                 outranks: Mapping[str, tuple[str, ...]] | None = None) -> None:   # intent -> phrases, beaten intents
+        self.outranks = {intent: frozenset(beaten) for intent, beaten in (outranks or {}).items()}
         plain, patterns = [], []
         for intent, words in phrases.items():
             for phrase in words:
@@ -38,16 +41,18 @@ class IntentIndex:
 
     def _find(self, word: str) -> tuple[str, str] | None:
         """(intent, the phrase that matched) for a compact sentence, else None."""
-        best: tuple[int, str, str] | None = None
+        found: dict[str, tuple[int, str]] = {}      # intent -> its longest phrase found
         for phrase, intent in self.plain:
-            if best and len(phrase) <= best[0]:
-                break
-            if phrase in word:
-                best = (len(phrase), intent, phrase)
+            if phrase in word and len(phrase) > found.get(intent, (0, ""))[0]:
+                found[intent] = (len(phrase), phrase)
         for pattern, length, intent in self.patterns:
-            found = pattern.search(word)
-            if found and (best is None or length > best[0]):
-                best = (length, intent, found.group())
+            match = pattern.search(word)
+            if match and length > found.get(intent, (0, ""))[0]:
+                found[intent] = (length, match.group())
+        beaten = {b for intent in found for b in self.outranks.get(intent, ())}
+        ranked = sorted(((length, intent, phrase) for intent, (length, phrase) in found.items()
+                         if intent not in beaten), reverse=True)
+        best = ranked[0] if ranked else None
         if best and best[0] > 2:
             return best[1], best[2]
         if word.isascii():

@@ -131,11 +131,14 @@ def _of(text: str) -> Kin | None:
 
 
 def _sounds_like(word: str) -> Kin | None:
-    if not 2 <= len(word) <= _LONGEST or _is_a_name(word):
-        return None      # 唐杰 sounds like 堂姐, but it is a name
+    if not 2 <= len(word) <= _LONGEST:
+        return None
     found = _SOUNDS.exact(word) or _SOUNDS.near(word)
     if len(found) != 1:
         return None
+    shares = any(a == b for a, b in zip(next(iter(found)), word))
+    if not shares and _is_a_name(word):
+        return None      # 唐杰 sounds like 堂姐, but it is a name (付母 shares 母 with 父母: a slip)
     kin = KINDS[next(iter(found))]
     # 老拌 is no word: a slip, taken as 老伴. 老板 is a word of its own: ask before taking it.
     return Kin(kin.word, kin.relationship, kin.refused, kin.options, typed=word) if rjieba.has_word(word) else kin

@@ -20,6 +20,7 @@ SINGLE = frozenset(_SURNAMES["single"])
 COMPOUND = frozenset(_SURNAMES["compound"])
 # Surnames that are also everyday words (谢 in 谢谢, 于, 和): not enough on their own.
 COMMON_WORDS = frozenset(_SURNAMES.get("not_alone", ""))
+COMMON = frozenset(_SURNAMES["common"])
 
 # Characters of speech, not of names: a text with one of these is a sentence, not a name.
 _SPEECH = frozenset("的了吗呢吧啊么哪谁什怎这那您你我他她它们些嘛呀啦哦嗯喂没办绑查问说想要去拿找等给帮能会不个第码号")
@@ -47,7 +48,7 @@ _NOT_NAMES = frozenset({"n", "v", "vn", "vd", "a", "ad", "an", "d", "c", "p", "u
 def name_in(text: str) -> NameGuess | None:
     """`text`: normalised, with ID numbers already taken out. Pieces set apart by spaces or
     punctuation are names on their own (王建国 男) unless every piece is one character (李 秀 英)."""
-    text = EMOJI.sub(" ", _DOT.sub("·", text))
+    text = re.sub(r"\s*·\s*", "·", EMOJI.sub(" ", _DOT.sub("·", text)))   # 热娜古丽 · 艾买提
     if not CJK.search(text):
         return _latin(text)
     pieces = [p for p in re.split(r"[^\u3400-\u9fff\U00020000-\U0002fa1f·a-z]+", text) if p]
@@ -57,7 +58,11 @@ def name_in(text: str) -> NameGuess | None:
         guesses = [g for g in map(_one, pieces) if g is not None]
         sure = [g for g in guesses if g.sure]
         if sure:
-            return sure[0]
+            # Never a part of a name: with another name-like piece beside it, ask (热娜古丽 艾买提).
+            # Pieces that spell it out (三横王, 木子李) or repeat it share its characters.
+            chosen = sure[0]
+            rivals = [g for g in guesses if g.value != chosen.value and not set(g.value) & set(chosen.value)]
+            return chosen if not rivals else NameGuess(chosen.value, sure=False)
         if len(guesses) == 1 and all(_one(p) is None and strip_padding(p) == "" or p == guesses[0].value
                                      for p in pieces):
             return guesses[0]
@@ -73,7 +78,8 @@ def _latin(text: str) -> NameGuess | None:
 
 def _one(word: str) -> NameGuess | None:
     word = strip_padding(word)
-    word = _AFTER.sub("", _BEFORE.sub("", word, count=1)) or word
+    bare = _AFTER.sub("", _BEFORE.sub("", word, count=1)) or word
+    cued, word = bare != word, bare     # 李秀英女士, 她叫李秀英: said as a name
     word = word.strip("·")
     if not word or "··" in word:
         return None
@@ -83,7 +89,7 @@ def _one(word: str) -> NameGuess | None:
         return None
     if "·" in word:
         return NameGuess(word, sure=len(word) <= 20)
-    if any(ch in _SPEECH for ch in word) or not 2 <= len(word) <= 5:
+    if any(ch in _SPEECH for ch in word) or not 2 <= len(word) <= 5 or _starts_with_a_relative(word):
         return None
     compound = word[:2] in COMPOUND
     if len(word) == 5 and not compound:
@@ -95,13 +101,22 @@ def _one(word: str) -> NameGuess | None:
     if len(tags) > 1 and len(tags[0][0]) > 1 and all(tag in _NOT_NAMES for _, tag in tags):
         return None     # 申请共济: words, every one of them (钱平安 is 钱 and a given name)
     # 文章 is a word; 申请… begins with one (a surname's character, but not used as one here).
+    # (杨淑华 is cut 杨淑|华: a common surname's first piece is the segmenter's slip, not a word.)
     a_word = (len(tags) == 1 and tags[0][1] in _NOT_NAMES) or \
-        (len(tags[0][0]) >= 2 and not tags[0][1].startswith("nr") and tags[0][0] not in COMPOUND)
+        (len(tags) > 1 and len(tags[0][0]) >= 2 and tags[0][1] in _NOT_NAMES and tags[0][0] not in COMPOUND
+         and word[0] not in COMMON)
     if a_word and not surname:
         return None
-    sure = not a_word and ((compound and len(word) >= 3) or
-                           (surname and word[0] not in COMMON_WORDS and len(word) <= 4))
+    sure = (not a_word or cued) and ((compound and len(word) >= 3) or
+                                     (surname and word[0] not in COMMON_WORDS and len(word) <= 4
+                                      and (len(word) >= 3 or word[0] in COMMON or cued)))
     return NameGuess(word, sure=sure)
+
+
+def _starts_with_a_relative(word: str) -> bool:
+    """孙子还小, 老伴儿说: a relative, then words — not a name."""
+    from flows.understanding.kinship import KINDS   # kinship reads names lazily too
+    return any(word.startswith(kin) for kin in KINDS if len(kin) >= 2 and len(word) > len(kin))
 
 
 def surname_alone(text: str) -> bool:

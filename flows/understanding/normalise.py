@@ -21,11 +21,11 @@ _EMOJI_CODE = re.compile(r"\[[^\[\]]{1,6}\]")
 _REPEATS = re.compile(r"(.{1,2}?)\1+")
 CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0002fa1f]")
 
-_FILLERS = tuple(sorted(WORDS["fillers"], key=len, reverse=True))
+_PADDING = "|".join(map(re.escape, sorted(WORDS["fillers"] + WORDS["polite"], key=len, reverse=True)))
+_PADDED = re.compile(f"^(?:{_PADDING})+|(?:{_PADDING})+$")
 _LOOKALIKES = str.maketrans({pair[0]: pair[1] for pair in WORDS["lookalikes"]})
 # Emoji and WeChat's emoji codes said around an answer (李秀英🙏, 王建国[握手]).
 EMOJI = re.compile(r"\[[^\[\]]{1,6}\]|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
-_POLITE = tuple(sorted(WORDS["polite"], key=len, reverse=True))
 
 
 @lru_cache(maxsize=4096)
@@ -58,12 +58,4 @@ def lookalikes(word: str) -> str:
 def strip_padding(word: str) -> str:
     """Fillers and polite words at either end go (那个李秀英啊 → 李秀英, 请问 → ''); what stays
     is the content. Returns '' when nothing else was said."""
-    changed = True
-    while changed and word:
-        changed = False
-        for padding in _FILLERS + _POLITE:
-            if word.startswith(padding):
-                word, changed = word[len(padding):], True
-            if word.endswith(padding) and word:
-                word, changed = word[: -len(padding)], True
-    return word
+    return _PADDED.sub("", word)

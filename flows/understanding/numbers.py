@@ -9,11 +9,14 @@ import cn2an
 
 # Digit by digit, as numbers are read out (and as voice recognisers write them): no units.
 # 幺 (1), 两 (2), 拐 (7), 勾 (9), 洞 (0): how digits are read out so they are not misheard.
+# And the financial forms (壹贰叁) some people write numbers in.
 _DIGIT_WORDS = {"零": "0", "〇": "0", "○": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
-                "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9", "勾": "9"}
-_DIGIT_RUN = re.compile(r"[零〇○洞一幺二两三四五六七拐八九勾0-9](?:\s*[零〇○洞一幺二两三四五六七拐八九勾0-9])+")
-_X_WORDS = re.compile(r"(?<=[0-9])\s*(?:叉|艾克斯|爱克斯|埃克斯|大写的?x|小写的?x|字母x|x)(?![a-z])", re.IGNORECASE)
-_HAS_NUMERAL = re.compile(r"[零〇○洞一幺二两三四五六七拐八九勾十百]")
+                "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9", "勾": "9",
+                "壹": "1", "贰": "2", "叁": "3", "肆": "4", "伍": "5", "陆": "6", "柒": "7", "捌": "8", "玖": "9"}
+_DIGITS = "零〇○洞一幺二两三四五六七拐八九勾壹贰叁肆伍陆柒捌玖0-9"
+_DIGIT_RUN = re.compile(f"[{_DIGITS}](?:\\s*[{_DIGITS}])+")
+_X_WORDS = re.compile(r"(?<=[0-9])[\s,，、]*(?:叉|艾克斯|爱克斯|埃克斯|大写的?x|小写的?x|字母x|x)(?![a-z])", re.IGNORECASE)
+_HAS_NUMERAL = re.compile(r"[零〇○洞一幺二两三四五六七拐八九勾十百壹贰叁肆伍陆柒捌玖]")
 
 
 def spoken_digits(text: str) -> str:

@@ -112,7 +112,7 @@ _NUMBERS = re.compile(r"(?:身份证号码|身份证号|身份证|证件号码|�
 # The words of a request that stand between the parts of a sentence (帮我把|老伴|李秀英|绑上): what is
 # between them may be a name. One-character words only where they cannot be part of a name.
 _SENTENCE_WORDS = re.compile(
-    r"[\s,，。.!！?？;；:：、]+|身份证号码|身份证号|身份证|证件号码|证件号|号码|家庭共济|共济|绑定|绑上|绑一下|开通|"
+    r"[\s,，。.!！?？;；:：、]+|身份证号码|身份证号|身份证|证件号码|证件号|号码|家庭共济|开个共济|开共济|共济|绑定|绑上|绑一下|开通|"
     r"办理|办一下|添加|加进|加上|一下|谢谢|麻烦|名字|姓名|帮忙|帮我|给我|我想|我要|想要|她叫|他叫|叫做|名叫|"
     r"[叫是的她他我俺咱给帮把替想要请办绑也都就吧呢啊了呀]")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from functools import lru_cache
 from typing import Iterable
 
@@ -17,8 +17,10 @@ from flows.understanding.lexicon import load
 from flows.understanding.normalise import CJK, compact, normalise
 
 _SYNONYMS = load("synonyms.toml")
-# Every word of a synonym group stands for the group's first word.
-_CANONICAL = {word: group[0] for group in _SYNONYMS["groups"] for word in group}
+# A relative the rules allow (闺女, 我妈, 我哥) is a 家人 to the Q&A: 我闺女那边需要做什么 is asked as
+# 家人需要做什么. Every word of a synonym group stands for the group's first word.
+_CANONICAL = {word: "家人" for words in load("kinship.toml")["allowed"].values() for word in words if len(word) >= 2}
+_CANONICAL.update({word: group[0] for group in _SYNONYMS["groups"] for word in group})
 _STOP = frozenset(_SYNONYMS["stop"])
 
 
@@ -40,25 +42,37 @@ class Matcher:
     entries, best first, each with that cosine (0–1)."""
 
     def __init__(self, documents: Iterable[tuple[str, Iterable[str]]]) -> None:
-        self.entries = [(key, [frozenset(terms(text)) for text in texts]) for key, texts in documents]
-        total = len(self.entries)
-        df = Counter(t for _, phrasings in self.entries for t in set().union(*phrasings))
+        entries = [(key, [frozenset(terms(text)) for text in texts]) for key, texts in documents]
+        total = len(entries)
+        df = Counter(t for _, phrasings in entries for t in set().union(*phrasings))
         self.idf = {t: math.log(1 + total / n) for t, n in df.items()}
-        self.norms = [(key, [(p, math.sqrt(sum(self.idf[t] ** 2 for t in p)) or 1.0) for p in phrasings])
-                      for key, phrasings in self.entries]
+        # term -> [(phrasing number, its weight²)]; each phrasing's key and norm by its number.
+        self.phrasings: list[tuple[str, float]] = []
+        self.postings: dict[str, list[int]] = defaultdict(list)
+        for key, phrasings in entries:
+            for phrasing in phrasings:
+                number = len(self.phrasings)
+                self.phrasings.append((key, math.sqrt(sum(self.idf[t] ** 2 for t in phrasing)) or 1.0))
+                for t in phrasing:
+                    self.postings[t].append(number)
+        self.keys = list(dict.fromkeys(key for key, _ in entries))
 
     def scores(self, text: str) -> list[tuple[float, str]]:
-        query = frozenset(t for t in terms(text) if t in self.idf)
+        query = [t for t in dict.fromkeys(terms(text)) if t in self.idf]
         if not query:
             return []
         norm = math.sqrt(sum(self.idf[t] ** 2 for t in query))
-        ranked = []
-        for key, phrasings in self.norms:
-            best = max((sum(self.idf[t] ** 2 for t in query & p) / (norm * p_norm) for p, p_norm in phrasings),
-                       default=0.0)
-            ranked.append((best, key))
-        return sorted(ranked, reverse=True)
+        shared: dict[int, float] = defaultdict(float)
+        for t in query:
+            weight = self.idf[t] ** 2
+            for number in self.postings[t]:
+                shared[number] += weight
+        best = dict.fromkeys(self.keys, 0.0)
+        for number, overlap in shared.items():
+            key, p_norm = self.phrasings[number]
+            best[key] = max(best[key], overlap / (norm * p_norm))
+        return sorted(((score, key) for key, score in best.items()), reverse=True)
 
 
 QUESTION = re.compile(r"[?？]|吗|嘛|么$|呢$|[^不]不$|没$|没有$|怎么|怎样|咋|什么|啥|能不能|能否|可不可以|可以不|是不是|有没有|会不会|为什么|"
-                      r"如何|多少|多久|几个|几天|哪里|哪些|哪个|哪儿|谁能|要不要|行不行|需不需要|算不算|还是用|还是先|还是.+[的呢]$")
+                      r"如何|多少|多久|多长时间|多长|几个|几天|从哪|在哪|去哪|哪开始|哪里|哪些|哪个|哪儿|谁能|要不要|行不行|需不需要|算不算|还是用|还是先|还是.+[的呢]$")

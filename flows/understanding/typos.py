@@ -48,6 +48,9 @@ class SoundIndex:
         for word, meaning in words:
             self.by_sound.setdefault(sound(word, fold), {})[word] = meaning
         self.lengths = sorted({len(key) for key in self.by_sound}, reverse=True)
+        self.by_length: dict[int, list[tuple[str, dict[str, str]]]] = {}
+        for key, found in self.by_sound.items():
+            self.by_length.setdefault(len(key), []).append((" ".join(key), found))
 
     def exact(self, word: str) -> dict[str, str]:
         """{lexicon word: meaning} for the words that sound exactly like `word`; of several, the
@@ -66,8 +69,8 @@ class SoundIndex:
         if len(heard) < 3:
             return {}
         spoken = " ".join(heard)
-        for key, words in self.by_sound.items():
-            if len(key) == len(heard) and Levenshtein.distance(spoken, " ".join(key), score_cutoff=1) <= 1:
+        for key, words in self.by_length.get(len(heard), ()):
+            if Levenshtein.distance(spoken, key, score_cutoff=1) <= 1:
                 return words
         return {}
 

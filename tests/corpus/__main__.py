@@ -1,6 +1,6 @@
-"""`python -m tests.corpus [--misses]`: replay the corpus through the real /wechat endpoint (an
-embedded Redis, the sandbox bureau) and print the understood rate per category, misreadings
-counted apart from re-asks."""
+"""`python -m tests.corpus [--misses] [DIR]`: replay the corpus (tests/corpus, or the *.toml cases
+in DIR) through the real /wechat endpoint (an embedded Redis, the sandbox bureau) and print the
+understood rate per category, misreadings counted apart from re-asks."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def main(argv: list[str]) -> int:
             app = create_app(settings)
             server = BackgroundServer(app).start()
             try:
-                tally = replay_all(Replay(app, server, settings), load_cases())
+                folders = [Path(arg) for arg in argv if not arg.startswith("--")]
+                tally = replay_all(Replay(app, server, settings), load_cases(*folders))
             finally:
                 server.stop()
         finally:
