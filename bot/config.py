@@ -142,6 +142,7 @@ class RegionSettings(_Section):
     one_relationship_only: bool = False
     consent_age: int = Field(16, ge=0, le=18)
     minor_proof_required: bool = True
+    verification_code_length: int = Field(6, ge=4, le=8)   # the bureau's SMS codes: others refused unspent
     shareable_balance: Literal["all", "carried_over"] = "all"
 
     @field_validator("relationships")

@@ -11,7 +11,7 @@ from flows import answer_texts as t
 from flows.engine import Invalid, Unclear
 from flows.identity import IdNumber, IdNumberError, mask_id_number, parse_id_number
 from flows.understanding import read
-from flows.understanding.answers import yes_or_no
+from flows.understanding.answers import heard, yes_or_no
 from flows.understanding.kinship import KINDS
 from flows.understanding.names import surname_alone
 
@@ -29,7 +29,7 @@ def name_in(text: str, confirm: str) -> str:
         guess = reading.name_within or guess
     asks = reading.question and len(reading.word) > len(guess.value if guess else "") + 1   # 孙子还小，要准备啥
     if guess is None or asks or guess.value in KINDS or (reading.kin and not reading.kin.typed) \
-            or yes_or_no(reading.word) is not None:
+            or yes_or_no(reading.word) is not None or heard(reading.word):
         raise Invalid(t.SURNAME_ONLY if surname_alone(reading.word) else t.BAD_NAME)
     if not guess.sure:
         raise Unclear(confirm.format(name=guess.value), value=guess.value)
@@ -53,14 +53,12 @@ def id_number_in(text: str, today: date) -> IdNumber:
         raise Invalid(t.ID_PROBLEMS[problem.reason]) from None
 
 
-CODE_LENGTH = 6   # the bureau's SMS codes; one of another length is refused here, not spent on an attempt
-
-
-def code_in(text: str) -> str:
-    """The verification code in the answer (验证码是123456, a pasted SMS, 一二三四五六)."""
+def code_in(text: str, length: int) -> str:
+    """The verification code in the answer (验证码是123456, a pasted SMS, 一二三四五六). One of
+    another length than the bureau's is refused here, not spent on an attempt."""
     codes = read(text).codes
     if len(codes) != 1:
         raise Invalid(t.BAD_CODE)
-    if len(codes[0]) != CODE_LENGTH:
-        raise Invalid(t.CODE_LENGTH.format(length=CODE_LENGTH))
+    if len(codes[0]) != length:
+        raise Invalid(t.CODE_LENGTH.format(length=length))
     return codes[0]

@@ -56,8 +56,9 @@ def parse_relationship(text: str, data, ctx: Context) -> str:
         if 1 <= reading.number <= len(allowed):
             return allowed[reading.number - 1].value
         raise Invalid(t.BAD_RELATIONSHIP_NUMBER.format(count=len(allowed)), ask_again=True)
-    if reading.word in Relationship.__members__.values() or reading.word in t.REFUSED_KIN:
-        return _relationship(reading.word, reading.word, ctx)   # a choice picked from our own question
+    picked = text.strip()
+    if picked in Relationship.__members__.values() or picked in t.REFUSED_KIN:
+        return _relationship(picked, picked, ctx)   # a choice picked from our own question (媳妇: 1 or 2)
     kin = reading.kin or reading.kin_within
     if kin is None:
         raise Invalid(t.BAD_RELATIONSHIP, ask_again=True)
@@ -83,6 +84,8 @@ def _relationship(relationship: str, refused: str, ctx: Context) -> str:
 
 # -- the member ----------------------------------------------------------------------------------
 def parse_name(text: str, data, ctx: Context) -> str:
+    if read(text).self_named:
+        raise Invalid(t.NOT_YOUR_NAME)   # 我叫王建国: the user's own name, not the member's
     return name_in(text, t.CONFIRM_NAME)
 
 
@@ -133,11 +136,11 @@ def ask_age(data, ctx: Context) -> str:
     return t.ASK_AGE.format(relationship=LABELS[Relationship(data["relationship"])], age=data["member_id"]["age"])
 
 
-parse_yes_no = yes_or_no_answer("请回复“是”或“否”。")
+parse_yes_no = yes_or_no_answer(t.YES_OR_NO)
 
 
 # -- pledge and summary --------------------------------------------------------------------------
-parse_pledge = yes_or_no_answer("请回复“同意”或“不同意”。", kind="pledge")
+parse_pledge = yes_or_no_answer(t.AGREE_OR_NOT, kind="pledge")
 
 
 def summary(data, ctx: Context) -> str:
@@ -212,9 +215,12 @@ def start_data(reading: Reading | None, ctx: Context) -> dict[str, Any]:
     data: dict[str, Any] = {"idempotency_key": ctx.fresh_id}
     if reading is None:
         return data
+    # 我叫王建国，帮我老伴办一下: a name after 我叫 is the user's own, not the member's. Two ID
+    # numbers wait for the ID step, which asks which one is meant.
+    named = reading.name_within and not reading.self_named
     said = {"relationship": reading.kin_within.word if reading.kin_within else None,
-            "member_name": reading.name_within.value if reading.name_within else None,
-            "member_id": reading.id_numbers[0] if len(reading.id_numbers) == 1 else None}
+            "member_name": reading.name_within.value if named else None,
+            "member_id": " ".join(reading.id_numbers) or None}
     prefill = {field: value for field, value in said.items() if value}
     return {**data, "prefill": prefill} if prefill else data
 

@@ -26,7 +26,7 @@ def ask(data, ctx: Context) -> str:
                         relationship=LABELS[Relationship(request["relationship"])])
 
 
-parse_answer = yes_or_no_answer("请回复“同意”或“不同意”。", kind="pledge")
+parse_answer = yes_or_no_answer(t.AGREE_OR_NOT, kind="pledge")
 
 # Started by a consent code in any form: 同意 AB12CD, 我同意，ab12cd, the code alone, full-width.
 ENTRY = Entry(recognises=lambda reading: reading.consent_code is not None,

@@ -65,7 +65,7 @@ def reordered(data) -> list[dict]:
     return [by_id[i] for i in data["new_order"]]
 
 
-parse_sure = yes_or_no_answer("请回复“是”确认修改，或回复“否”不修改。")
+parse_sure = yes_or_no_answer(t.ORDER_YES_OR_NO)
 
 
 # The order of the user's own member's payers: a question about it asks for it (先扣谁的？).

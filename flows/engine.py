@@ -39,8 +39,6 @@ from flows import texts
 from flows.refusals import refusal
 from flows.understanding import Reading, read
 from flows.understanding.intents import IntentIndex
-from flows.understanding.normalise import strip_padding
-from flows.understanding.numbers import ordinal
 
 MAX_RETRIES = 3
 MAX_PAUSED = 3   # drafts kept while the user does something else; one per flow, so rarely reached
@@ -279,12 +277,6 @@ def _with(outcome: Outcome, milestones: tuple[Milestone, ...]) -> Outcome:
 
 
 SERVICE_UNAVAILABLE = "service_unavailable"
-_EDIT_WORDS = re.compile(r"修改|修该|改|错|不对|重新|换|重填|重写|重输|少打|多打|少写|多写|应该是|不是|有误|不正确|不准|"
-                         r"搞错|弄错")
-_EDIT_NUMBER = re.compile(r"^(?:我要|要)?(?:修改|修该|改一下|改)(?:第)?(.{1,3}?)(?:项|个|条)?$|"
-                          r"^第?(.{1,3}?)(?:项|个|条)?(?:错了|错|不对|要改|改一下|改|有错|写错了|写错|填错了|填错)$")
-
-
 class Engine:
     def __init__(self, flows: Mapping[str, Flow], summary_step: str = "summary",
                  answer_question: Callable[[str], str | None] = lambda text: None,
@@ -329,13 +321,15 @@ class Engine:
             reading = read(event.text)
             if reading.move:
                 return self._move(flow, conv, reading.move, ctx)
+            summary = step.id == self.summary_step
+            edited = self._edit_item(flow, conv, reading, ctx) if summary else None   # 名字重新弄一下
+            if edited:
+                return edited
             if reading.move_inside in ("cancel", "restart"):   # 不提交了，取消 / 都不对，我要重新弄
                 return self._move(flow, conv, reading.move_inside, ctx)
-            if step.id == self.summary_step:
-                edited = self._edit_said(flow, conv, reading, ctx)
-                if edited:
-                    return edited
-            # “稍等我问问我儿子”, “刚才名字写错了”, “不提交了，取消”: not an answer, whatever else it names.
+            if summary and (reading.wants_change or reading.yes_no("summary") is False):
+                return Outcome(conv, (texts.WHICH_ITEM,))     # 填错了, 有一项不对: which one?
+            # “稍等我问问我儿子”, “刚才名字写错了”: not an answer, whatever else it names.
             if reading.move_inside in _NOT_AN_ANSWER:
                 return self._move(flow, conv, reading.move_inside, ctx)
         return self._answer(flow, conv, step, event, ctx)
@@ -396,11 +390,11 @@ class Engine:
             return None
         flow_id = found[0]
         entry = self.flows[flow_id].entry
-        if not reading.question or _REQUEST.search(reading.word):
+        if not reading.question or reading.is_request:
             return flow_id
-        if _HOW_TO.search(reading.word) and (reading.kin_within or _FAMILY.search(reading.word)):
+        if reading.how_to_for_someone:
             return flow_id    # 我老婆子看病想用我卡里的钱，要怎么弄: how to do it, for someone — do it
-        if (_GENERAL.search(reading.word) and not _DONE.search(reading.word)) or not (entry and entry.own_records):
+        if reading.about_rules or not (entry and entry.own_records):
             # 城乡居民医保能给家人共济吗, 一般多久能审核好: about the rules. The Q&A answers; a
             # question about the rules that names no one is never taken for a request.
             if self.answer_question(reading.raw) or not (reading.kin_within or reading.name_within):
@@ -435,7 +429,7 @@ class Engine:
         conv = replace(conv, confirming=None, switch_to=None)
         step = flow.step(conv.step)
         if move == "resume":
-            choice = _resume_choice(reading) if reading else None
+            choice = reading.resume_choice if reading else None
             if choice is None:
                 return Outcome(replace(conv, confirming=move), (texts.RESUME_QUESTION.format(title=flow.title),))
             if choice == "continue":
@@ -594,6 +588,11 @@ class Engine:
             if answer is False:
                 return Outcome(conv, (texts.SAY_AGAIN, step.prompt(conv.data, ctx)))
         elif choices:
+            answer = reading.yes_no() if len(choices) == 1 else None   # 您是说“老伴”吗？ — 是
+            if answer:
+                return self._answer(flow, conv, step, UserText(choices[0]), ctx)
+            if answer is False:
+                return Outcome(conv, (texts.SAY_AGAIN, step.prompt(conv.data, ctx)))
             picked = reading.number
             if picked is not None and 1 <= picked <= len(choices):
                 return self._answer(flow, conv, step, UserText(choices[picked - 1]), ctx)
@@ -616,44 +615,42 @@ class Engine:
     def _editable(self, flow: Flow, conv: Conversation) -> list[Ask]:
         return [s for s in flow.steps.values() if isinstance(s, Ask) and s.label and s.field in conv.data]
 
-    def _edit_said(self, flow: Flow, conv: Conversation, reading: Reading, ctx: Context) -> Outcome | None:
-        """修改2, 修改第二项, 改二, 2要改, 改名字, 名字写错了, 身份证号错了, 秀英的英写错了 → that item;
-        不是配偶，是我妈 / 把名字改成李秀瑛 → that item, changed at once; 填错了 → which one?"""
-        if reading.yes_no("summary"):
+    def _edit_item(self, flow: Flow, conv: Conversation, reading: Reading, ctx: Context) -> Outcome | None:
+        """At the summary: 修改2, 第二项要改一下, 改名字, 名字写错了, 秀英的英写错了 → that item; 不是配偶，
+        是我妈 / 把名字改成李秀瑛 → that item changed at once. An item said to be right (名字是对的，
+        身份证号错了) is not the one meant. A yes with nothing to change is no edit."""
+        if reading.yes_no("summary") and not reading.wants_change:
             return None
         editable = self._editable(flow, conv)
-        numbered = _EDIT_NUMBER.match(reading.word) or _EDIT_NUMBER.match(strip_padding(reading.word))  # …要改一下
-        if numbered:
-            number = ordinal(next(group for group in numbered.groups() if group))
-            if number is not None:
-                return self.edit(conv, number, ctx) or self._invalid(flow, conv, flow.step(conv.step),
-                                                                     texts.NO_SUCH_ITEM, ctx)
-        wants_change = bool(_EDIT_WORDS.search(reading.word))
-        if wants_change or len(reading.word) <= 4 or reading.word.startswith("不是"):
+        if reading.item_number is not None:
+            return self.edit(conv, reading.item_number, ctx) or self._invalid(flow, conv, flow.step(conv.step),
+                                                                            texts.NO_SUCH_ITEM, ctx)
+        if not (reading.wants_change or len(reading.word) <= 4):
+            return None
+        for clause in reading.clauses_to_change or (reading.word,):
             for number, step in enumerate(editable, start=1):
-                if any(word in reading.word for word in (step.label, *step.aliases)) or \
-                        (wants_change and _mentions(conv.data.get(step.field), reading.word)):
+                if any(word in clause for word in (step.label, *step.aliases)) or \
+                        (reading.wants_change and _mentions(conv.data.get(step.field), clause)):
                     return self._edit_with(flow, conv, number, step, reading, ctx)
-            # 不是配偶，是我妈: a relative named; 应该是…0224: a number — the item of that kind.
-            said = {"relationship": reading.kin_within, "id_number": reading.number_runs}
-            for number, step in enumerate(editable, start=1):
-                if said.get(step.slot):
-                    return self._edit_with(flow, conv, number, step, reading, ctx)
-        if wants_change or reading.yes_no("summary") is False:
-            return Outcome(conv, (texts.WHICH_ITEM,))
+        # 不是配偶，是我妈: a relative named; 应该是…0224: a number — the item of that kind.
+        said = {"relationship": reading.kin_within, "id_number": reading.number_runs}
+        for number, step in enumerate(editable, start=1):
+            if said.get(step.slot):
+                return self._edit_with(flow, conv, number, step, reading, ctx)
         return None
 
     def _edit_with(self, flow: Flow, conv: Conversation, number: int, step: Ask, reading: Reading,
                    ctx: Context) -> Outcome | None:
         """Go to the item; when the message already says the new value (改成李秀瑛, 是我妈), use it."""
-        new = _NEW_VALUE.search(reading.text)
         editing = self.edit(conv, number, ctx)
-        if new is None or editing is None or step.wants_image:
+        if reading.new_value is None or editing is None or step.wants_image:
             return editing
         try:
-            value = step.parse(new.group(1), conv.data, ctx)
+            value = step.parse(reading.new_value, conv.data, ctx)
         except (Invalid, Unclear):
             return editing
+        if value == conv.data.get(step.field):
+            return editing        # the same as before: the new value was not understood, so ask
         return self._store(flow, editing.conversation, step, value, ctx)
 
     def edit(self, conv: Conversation, number: int, ctx: Context) -> Outcome | None:
@@ -842,20 +839,8 @@ class Engine:
                        (texts.RESUME_QUESTION.format(title=flow.title),))
 
 
-# A request, not a question about the rules: 帮我绑, 给我妈办.
-_REQUEST = re.compile(r"帮我|给我办|帮忙|替我|麻烦你|申请|开通|怎么让|怎样让|咋让|怎么调|怎么改|改一下|调一下|设置")
-# A question about the rules in general, not about one's own records: 一般多久, 谁可以, 能不能.
-_GENERAL = re.compile(r"一般|通常|大概|多久|多长时间|要几天|几个工作日|谁可以|什么人|哪些亲|哪些家人|哪些人可以|"
-                      r"哪些人能|能不能|可不可以|能否|可以吗|能吗|行吗|行不行|是不是|有没有限制|"
-                      r"(?:可以|能)(?:绑|办|用|给|加|共济).{0,6}(?:吗|不|么)$")
-# What the user has done (我都绑了哪些家人): a question about their own records, however put.
-_DONE = re.compile(r"(?:绑|绑定|办|开|申请|提交|加)了|(?:绑|办)过|我都|已经")
-_HOW_TO = re.compile(r"怎么弄|咋弄|怎么办|咋办|要怎么|怎么操作|咋操作|怎么搞|咋整|咋搞")
-_FAMILY = re.compile(r"家人|家里人|家属|亲人")
 # Said inside a sentence, these mean the sentence is not an answer (稍等我问问我儿子).
 _NOT_AN_ANSWER = frozenset({"wait", "back", "cancel", "restart", "human", "help"})
-# The new value of an edit said with it: 改成李秀瑛, 应该是330…, 不是配偶，是我妈.
-_NEW_VALUE = re.compile(r"(?:改成|改为|换成|应该是|应为|是)\s*[:：]?\s*(.+)$")
 
 
 def _mentions(value: Any, word: str) -> bool:
@@ -863,16 +848,3 @@ def _mentions(value: Any, word: str) -> bool:
     if not isinstance(value, str) or len(value) < 2:
         return False
     return any(value[i:i + 2] in word for i in range(len(value) - 1))
-_CONTINUE = frozenset({"继续", "继续上次", "接着办", "继续办理", "接着", "继续办", "接着来", "继续吧"})
-_RESTART = frozenset({"重新开始", "重新办理", "重来", "从头开始", "重新来", "从头来", "重新办"})
-
-
-def _resume_choice(reading: Reading) -> str | None:
-    word = reading.word
-    if reading.number == 1 or word in _CONTINUE or reading.yes_no():
-        return "continue"
-    if reading.number == 2 or word in _RESTART or reading.move == "restart":
-        return "restart"
-    if reading.move == "cancel":
-        return "cancel"
-    return None

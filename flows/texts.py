@@ -54,7 +54,7 @@ WHICH_ITEM = "要修改哪一项？请回复“修改”加上序号，例如“
 SAY_AGAIN = "好的，那请您再说一遍。"
 ALREADY_HERE = "您正在办理“{title}”，接着回答下面的问题就可以。"
 NOTED_PREFIX = "您已经告诉我的"
-NOTED = NOTED_PREFIX + "{items}已为您填好，提交前会请您核对。"
+NOTED = NOTED_PREFIX + "{items}已为您填好。"
 
 # -- what people say at any moment: answered, then the pending question again -----------------------
 HUMAN = "需要人工帮助，请拨打医保服务热线 12393，或带上身份证到当地医保经办大厅办理。"

@@ -17,7 +17,7 @@ def confirm_prompt(data, ctx: Context) -> str:
     return t.CONFIRM_UNBIND.format(relationship=relationship, name=name)
 
 
-parse_sure = yes_or_no_answer("请回复“是”解除，或回复“否”不解除。", kind="unbind")
+parse_sure = yes_or_no_answer(t.UNBIND_YES_OR_NO, kind="unbind")
 
 
 def _said(template: str):  # noqa: ANN202

@@ -21,7 +21,7 @@ def parse_id(text: str, data, ctx: Context) -> str:
 
 
 def parse_code(text: str, data, ctx: Context) -> str:
-    return code_in(text)
+    return code_in(text, getattr(ctx.settings, "verification_code_length", 6))
 
 
 def _sent(data, ctx, challenge) -> tuple[str, dict]:
@@ -69,7 +69,7 @@ FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="name", entry=ENTR
                     lambda d, c: {"name": d["name"], "id_number": d["id_number"]}, _sent, _send_failed,
                     to=("code", "name", "id_number")),
     "code": Ask("code", "code", lambda d, c: t.ASK_CODE.format(phone=d.get("masked_phone", "")), parse_code,
-                "check_code", help=t.HELP_CODE, label="验证码", slot="code"),
+                "check_code", help=t.HELP_CODE, label="验证码"),
     "check_code": Do("check_code", "complete_verification",
                      lambda d, c: {"challenge_id": d["challenge_id"], "code": d["code"]}, _checked, _check_failed,
                      to=("done", "code", "send_code")),

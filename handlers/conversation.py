@@ -42,7 +42,7 @@ class Conversations:
         if start is not None:
             outcome = ENGINE.handle(conv, Start(start, ENGINE.start_data(start, None, ctx)), ctx)
         elif conv.active and now - conv.updated_at > self.settings.conversation.idle_minutes * 60 \
-                and not conv.confirming:
+                and conv.confirming in (None, "clarify"):
             outcome = ENGINE.ask_to_resume(conv)
         else:
             outcome = ENGINE.handle(conv, event, ctx)

@@ -21,8 +21,6 @@ _SILENT_EVENTS = frozenset({
     "subscribe_msg_sent_event",
 })
 
-# The custom menu's keys that start a flow, as the flows declare them.
-CLICK_KEYS = dict(ENGINE.menu_keys)
 # Menu clicks that answer at once (the policy Q&A's content).
 CLICK_ANSWERS = {
     "FAQ": lambda: texts.FAQ_MENU.format(topics=faq.topics()),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from cryptography.fernet import Fernet
 
@@ -36,6 +38,25 @@ def test_paused_drafts_round_trip_encrypted_too(store, redis_client) -> None:
                          switch_to={"flow": "usage", "data": {}}, confirming="switch")
     rev = store.save("o_user", other, 0)
     assert store.load("o_user") == (other, rev)
+    raw = redis_client.get("wxbot:wx_test:draft:o_user")
+    assert "李秀英".encode() not in raw and b"330106196408220224" not in raw
+
+
+@pytest.mark.parametrize("said", [
+    # what one message said for later steps, waiting for them
+    {"prefill": {"member_name": "李秀英", "member_id": "330106196408220224"}},
+    # an unclear answer being asked about: which of two numbers, is this a name
+    {"clarify": {"question": "？", "choices": ["330106196408220224", "330106199006070319"]}, "confirming": "clarify"},
+    {"clarify": {"question": "？", "choices": [], "value": "李秀英"}, "confirming": "clarify"},
+    # another service asked for in a sentence, with what it said, waiting for “leave this one?”
+    {"switch_to": {"flow": "bind_member", "data": {"prefill": {"member_name": "李秀英",
+                                                                "member_id": "330106196408220224"}}},
+     "confirming": "switch"},
+])
+def test_what_the_user_said_for_later_is_encrypted_too(store, redis_client, said) -> None:
+    draft = replace(DRAFT, data={"relationship": "spouse"}, **said)
+    rev = store.save("o_user", draft, 0)
+    assert store.load("o_user") == (draft, rev)
     raw = redis_client.get("wxbot:wx_test:draft:o_user")
     assert "李秀英".encode() not in raw and b"330106196408220224" not in raw
 

@@ -35,7 +35,8 @@ from bot.webhook.envelope import parse_xml
 from bot.webhook.signing import wechat_signature
 from bot.wechat.simulate import WeChatSide
 from flows.catalog import ENGINE, FLOWS
-from handlers.router import CLICK_ANSWERS, CLICK_KEYS
+from handlers.router import CLICK_ANSWERS
+from tests.support.chat import CLICK_KEYS
 from tests.support.chat import START_WORDS
 from tests.conftest import AES_KEY, APPID
 from tests.support.binding import ROSTER

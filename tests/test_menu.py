@@ -42,7 +42,8 @@ def test_each_limit_is_checked_and_names_the_button(buttons, message) -> None:
 
 
 def test_the_default_menu_is_valid_and_uses_the_keys_the_bot_knows() -> None:
-    from handlers.router import CLICK_ANSWERS, CLICK_KEYS
+    from handlers.router import CLICK_ANSWERS
+    from tests.support.chat import CLICK_KEYS
     keys = {sub.key for button in DEFAULT_MENU.button for sub in button.sub_button}
     assert keys <= set(CLICK_KEYS) | set(CLICK_ANSWERS)
     assert DEFAULT_MENU.to_wechat()["button"][0]["sub_button"][0] == {"type": "click", "name": "绑定家人",

@@ -140,3 +140,26 @@ def test_moves_inside_a_sentence() -> None:
 def test_services_asked_for_in_a_sentence(text: str, flow: str | None) -> None:
     found = ENGINE.intents.find(read(text).word)
     assert (found[0] if found else None) == flow
+
+
+def test_every_relative_word_is_in_one_place_and_no_move_or_answer_word() -> None:
+    from collections import Counter
+
+    from flows.understanding.lexicon import WORDS, load
+    kinship = load("kinship.toml")
+    words = [w for part in ("allowed", "refused") for group in kinship[part].values() for w in group]
+    words += list(kinship["ambiguous"])
+    assert [w for w, n in Counter(words).items() if n > 1] == []
+    everyday = {w for move in WORDS["move"].values() for w in move["words"]} | set(WORDS["answer"]["yes"])
+    assert everyday & set(words) == set()
+
+
+@pytest.mark.parametrize("text", ["王叔叔", "李大爷", "王师傅", "张医生", "王哥", "姚姐", "毛弟弟", "李阿姨"])
+def test_a_surname_with_a_form_of_address_is_no_name(text: str) -> None:
+    assert read(text).name is None
+
+
+@pytest.mark.parametrize("text", ["李想", "王能", "张会", "孙子涵", "李一一", "周乾", "於梅"])
+def test_real_names_that_look_like_words_are_asked_about_never_refused(text: str) -> None:
+    guess = read(text).name
+    assert guess is not None and guess.value == text

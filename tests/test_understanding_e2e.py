@@ -136,14 +136,37 @@ def test_edits_in_words_and_a_new_value_with_the_edit(world) -> None:
              ("确认无误", "本人确认同意")])
 
 
-@pytest.mark.parametrize("said, expected", [
-    ("媳妇", "配偶"), ("老板", "您是说“老伴”吗？"), ("儿媳", "不在范围内"), ("外甥", "哪一位"), ("第一个", "姓名"),
-    ("我家闺女", "姓名"), ("俺娘", "姓名"), ("老拌", "姓名"), ("岳父", "请问要绑定的家人是您的"),
+@pytest.mark.parametrize("rows", [
+    [("媳妇", "您说的是哪一位"), ("1", "请输入这位家人的姓名")],                  # wife, or a son's wife: asked
+    [("媳妇", "您说的是哪一位"), ("2", "儿媳、女婿（子女的配偶）不在范围内")],
+    [("老板", "您是说“老伴”吗？"), ("是", "请输入这位家人的姓名")],               # a word of its own: asked
+    [("老板", "您是说“老伴”吗？"), ("不是", "请问要绑定的家人是您的")],
+    [("儿媳", "不在范围内"), ("第一个", "姓名")], [("外甥", "哪一位")], [("我家闺女", "姓名")], [("俺娘", "姓名")],
+    [("老拌", "姓名")], [("岳父", "请问要绑定的家人是您的")], [("儿子女儿", "请输入这位家人的姓名")],
 ])
-def test_relationships_as_people_say_them(world, said: str, expected: str) -> None:
-    me = User(*world, f"o_rel_{abs(hash(said)) % 10**8}")
+def test_relationships_as_people_say_them(world, rows) -> None:
+    me = User(*world, f"o_rel_{abs(hash(str(rows))) % 10**8}")
     me.play([("绑定家人", "姓名"), (ME.name, "身份证号码"), (ME.id_number, "验证码"), (CODE, "请问要绑定的家人是您的")])
-    assert expected in me.say(said)
+    me.play(rows)
+
+
+def test_a_yes_that_also_asks_or_objects_is_no_yes(world) -> None:
+    me = User(*world, "o_careful")
+    me.play([(f"帮我把老伴{WIFE.name}绑上，身份证{WIFE.id_number}", "先验证"), (f"{ME.name} {ME.id_number}", "验证码"),
+             (CODE, "承诺书"), ("同意", "请核对")])
+    # At the summary, “yes, but the name is wrong” goes to the name; nothing is submitted.
+    assert "请输入这位家人的姓名" in me.say("没问题，就是名字错了")
+    assert "请核对" in me.say(WIFE.name)
+    assert me.say("明白了") == bt.BAD_SUMMARY                     # heard, but no yes: nothing submitted
+    assert me.say("是的，可是我还想再看看") == bt.BAD_SUMMARY
+    assert "本人确认同意" in me.say("确认")
+
+
+def test_the_users_own_name_never_becomes_the_members(world) -> None:
+    me = User(*world, "o_own_name")
+    me.play([("我叫王建国，帮我老伴办一下", "先验证"), (f"{ME.name} {ME.id_number}", "验证码"),
+             (CODE, "请输入这位家人的姓名")])          # the relationship was taken; the name was not
+    assert me.say(f"我叫{ME.name}") == bt.NOT_YOUR_NAME
 
 
 def test_cancel_answering_are_you_sure_means_yes(world) -> None:

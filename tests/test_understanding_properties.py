@@ -26,7 +26,10 @@ NOT_NAMES = sorted({*(w for move in WORDS["move"].values() for w in move["words"
                     *WORDS["answer"]["yes"], *WORDS["answer"]["no"], *WORDS["fillers"], *WORDS["polite"],
                     *KINDS, *(p for flow in FLOWS.values() if flow.entry for p in flow.entry.phrases if "…" not in p),
                     *(q for entry in faq.ENTRIES for q in entry.questions),
-                    "我去拿一下身份证", "身份证在哪看", "不想办了", "你是机器人吗", "我不知道她叫什么", "等我问问我儿子"})
+                    "我去拿一下身份证", "身份证在哪看", "不想办了", "你是机器人吗", "我不知道她叫什么", "等我问问我儿子",
+                    # a surname and a form of address is no name: 王叔叔, 李大爷, 张医生
+                    *(surname + address for surname in "王李张刘陈" for address in WORDS["names"]["address"]),
+                    *WORDS["answer"]["heard"]})
 DECORATION = st.sampled_from(["", "。", "！", "？", "…", " ", "～", "🙏", "[微笑]", "啊", "呀", "，谢谢", "嗯，"])
 NON_NAME = st.builds(lambda head, word, tail: head + word + tail, DECORATION, st.sampled_from(NOT_NAMES), DECORATION)
 # Digits of every kind a phone can send: ASCII, full-width, other scripts, superscripts, spoken.

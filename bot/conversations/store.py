@@ -97,8 +97,8 @@ class ConversationStore:
         record = {f.name: getattr(conversation, f.name) for f in fields(conversation)
                   if getattr(conversation, f.name) != getattr(IDLE, f.name)}
         record["data"] = self.cipher.encrypt(_json(dict(conversation.data)).encode()).decode()
-        # What the user said for later steps and an unclear answer being asked about are personal
-        # data too (a name, an ID number): encrypted like the answers.
+        # What the user said for later steps, an unclear answer being asked about and a service
+        # waiting to start with what was said for it are personal data too: encrypted likewise.
         private = {name: getattr(conversation, name) for name in _PRIVATE if getattr(conversation, name)}
         for name in _PRIVATE:
             record.pop(name, None)
@@ -127,7 +127,7 @@ class ConversationStore:
         return replace(IDLE, **record)
 
 
-_PRIVATE = ("prefill", "clarify")
+_PRIVATE = ("prefill", "clarify", "switch_to")   # switch_to carries the other service's start data
 
 
 def _json(value: object) -> str:

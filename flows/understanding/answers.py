@@ -12,6 +12,7 @@ import rjieba
 
 from flows.understanding.lexicon import WORDS
 from flows.understanding.normalise import EMOJI, PUNCTUATION, lookalikes, squeeze, strip_padding
+from flows.understanding.similarity import QUESTION
 from flows.understanding.typos import SoundIndex
 
 _ANSWER = WORDS["answer"]
@@ -19,6 +20,8 @@ YES = frozenset(word for word in _ANSWER["yes"])
 NO = frozenset(word for word in _ANSWER["no"])
 KINDS = {kind: (frozenset(words["yes"]), frozenset(words["no"]))
          for kind, words in _ANSWER.items() if isinstance(words, dict)}
+HEARD = frozenset(_ANSWER["heard"])
+_BUT = re.compile(r"但|可是|不过|就是.{0,4}(?:错|不对|改)|只是|然而")
 _SOUNDS = SoundIndex([(w, "yes") for w in YES if len(w) >= 2 and not w.isascii()] +
                      [(w, "no") for w in NO if len(w) >= 2 and not w.isascii()], fold=False)
 _NEGATION = re.compile(r"^(?:不是很|不可能|不愿意|不愿|不太|不大|没有|不想|不能|无法|不会|不|没|别|莫)(?=.)")
@@ -26,13 +29,16 @@ _NEGATION = re.compile(r"^(?:不是很|不可能|不愿意|不愿|不太|不大|
 _MODIFIERS = re.compile(r"^(?:这个我|那还是|那就|我就|我先|还是|暂时|我|那|先|就)(?=.)")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def yes_or_no(word: str, kind: str = "", text: str = "") -> bool | None:
     """True, False, or None when the compact `word` is neither (or both: 好的不同意). `text`, the
     message with its punctuation, lets each part of it speak (同意，都是真实的 / 嗯，不给她用了)."""
     said = _said(word, kind)
     if said is not None or not text:
         return said
+    # Never a yes from a message that also asks or objects: 好，解除以后还能再绑吗？ / 是的，可是…
+    if QUESTION.search(text) or _BUT.search(text):
+        return None
     pieces = [PUNCTUATION.sub("", part) for part in re.split(r"[\s,，。.!！;；、~～]+", EMOJI.sub(" ", text))]
     pieces = [piece for piece in pieces if piece]
     if len(pieces) < 2:
@@ -57,6 +63,8 @@ def _said(word: str, kind: str) -> bool | None:
             return True
         if candidate in NO:
             return False
+    if len(word) > 12:
+        return None                      # a sentence: its parts speak for it (yes_or_no)
     two = _two_parts(word, yes | YES, no | NO)
     if two is not None:
         return two
@@ -73,6 +81,11 @@ def _said(word: str, kind: str) -> bool | None:
     heard = _SOUNDS.exact(word) if 2 <= len(word) <= 4 else {}
     meanings = set(heard.values())
     return (meanings.pop() == "yes") if len(meanings) == 1 else None
+
+
+def heard(word: str) -> bool:
+    """明白了, 收到: an acknowledgement, which agrees to nothing."""
+    return strip_padding(word) in HEARD or word in HEARD
 
 
 def _candidates(word: str) -> tuple[str, ...]:

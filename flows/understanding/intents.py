@@ -32,18 +32,24 @@ class IntentIndex:
                 else:
                     plain.append((phrase, intent))
         self.plain = sorted(plain, key=lambda pair: -len(pair[0]))
+        # Every phrase at every position in one scan: a lookahead alternation, longest first.
+        self.by_phrase = {phrase: intent for phrase, intent in reversed(self.plain)}
+        alternatives = "|".join(re.escape(phrase) for phrase, _ in self.plain)
+        self.scan = re.compile(f"(?=({alternatives}))") if alternatives else None
         self.patterns = patterns
         self.sounds = SoundIndex(((phrase, intent) for phrase, intent in plain if len(phrase) >= 2), fold=False)
         # bangding, jiebang: the phrases' pinyin, for words typed in Latin letters.
         self.latin = sorted((("".join(sound(phrase, fold=False)), intent, phrase) for phrase, intent in plain
                              if len(phrase) >= 2), key=lambda item: -len(item[0]))
-        self.find = lru_cache(maxsize=4096)(self._find)
+        self.find = lru_cache(maxsize=1024)(self._find)
 
     def _find(self, word: str) -> tuple[str, str] | None:
         """(intent, the phrase that matched) for a compact sentence, else None."""
         found: dict[str, tuple[int, str]] = {}      # intent -> its longest phrase found
-        for phrase, intent in self.plain:
-            if phrase in word and len(phrase) > found.get(intent, (0, ""))[0]:
+        for match in self.scan.finditer(word) if self.scan else ():
+            phrase = match.group(1)
+            intent = self.by_phrase[phrase]
+            if len(phrase) > found.get(intent, (0, ""))[0]:
                 found[intent] = (len(phrase), phrase)
         for pattern, length, intent in self.patterns:
             match = pattern.search(word)

@@ -54,12 +54,13 @@ _OF = {("spouse", "parent"): "parent_in_law", ("spouse", "sibling"): "sibling_in
 _ALLOWED = frozenset(_LEXICON["allowed"])
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def kin_in(word: str) -> Kin | None:
     """The relative a short answer names (the whole compact word is about one relative)."""
-    word = strip_padding(EMOJI.sub("", word))
+    typed = EMOJI.sub("", word)
+    word = strip_padding(typed)
     bare = _TRAILER.sub("", _OWNER.sub("", word, count=1)) or word
-    for candidate in (word, bare, bare[:-1] if bare.endswith("儿") else None, lookalikes(bare)):
+    for candidate in (word, bare, bare[:-1] if bare.endswith("儿") else None, lookalikes(bare), lookalikes(typed)):
         if candidate and candidate in KINDS:
             return KINDS[candidate]
     if word.isascii() and word.isalpha():    # erzi, laoban: pinyin typed without picking characters
@@ -117,8 +118,8 @@ def _of(text: str) -> Kin | None:
         return None
     (s1, w1), (s2, w2) = found[-2], found[-1]
     between = text[s1 + len(w1):s2]
-    if between not in ("的", "", "家的") or not text[s2 + len(w2):].strip("的呀啊吧") == "":
-        return None
+    if between not in ("的", "家的") or not text[s2 + len(w2):].strip("的呀啊吧") == "":
+        return None      # 儿子女儿 is two relatives, not a relative's relative
     first, second = KINDS[w1], KINDS[w2]
     outer = first.relationship or (first.options[0] if first.options else None)
     inner = second.relationship or ("in_law" if second.refused == "child_in_law" else None) or \

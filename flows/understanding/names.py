@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import rjieba
 
-from flows.understanding.lexicon import load
+from flows.understanding.lexicon import WORDS, load
 from flows.understanding.normalise import CJK, EMOJI, PUNCTUATION, strip_padding
 
 _SURNAMES = load("surnames.toml")
@@ -28,7 +28,9 @@ _SPEECH = frozenset("的了吗呢吧啊么哪谁什怎这那您你我他她它�
 # What people put around a name: 我叫…, 她的名字是…, 姓名：…, …女士, …同志.
 _BEFORE = re.compile(r"^(?:(?:我|她|他|家人|孩子|老人|对方|本人|这位家人|家属)?(?:的)?(?:全名|真名|名字|姓名|大名|名)?"
                      r"(?:叫做|就叫|叫|是|为|写的是|写)?)")
-_AFTER = re.compile(r"(?:女士|先生|同志|老师|小姐|大姐|大哥|阿姨|老人家|本人|的名字|这个名字|这个人|的)+$")
+_NAMES = WORDS["names"]
+_AFTER = re.compile("(?:" + "|".join(_NAMES["after_name"] + ["的名字", "这个名字", "这个人", "的"]) + ")+$")
+_ADDRESS = frozenset(_NAMES["address"])
 _DOT = re.compile(r"[•‧・.．]")
 _LATIN = re.compile(r"[a-z][a-z .'\-]{2,58}[a-z]", re.IGNORECASE)   # a foreign permanent resident's name
 
@@ -44,7 +46,7 @@ _NOT_NAMES = frozenset({"n", "v", "vn", "vd", "a", "ad", "an", "d", "c", "p", "u
                         "y", "o", "e", "l", "i", "zg", "s", "b", "x"})
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def name_in(text: str) -> NameGuess | None:
     """`text`: normalised, with ID numbers already taken out. Pieces set apart by spaces or
     punctuation are names on their own (王建国 男) unless every piece is one character (李 秀 英)."""
@@ -89,8 +91,12 @@ def _one(word: str) -> NameGuess | None:
         return None
     if "·" in word:
         return NameGuess(word, sure=len(word) <= 20)
-    if any(ch in _SPEECH for ch in word) or not 2 <= len(word) <= 5 or _starts_with_a_relative(word):
-        return None
+    if not 2 <= len(word) <= 5 or _addressed(word):
+        return None      # 王叔叔, 李大爷: a surname and how one addresses them, not a name
+    if any(ch in _SPEECH for ch in word) or _starts_with_a_relative(word):
+        # 李想, 王能, 孙子涵 are names too: after a surname, asked about rather than refused.
+        plain = len(word) <= 4 and word[0] in SINGLE and word[0] not in COMMON_WORDS
+        return NameGuess(word, sure=False) if plain else None
     compound = word[:2] in COMPOUND
     if len(word) == 5 and not compound:
         return None
@@ -116,10 +122,14 @@ def _one(word: str) -> NameGuess | None:
 def _starts_with_a_relative(word: str) -> bool:
     """孙子还小, 老伴儿说: a relative, then words — not a name."""
     from flows.understanding.kinship import KINDS   # kinship reads names lazily too
-    return any(word.startswith(kin) for kin in KINDS if len(kin) >= 2 and len(word) > len(kin))
+    return any(word[:length] in KINDS for length in range(2, len(word)))
+
+
+def _addressed(word: str) -> bool:
+    return word[0] in SINGLE and word[1:] in _ADDRESS or word[:2] in COMPOUND and word[2:] in _ADDRESS
 
 
 def surname_alone(text: str) -> bool:
-    """王先生, 李阿姨: only a surname was given."""
-    word = _AFTER.sub("", PUNCTUATION.sub("", strip_padding(text)))
-    return len(word) == 1 and word in SINGLE
+    """王先生, 李阿姨, 王叔叔: only a surname was given."""
+    word = PUNCTUATION.sub("", strip_padding(text))
+    return len(word) >= 2 and _addressed(word) or len(_AFTER.sub("", word)) == 1 and word[0] in SINGLE

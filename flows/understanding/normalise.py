@@ -23,19 +23,24 @@ CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0002fa1f]")
 
 _PADDING = "|".join(map(re.escape, sorted(WORDS["fillers"] + WORDS["polite"], key=len, reverse=True)))
 _PADDED = re.compile(f"^(?:{_PADDING})+|(?:{_PADDING})+$")
+_KEEP = frozenset(WORDS["names"]["keep"])
 _LOOKALIKES = str.maketrans({pair[0]: pair[1] for pair in WORDS["lookalikes"]})
 # Emoji and WeChat's emoji codes said around an answer (李秀英🙏, 王建国[握手]).
 EMOJI = re.compile(r"\[[^\[\]]{1,6}\]|[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def normalise(text: str) -> str:
     """NFKC (full-width digits and letters, compatibility forms), simplified characters, lower
     case, one space between words, no control or format characters."""
     text = unicodedata.normalize("NFKC", text)
     text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
     if CJK.search(text):
-        text = _TO_SIMPLIFIED.convert(text)
+        kept = {i: ch for i, ch in enumerate(text) if ch in _KEEP}
+        simplified = _TO_SIMPLIFIED.convert(text)
+        if kept and len(simplified) == len(text):     # character for character: put names' own back
+            simplified = "".join(kept.get(i, ch) for i, ch in enumerate(simplified))
+        text = simplified
     return re.sub(r"\s+", " ", text).strip().lower()
 
 

@@ -6,6 +6,7 @@ import re
 from functools import cached_property, lru_cache
 
 from flows.understanding import answers, identifiers, kinship, moves, names, numbers
+from flows.understanding.lexicon import WORDS
 from flows.understanding.normalise import compact, normalise, strip_padding
 from flows.understanding.similarity import QUESTION
 
@@ -96,19 +97,98 @@ class Reading:
     def question(self) -> bool:
         return bool(QUESTION.search(self.text))
 
+    # -- what the sentence is doing (lexicon/words.toml [sentence]) --------------------------------
+    @cached_property
+    def wants_change(self) -> bool:
+        """Something should be changed: 名字写错了, 有一项不对 (but 对的没错 is not)."""
+        return bool(_SENTENCE["change"].search(_SENTENCE["right"].sub("", self.word)))
+
+    @cached_property
+    def is_request(self) -> bool:
+        """Asks for something to be done, however put: 帮我…, 怎么让…"""
+        return bool(_SENTENCE["request"].search(self.word))
+
+    @cached_property
+    def about_rules(self) -> bool:
+        """A question about the rules in general (一般多久, 能给家人共济吗), not about what the user
+        has done (我都绑了哪些家人)."""
+        general = _SENTENCE["general"].search(self.word) or _CAN_WE.search(self.word)
+        return bool(general) and not _SENTENCE["done"].search(self.word)
+
+    @cached_property
+    def how_to_for_someone(self) -> bool:
+        """How to do it, for someone: 我老婆子看病想用我卡里的钱，要怎么弄."""
+        return bool(_SENTENCE["how_to"].search(self.word)) and bool(
+            self.kin_within or _SENTENCE["family"].search(self.word))
+
+    @cached_property
+    def clauses_to_change(self) -> tuple[str, ...]:
+        """The parts of a message that ask for a change (名字是对的，身份证号错了 → 身份证号错了)."""
+        clauses = (compact(part) for part in re.split(r"[\s,，。.;；!！、]+", self.text))
+        return tuple(c for c in clauses if c and _SENTENCE["change"].search(_SENTENCE["right"].sub("", c)))
+
+    @cached_property
+    def item_number(self) -> int | None:
+        """The item named by its number: 修改2, 修改第二项, 改二, 2要改, 第二项要改一下."""
+        for word in dict.fromkeys((self.word, strip_padding(self.word))):
+            numbered = _ITEM.match(word)
+            if numbered:
+                number = numbers.ordinal(next(group for group in numbered.groups() if group))
+                if number is not None:
+                    return number
+        return None
+
+    @cached_property
+    def new_value(self) -> str | None:
+        """The new value said with an edit: 改成李秀瑛, 应该是…0224, 不是配偶，是我妈 (the last one said)."""
+        found = list(_NEW_VALUE.finditer(self.text))
+        return found[-1].group(1) if found else None
+
+    @cached_property
+    def resume_choice(self) -> str | None:
+        """Answering “继续上次还是重新开始？”: continue, restart, cancel or None."""
+        if self.number == 1 or self.word in _RESUME or self.yes_no():
+            return "continue"
+        if self.number == 2 or self.word in _START_OVER or self.move == "restart":
+            return "restart"
+        return "cancel" if self.move == "cancel" else None
+
+    @cached_property
+    def self_named(self) -> bool:
+        """我叫…, 我是…: the name given is the speaker's own."""
+        return bool(_OWN_NAME.search(self.word))
+
     @cached_property
     def _without_numbers_text(self) -> str:
-        return _NUMBERS.sub(" ", numbers.spoken_digits(self.text)) if re.search(r"[0-9零一二三四五六七八九幺]", self.text) \
-            else self.text
+        """The text without its ID numbers and codes (runs of six or more digits, typed or read
+        out, and the words that introduce them); a short run (李一一) stays."""
+        return _NUMBERS.sub(" ", self.text)
 
     @cached_property
     def _without_numbers_word(self) -> str:
         return compact(self._without_numbers_text)
 
 
-# Runs of digits (with a final X), and the words that introduce an ID number.
-_NUMBERS = re.compile(r"(?:身份证号码|身份证号|身份证|证件号码|证件号|号码|号)?(?:是|为|：|:)?\s*"
-                      r"[0-9](?:[\s\-]?[0-9])*(?:[\s\-]?x)?", re.IGNORECASE)
+def _any_of(words: list[str]) -> re.Pattern:
+    return re.compile("|".join(map(re.escape, sorted(words, key=len, reverse=True))))
+
+
+_SENTENCE = {kind: _any_of(words) for kind, words in WORDS["sentence"].items()
+             if kind not in ("resume", "start_over")}
+_RESUME, _START_OVER = frozenset(WORDS["sentence"]["resume"]), frozenset(WORDS["sentence"]["start_over"])
+# 修改2, 修改第二项, 改二 / 第二项错了, 2要改: an item by its number.
+_ITEM = re.compile(r"^(?:我要|要)?(?:修改|修该|改一下|改)(?:第)?(.{1,3}?)(?:项|个|条)?$|"
+                   r"^第?(.{1,3}?)(?:项|个|条)?(?:错了|错|不对|要改|改一下|改|有错|写错了|写错|填错了|填错)$")
+# The new value of an edit: after 改成, 改为, 换成, 应该是 or a 是 that is not 不是.
+_NEW_VALUE = re.compile(r"(?:改成|改为|换成|应该是|应为|(?<!不)是)\s*[:：]?\s*([^，,。；;]+)")
+# 能给家人共济吗, 可以绑外孙不: may one (do something) — a question about the rules.
+_CAN_WE = re.compile(r"(?:可以|能)(?:绑|办|用|给|加|共济).{0,6}(?:吗|不|么)$")
+
+# Runs of six or more digits, typed or read out (with a final X), and the words that introduce them.
+_DIGIT = "0-9零〇○洞一幺二两三四五六七拐八九勾壹贰叁肆伍陆柒捌玖"
+_NUMBERS = re.compile(f"(?:身份证号码|身份证号|身份证|证件号码|证件号|号码|号|验证码)?(?:是|为|：|:)?\\s*"
+                      f"[{_DIGIT}](?:[\\s\\-,，]?[{_DIGIT}]){{5,}}(?:[\\s\\-]?(?:x|叉))?|[0-9]+", re.IGNORECASE)
+_OWN_NAME = re.compile("|".join(WORDS["names"]["own"]))
 # The words of a request that stand between the parts of a sentence (帮我把|老伴|李秀英|绑上): what is
 # between them may be a name. One-character words only where they cannot be part of a name.
 _SENTENCE_WORDS = re.compile(
@@ -117,7 +197,7 @@ _SENTENCE_WORDS = re.compile(
     r"[叫是的她他我俺咱给帮把替想要请办绑也都就吧呢啊了呀]")
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def read(text: str) -> Reading:
     """The same text always reads the same: cached, so the engine and a step's parser share it."""
     return Reading(text)

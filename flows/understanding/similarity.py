@@ -22,14 +22,15 @@ _SYNONYMS = load("synonyms.toml")
 _CANONICAL = {word: "家人" for words in load("kinship.toml")["allowed"].values() for word in words if len(word) >= 2}
 _CANONICAL.update({word: group[0] for group in _SYNONYMS["groups"] for word in group})
 _STOP = frozenset(_SYNONYMS["stop"])
+_INSIDE = re.compile("|".join(map(re.escape, sorted((w for w in _CANONICAL if len(w) >= 2), key=len, reverse=True))))
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def terms(text: str) -> tuple[str, ...]:
     word = compact(normalise(text))
     words = [_CANONICAL.get(w, w) for w in rjieba.cut(word) if w not in _STOP]
     # Synonyms written inside a longer token (丈母娘家): look for them too.
-    inside = [canonical for synonym, canonical in _CANONICAL.items() if len(synonym) >= 2 and synonym in word]
+    inside = [_CANONICAL[found] for found in _INSIDE.findall(word)]
     pairs = [word[i:i + 2] for i in range(len(word) - 1) if CJK.match(word[i]) and CJK.match(word[i + 1])
              and word[i] not in _STOP and word[i + 1] not in _STOP]
     return tuple(words + inside + ["~" + pair for pair in pairs])

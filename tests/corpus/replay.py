@@ -272,8 +272,9 @@ def _yes_no(step: str, yes: bool, seen: Observed) -> bool:
     if step == "unbind.confirm":
         kept = service_texts.KEPT.split("{")[0]
         return (not conv.active and kept not in reply) if yes else kept in reply
-    if step == "bind.summary":
-        return yes and conv.step != "summary" and bind_member_texts.BAD_SUMMARY not in reply
+    if step == "bind.summary":   # yes: submitted; no: not submitted, and asked what to change
+        submitted = conv.step != "summary" and not conv.editing and bind_member_texts.BAD_SUMMARY not in reply
+        return submitted if yes else (not submitted and (conv.editing or texts.WHICH_ITEM in reply))
     return False
 
 

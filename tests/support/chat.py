@@ -20,6 +20,14 @@ def _start_words() -> dict[str, str]:
 START_WORDS = _start_words()
 
 
+def _click_keys() -> dict[str, str]:
+    from flows.catalog import ENGINE
+    return dict(ENGINE.menu_keys)
+
+
+CLICK_KEYS = _click_keys()   # the custom menu's keys that start a flow, as the flows declare them
+
+
 class User:
     def __init__(self, server, side, openid: str) -> None:
         self.server, self.side, self.openid = server, side, openid

@@ -30,7 +30,8 @@ from bot.webhook.signing import wechat_signature
 from bot.wechat.simulate import WeChatSide
 from flows import texts
 from flows.identity import _CHECK, _WEIGHTS
-from handlers.router import CLICK_ANSWERS, CLICK_KEYS
+from handlers.router import CLICK_ANSWERS
+from tests.support.chat import CLICK_KEYS
 from tests.support.chat import START_WORDS
 from tests.support.binding import ROSTER
 
