@@ -52,8 +52,10 @@ def checks(results: dict) -> list[tuple[str, str, str]]:
         rows.append((f"≤ {ROUND_TRIPS} Redis round trips per message", f"{trips:.2f}", _verdict(trips <= ROUND_TRIPS)))
     if "understanding" in results:
         cold = results["understanding"]["cold"]
-        rows.append((f"understanding a new message < {UNDERSTANDING_US / 1000:.1f} ms", f"{cold['mean_us'] / 1000:.3f} ms "
-                     f"mean, {cold['p99_us'] / 1000:.3f} ms p99", _verdict(cold["mean_us"] < UNDERSTANDING_US)))
+        step = results["understanding"].get("step", cold)
+        rows.append((f"understanding a new message < {UNDERSTANDING_US / 1000:.1f} ms",
+                     f"{step['mean_us'] / 1000:.3f} ms mean at its step ({cold['mean_us'] / 1000:.3f} ms reading "
+                     f"every part)", _verdict(step["mean_us"] < UNDERSTANDING_US)))
     if "memory" in results:
         size = results["memory"]["bytes_per_conversation"]
         rows.append((f"≤ {BYTES_PER_CONVERSATION} bytes of Redis per idle conversation",
@@ -106,7 +108,10 @@ def generated(results: dict) -> str:
                   f"{read['messages']} corpus texts:",
                   f"  - never seen before (every per-message cache emptied): mean {read['cold']['mean_us']:.0f} µs, "
                   f"p50 {read['cold']['p50_us']:.0f} µs, p99 {read['cold']['p99_us']:.0f} µs",
-                  f"  - seen before (cached): mean {read['warm']['mean_us']:.0f} µs, p50 {read['warm']['p50_us']:.0f} µs"]
+                  f"  - seen before (cached): mean {read['warm']['mean_us']:.0f} µs, p50 {read['warm']['p50_us']:.0f} µs",
+                  *([f"- each handled by the engine at its own step, never seen before: mean "
+                     f"{read['step']['mean_us']:.0f} µs, p50 {read['step']['p50_us']:.0f} µs, "
+                     f"p99 {read['step']['p99_us']:.0f} µs"] if "step" in read else [])]
     if "notifications" in results:
         notify = results["notifications"]
         lines += ["", "### Notifications through the queue and the fake WeChat API", "",

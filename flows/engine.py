@@ -30,7 +30,6 @@ identity start with the verification flow, which then hands over to them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Mapping
@@ -325,12 +324,13 @@ class Engine:
             edited = self._edit_item(flow, conv, reading, ctx) if summary else None   # 名字重新弄一下
             if edited:
                 return edited
-            if reading.move_inside in ("cancel", "restart"):   # 不提交了，取消 / 都不对，我要重新弄
-                return self._move(flow, conv, reading.move_inside, ctx)
+            if reading.move_inside in ("cancel", "restart") or (summary and reading.move_inside == "wait"):
+                return self._move(flow, conv, reading.move_inside, ctx)   # 不提交了，取消 / 等下，我再看看
             if summary and (reading.wants_change or reading.yes_no("summary") is False):
                 return Outcome(conv, (texts.WHICH_ITEM,))     # 填错了, 有一项不对: which one?
-            # “稍等我问问我儿子”, “刚才名字写错了”: not an answer, whatever else it names.
-            if reading.move_inside in _NOT_AN_ANSWER:
+            # “稍等我问问我儿子”, “刚才名字写错了”: not an answer, whatever else it names. (A name or
+            # an ID number is taken first: 名字是李秀英，她身份证我去拿一下 answers the name.)
+            if reading.move_inside in _NOT_AN_ANSWER and step.slot not in ("name", "id_number"):
                 return self._move(flow, conv, reading.move_inside, ctx)
         return self._answer(flow, conv, step, event, ctx)
 

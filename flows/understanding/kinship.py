@@ -41,7 +41,7 @@ _SOUNDS = SoundIndex((word, word) for word in KINDS if len(word) >= 2)
 
 # Who the relative is to: 我的老伴, 俺娘, 是我老伴, 给我妈, 我家闺女 …
 _OWNER = re.compile(r"^(?:就是|是|给|帮|为|替|跟)?(?:我们家的|我们家|我家的|我家|俺家的|俺家|咱家的|咱家|咱们家|"
-                    r"我的|俺的|咱的|我|俺|咱|自己的|自家)?")
+                    r"我的|俺的|咱的|阿拉屋里|阿拉|我|俺|咱|自己的|自家)?")   # 阿拉: 吴 (上海) for 我/我们
 _TRAILER = re.compile(r"(?:呀|啊|吧|呢|的|哈|啦)+$")
 
 

@@ -104,7 +104,7 @@ def _one(word: str) -> NameGuess | None:
     # rjieba's dictionary tags words by kind: 余额 and 验证码 are nouns, 高兴 an adjective; a name
     # it knows (王建国) is tagged nr, one it does not know (王朵朵) is cut in pieces.
     tags = rjieba.tag(word)
-    if len(tags) > 1 and len(tags[0][0]) > 1 and all(tag in _NOT_NAMES for _, tag in tags):
+    if len(tags) > 1 and len(tags[0][0]) > 1 and not compound and all(tag in _NOT_NAMES for _, tag in tags):
         return None     # 申请共济: words, every one of them (钱平安 is 钱 and a given name)
     # 文章 is a word; 申请… begins with one (a surname's character, but not used as one here).
     # (杨淑华 is cut 杨淑|华: a common surname's first piece is the segmenter's slip, not a word.)

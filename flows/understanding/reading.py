@@ -112,6 +112,8 @@ class Reading:
     def about_rules(self) -> bool:
         """A question about the rules in general (一般多久, 能给家人共济吗), not about what the user
         has done (我都绑了哪些家人)."""
+        if _SENTENCE["how_long"].search(self.word):
+            return True      # 提交了要多长时间能审核好: how long, in general
         general = _SENTENCE["general"].search(self.word) or _CAN_WE.search(self.word)
         return bool(general) and not _SENTENCE["done"].search(self.word)
 
