@@ -51,6 +51,21 @@ def test_url_verification_echoes_echostr(webhook: Webhook) -> None:
     assert response.text == "7071412918392"
 
 
+def test_a_url_check_signature_never_authorises_a_delivery_nor_a_second_check(webhook: Webhook, aes: bool) -> None:
+    """A URL-verification GET's signature, timestamp and nonce reused on a POST carrying another
+    user's message (plaintext mode: the signature does not cover the body) is refused; so is the
+    same GET again."""
+    ts = str(int(time.time()))
+    signed = {"signature": wechat_signature(TOKEN, ts, "n-check"), "timestamp": ts, "nonce": "n-check"}
+    client = webhook.app.test_client()
+    assert client.get(f"/wechat?{urlencode({**signed, 'echostr': 'e1'})}").status_code == 200
+    assert client.get(f"/wechat?{urlencode({**signed, 'echostr': 'e2'})}").status_code == 403
+    body = webhook.side.text_xml("o_victim", "共济记录").encode()
+    posted = client.post(f"/wechat?{urlencode({**signed, 'openid': 'o_victim'})}", data=body,
+                         headers={"Content-Type": "text/xml"})
+    assert posted.status_code == 403 and "共济" not in posted.text
+
+
 def test_url_verification_with_a_bad_signature_is_403(webhook: Webhook) -> None:
     ts = str(int(time.time()))
     query = urlencode({"signature": "f" * 40, "timestamp": ts, "nonce": "n1", "echostr": "x"})

@@ -103,7 +103,7 @@ class Admission:
 class DeliveryLedger:
     def __init__(self, client: redis.Redis, keys: Keys, *, nonce_ttl: int, lease: int, reply_ttl: int,
                  lock_ttl: int, fast_client: redis.Redis | None = None) -> None:
-        self._keys = keys
+        self._keys, self._client = keys, client
         # Calls made at the deadline use a client that gives up within ~0.2 s and never retries.
         self._fast = fast_client or client
         self._admit = client.register_script(_ADMIT)
@@ -112,6 +112,15 @@ class DeliveryLedger:
         self._give_up = self._fast.register_script(_GIVE_UP)
         self.nonce_ttl, self.lease, self.reply_ttl, self.lock_ttl = nonce_ttl, lease, reply_ttl, lock_ttl
         self._retractions = Retractions(self._fast.register_script(_RETRACT), keys, lock_ttl)
+
+    def spend_nonce(self, nonce_key: str, use: str) -> bool:
+        """Record a nonce+timestamp as used for `use`; False when it was used for anything else
+        (the same use again — WeChat repeating the same request — is fine). A POST that brings it
+        later finds another digest and is refused as forged."""
+        if self._client.set(nonce_key, use, nx=True, ex=self.nonce_ttl):
+            return True
+        seen = self._client.get(nonce_key)
+        return seen is not None and seen.decode() == use
 
     def admit(self, nonce_key: str, body_digest: str, delivery_key: str, openid: str | None = None) -> Admission:
         """Claim the delivery; for a new one with an `openid`, also try to take that user's lock

@@ -23,11 +23,23 @@ blueprint = Blueprint("wechat", __name__)
 
 @blueprint.get("/wechat")
 def verify_url() -> Response:
+    bot = current_app.extensions["wxbot"]
     try:
-        echostr = current_app.extensions["wxbot"].codec.check_url(request.args)
+        echostr = bot.codec.check_url(request.args)
+        # The URL check's signature is the plaintext delivery's signature: spend its nonce, so that
+        # it can never authorise a POST (nor be replayed as another URL check).
+        use = URL_CHECK + hashlib.sha256(echostr.encode()).hexdigest()[:16]   # the same check again: fine
+        if not bot.ledger.spend_nonce(bot.keys.nonce(request.args["timestamp"], request.args["nonce"]), use):
+            raise Rejected(403, "nonce already used")
     except Rejected as rejected:
         return _refuse(rejected)
+    except redis.RedisError:
+        log.warning("redis_unavailable", path="/wechat", method="GET")
+        return _refuse(Rejected(503, "try again"))
     return Response(echostr, mimetype="text/plain")
+
+
+URL_CHECK = "url-check:"   # what a nonce spent by a URL check is recorded with: no delivery's digest
 
 
 @blueprint.post("/wechat")
