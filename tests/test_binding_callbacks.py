@@ -97,6 +97,20 @@ def test_bad_signatures_are_401(bot_app, tamper: str) -> None:
     assert recorded(bot_app) == []
 
 
+@pytest.mark.parametrize("header, value", [
+    ("X-Timestamp", "²"), ("X-Timestamp", "１７９５９６"), ("X-Timestamp", "-1"), ("X-Timestamp", "1e9"),
+    ("X-Timestamp", "9" * 400), ("X-Timestamp", " 1"), ("X-Nonce", "ü" * 20), ("X-Key-Id", "ü"), ("X-Signature", "ü"),
+])
+def test_malformed_headers_are_401_without_a_traceback(bot_app, header: str, value: str, capsys) -> None:
+    body = decision().model_dump_json().encode()
+    headers = {**sign(signing_key(bot_app.extensions["wxbot"].settings), "POST", "/binding/callback", body),
+               header: value}
+    response = post(bot_app, body, headers)
+    assert (response.status_code, response.json) == (401, {"error": "unauthorized"})
+    assert "Traceback" not in capsys.readouterr().err
+    assert recorded(bot_app) == []
+
+
 @pytest.mark.parametrize("body", [b"not json", b"{}", json.dumps({"kind": "application.decided"}).encode(),
                                   decision().model_dump_json().replace("approved", "maybe").encode()])
 def test_malformed_decisions_are_400(bot_app, body: bytes) -> None:

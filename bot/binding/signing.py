@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -45,7 +46,10 @@ def verify(key: SigningKey, method: str, target: str, body: bytes, headers: Mapp
     key_id, timestamp, nonce, signature = (headers.get(name, "") for name in HEADERS)
     if not hmac.compare_digest(key_id.encode(), key.key_id.encode()):
         raise SignatureError("unknown key id")
-    if not timestamp.isdigit() or abs((time.time() if now is None else now) - int(timestamp)) > window:
+    # ASCII digits of a sane length only: str.isdigit() passes “²”, which int() refuses, and a
+    # 400-digit number overflows the float it is compared with — both were a 500 and a traceback.
+    if not re.fullmatch(r"[0-9]{1,12}", timestamp) or \
+            abs((time.time() if now is None else now) - int(timestamp)) > window:
         raise SignatureError("timestamp outside the window")
     if not 8 <= len(nonce) <= 64:
         raise SignatureError("bad nonce")
