@@ -328,10 +328,11 @@ class Engine:
                 return self._move(flow, conv, reading.move_inside, ctx)   # 不提交了，取消 / 等下，我再看看
             if summary and (reading.wants_change or reading.yes_no("summary") is False):
                 return Outcome(conv, (texts.WHICH_ITEM,))     # 填错了, 有一项不对: which one?
-            # “稍等我问问我儿子”, “刚才名字写错了”: not an answer, whatever else it names. (A name or
-            # an ID number is taken first: 名字是李秀英，她身份证我去拿一下 answers the name.)
-            if reading.move_inside in _NOT_AN_ANSWER and step.slot not in ("name", "id_number"):
-                return self._move(flow, conv, reading.move_inside, ctx)
+            # “稍等我问问我儿子”, “刚才名字写错了”: not an answer, whatever else it names — unless a
+            # part of it apart from the move answers: 名字是李秀英，她身份证我去拿一下.
+            if reading.move_inside in _NOT_AN_ANSWER:
+                return self._answered_apart(flow, conv, step, reading, ctx) or \
+                    self._move(flow, conv, reading.move_inside, ctx)
         return self._answer(flow, conv, step, event, ctx)
 
     def start_for(self, menu_key: str) -> str | None:
@@ -498,6 +499,21 @@ class Engine:
             return self._invalid(flow, conv, step, invalid.message, ctx, invalid.ask_again)
         said = read(raw) if isinstance(event, UserText) else None
         return self._store(flow, conv, step, value, ctx, said=said)
+
+    def _answered_apart(self, flow: Flow, conv: Conversation, step: Step, reading: Reading,
+                        ctx: Context) -> Outcome | None:
+        """A name or an ID number said in its own part of a message whose other part is a move."""
+        if not isinstance(step, Ask) or step.slot not in ("name", "id_number"):
+            return None
+        for clause in reading.clauses:
+            if read(clause).move_inside:
+                continue
+            try:
+                value = step.parse(clause, conv.data, ctx)
+            except (Invalid, Unclear):
+                continue
+            return self._store(flow, conv, step, value, ctx)
+        return None
 
     def _aside(self, flow: Flow, conv: Conversation, step: Ask, reading: Reading, ctx: Context) -> Outcome | None:
         """Not an answer, but something else worth answering: another service, a question, small

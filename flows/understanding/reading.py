@@ -124,6 +124,12 @@ class Reading:
             self.kin_within or _SENTENCE["family"].search(self.word))
 
     @cached_property
+    def clauses(self) -> tuple[str, ...]:
+        """The parts of a message set apart by punctuation (only when there are several)."""
+        parts = tuple(part for part in re.split(r"[,，。.;；!！?？、]+", self.text) if part.strip())
+        return parts if len(parts) > 1 else ()
+
+    @cached_property
     def clauses_to_change(self) -> tuple[str, ...]:
         """The parts of a message that ask for a change (名字是对的，身份证号错了 → 身份证号错了)."""
         clauses = (compact(part) for part in re.split(r"[\s,，。.;；!！、]+", self.text))
