@@ -19,6 +19,22 @@ def test_unix_socket_url(redis_server: RedisServer) -> None:
     assert client.ping()
 
 
+def test_the_embedded_servers_files_are_the_owners_alone(tmp_path: Path) -> None:
+    data = tmp_path / "redis"
+    data.mkdir()
+    (data / "appendonly.aof").write_text("")           # left by an earlier run, world-readable
+    (data / "appendonly.aof").chmod(0o644)
+    with RedisServer(data, port=free_port(), appendonly=True) as server:
+        client = connect(RedisSettings(url=server.url))
+        client.set("k", "v")
+        client.bgrewriteaof()
+        wait_for(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0)
+    assert data.stat().st_mode & 0o777 == 0o700
+    files = [path for path in data.iterdir() if path.is_file()]
+    assert files and all(path.stat().st_mode & 0o077 == 0 for path in files), \
+        [(path.name, oct(path.stat().st_mode)) for path in files]
+
+
 def test_tcp_url(tmp_path: Path) -> None:
     with RedisServer(tmp_path, port=free_port(), appendonly=False) as server:
         client = connect(RedisSettings(url=server.url))

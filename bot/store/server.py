@@ -74,6 +74,7 @@ class RedisServer:
         if self.running:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        _owner_only(self.data_dir)
         self._owner_pid = os.getpid()
         listen = (["--port", str(self.port), "--bind", "127.0.0.1"] if self.port else
                   ["--port", "0", "--unixsocket", self.socket_path, "--unixsocketperm", "700"])
@@ -88,7 +89,7 @@ class RedisServer:
             "--logfile", str(self.data_dir / "redis.log"),
         ]
         self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, start_new_session=True,
-                                         preexec_fn=_die_with_parent)
+                                         preexec_fn=_server_process)
         self._wait_ready(timeout)
         return self
 
@@ -148,6 +149,20 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def _owner_only(data_dir: Path) -> None:
+    """The data (the AOF keeps drafts' ciphertexts and the identities) is for this user only: the
+    directory 0700, what an earlier run left in it 0600."""
+    data_dir.chmod(0o700)
+    for path in data_dir.iterdir():
+        if path.is_file():
+            path.chmod(0o600)
+
+
+def _server_process() -> None:
+    os.umask(0o077)      # files the server creates (AOF, RDB, log) are 0600
+    _die_with_parent()
 
 
 def _die_with_parent() -> None:
