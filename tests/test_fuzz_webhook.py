@@ -126,6 +126,8 @@ def test_encodings_of_a_message(endpoints, mode, message: Message, data) -> None
 @example(mode="plaintext", data=None, source="<xml>" * 2000 + "</xml>" * 2000)
 # Was a 500: expat looked the declared encoding up (LookupError) before the signature was checked.
 @example(mode="compatible", data=None, source='<?xml version="1.0" encoding="x-no-such-charset"?><xml></xml>')
+# An Encrypt of the document's own swallowing the real one (found by this test in CI): 403, not 500.
+@example(mode="compatible", data=None, source="<xml><Encrypt><![CDATA[</Encrypt></xml>")
 def test_malformed_xml_is_refused_or_answered(endpoints, mode, data, source) -> None:
     endpoint = endpoints[mode]
     if data is None:
@@ -138,7 +140,11 @@ def test_malformed_xml_is_refused_or_answered(endpoints, mode, data, source) -> 
         body = data.draw(mutated(data.draw(documents(), label="document").encode()), label="mutated")
     wire = sign(endpoint.side, body, mode)
     answer = endpoint.exchange(wire)
-    assert answer.status in (200, 400) or (answer.status == 413 and len(wire.body) > MAX_BODY), answer
+    # A compatible-mode document with an Encrypt element of its own (<Encrypt><![CDATA[</Encrypt>)
+    # can swallow the real one: the Encrypt read is not the one signed, and 403 is the right refusal.
+    own_encrypt = mode == "compatible" and b"Encrypt" in body
+    assert answer.status in (200, 400) or (answer.status == 403 and own_encrypt) or \
+        (answer.status == 413 and len(wire.body) > MAX_BODY), answer
 
 
 @fuzz(60)
