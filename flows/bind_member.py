@@ -209,19 +209,16 @@ def result_message(data, ctx: Context) -> str:
 
 
 # -- starting it ---------------------------------------------------------------------------------
+_FIELD_OF = {"relationship": "relationship", "name": "member_name", "id_number": "member_id"}   # slot → step
+
+
 def start_data(reading: Reading | None, ctx: Context) -> dict[str, Any]:
     """A new submission key; and whatever the first sentence already said about the member
     (帮我把老伴李秀英绑上，身份证3301…): used at its step instead of asking, shown in the summary."""
     data: dict[str, Any] = {"idempotency_key": ctx.fresh_id}
     if reading is None:
         return data
-    # 我叫王建国，帮我老伴办一下: a name after 我叫 is the user's own, not the member's. Two ID
-    # numbers wait for the ID step, which asks which one is meant.
-    named = reading.name_within and not reading.self_named
-    said = {"relationship": reading.kin_within.word if reading.kin_within else None,
-            "member_name": reading.name_within.value if named else None,
-            "member_id": " ".join(reading.id_numbers) or None}
-    prefill = {field: value for field, value in said.items() if value}
+    prefill = {_FIELD_OF[kind]: value for kind, value in reading.slots.items()}
     return {**data, "prefill": prefill} if prefill else data
 
 

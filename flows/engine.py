@@ -571,10 +571,7 @@ class Engine:
     def _said_for_later(self, flow: Flow, step: Ask, said: Reading, data: Mapping[str, Any]) -> dict[str, str]:
         """What else one message said (李秀英，3301…): for each later step that takes that kind
         of slot and has no answer yet."""
-        # Two ID numbers: both wait for the ID step, which then asks which one is meant.
-        slots = {"id_number": " ".join(said.id_numbers) or None,
-                 "name": said.name_within.value if step.slot != "name" and said.name_within else None,
-                 "relationship": said.kin_within.word if step.slot != "relationship" and said.kin_within else None}
+        slots = said.slots
         later = {}
         for other in flow.steps.values():
             if (isinstance(other, Ask) and other is not step and other.slot and other.slot != step.slot

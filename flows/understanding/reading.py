@@ -162,6 +162,15 @@ class Reading:
         return "cancel" if self.move == "cancel" else None
 
     @cached_property
+    def slots(self) -> dict[str, str]:
+        """What a message said that a step may take, by kind of slot: a relative, a name (not the
+        speaker's own: 我叫王建国…), ID numbers (two wait together, and the ID step asks which)."""
+        said = {"relationship": self.kin_within.word if self.kin_within else None,
+                "name": self.name_within.value if self.name_within and not self.self_named else None,
+                "id_number": " ".join(self.id_numbers) or None}
+        return {kind: value for kind, value in said.items() if value}
+
+    @cached_property
     def self_named(self) -> bool:
         """我叫…, 我是…: the name given is the speaker's own."""
         return bool(_OWN_NAME.search(self.word))
