@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from bot import production
 from bot.config import ConfigError, Settings, load_settings
 
 config_option = click.option("--config", "config_path", envvar="WXBOT_CONFIG",
@@ -21,6 +22,41 @@ def settings_or_exit(config_path: str | None) -> Settings:
         sys.exit(2)
 
 
+def serving_settings_or_exit(config_path: str | None) -> Settings:
+    """Settings for a command that serves real users (`serve`, `worker`): in production, the
+    laptop's values are refused, one line per key, exit 1."""
+    settings = settings_or_exit(config_path)
+    refused = production.refusals(settings)
+    if refused:
+        for line in refused:
+            click.echo(f"production refuses {line}", err=True)
+        click.echo('(on a laptop: server.environment = "development", or `wxbot run`)', err=True)
+        sys.exit(1)
+    return settings
+
+
+def log_start_warnings(settings: Settings) -> None:
+    from bot.logs import configure_for, log
+
+    configure_for(settings)
+    for event, fields in production.warnings(settings):
+        log.warning(event, **fields)
+
+
+def development_settings_or_exit(config_path: str | None, command: str) -> Settings:
+    """Settings for the laptop's stand-ins (the local stack, the sandbox bureau): refused for a
+    config that says production, or that production would accept (a real deployment's)."""
+    settings = settings_or_exit(config_path)
+    if settings.server.environment == "production":
+        if "environment" in settings.server.model_fields_set or not production.refusals(settings):
+            click.echo(f"`wxbot {command}` is for development, and this config is production's "
+                       '(set server.environment = "development" on a laptop)', err=True)
+            sys.exit(1)
+        settings = settings.model_copy(update={"server": settings.server.model_copy(
+            update={"environment": "development"})})
+    return settings
+
+
 @click.group()
 def main() -> None:
     """WeChat official-account service for medical-insurance family mutual aid."""
@@ -30,10 +66,11 @@ def main() -> None:
 @config_option
 def check_config(config_path: str | None) -> None:
     """Validate the settings and say which mode the webhook will run in."""
-    settings = settings_or_exit(config_path)
+    settings = serving_settings_or_exit(config_path)
     mode = "safe (AES)" if settings.wechat.safe_mode else "plaintext"
     redis = "embedded" if settings.redis.embedded else "external"
-    click.echo(f"config ok: appid {settings.wechat.appid}, {mode} mode, {redis} Redis")
+    click.echo(f"config ok: {settings.server.environment}, appid {settings.wechat.appid}, {mode} mode, "
+               f"{redis} Redis, {settings.binding.adapter} binding service")
 
 
 @main.command()
@@ -50,7 +87,9 @@ def serve(config_path: str | None) -> None:
     """Run the webhook under gunicorn (production)."""
     from bot.server import WebhookServer, redis_for
 
-    with redis_for(settings_or_exit(config_path)) as settings:
+    settings = serving_settings_or_exit(config_path)
+    log_start_warnings(settings)
+    with redis_for(settings) as settings:
         WebhookServer(settings).run()
 
 
@@ -69,7 +108,8 @@ def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> 
     from bot.server import WebhookServer, redis_for
     from bot.wechat.fake import create_fake_wechat
 
-    settings = settings_or_exit(config_path)
+    settings = development_settings_or_exit(config_path, "run")
+    log_start_warnings(settings)
     fake = BackgroundServer(create_fake_wechat(settings.wechat.appid, settings.wechat.secret),
                             port=fake_wechat_port).start()
     settings = settings.model_copy(update={"wechat": settings.wechat.model_copy(update={"api_base_url": fake.url})})
@@ -84,7 +124,8 @@ def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> 
             click.echo(f"\n  Open the simulator:  {simulator.url}\n")
             # The worker is a process of its own, as in production, told where Redis and WeChat are;
             # it stops before the embedded Redis does.
-            env = {**os.environ, "WXBOT_REDIS__URL": settings.redis.url, "WXBOT_WECHAT__API_BASE_URL": fake.url}
+            env = {**os.environ, "WXBOT_REDIS__URL": settings.redis.url, "WXBOT_WECHAT__API_BASE_URL": fake.url,
+                   "WXBOT_SERVER__ENVIRONMENT": "development"}
             worker = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker",
                                        *(["--config", config_path] if config_path else [])], env=env)
             click.echo(f"notification worker pid {worker.pid}")

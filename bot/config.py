@@ -32,6 +32,8 @@ class _Section(BaseModel):
 
 
 class ServerSettings(_Section):
+    # "production" refuses demo values and stand-ins (bot/production.py); `wxbot run` is "development".
+    environment: Literal["production", "development"] = "production"
     bind: str = "127.0.0.1:8080"
     workers: int = Field(2, ge=1, le=64)
     threads: int = Field(8, ge=1, le=256)
@@ -41,6 +43,7 @@ class WechatSettings(_Section):
     appid: str = Field(min_length=1)
     token: str
     encoding_aes_key: str = ""
+    allow_plaintext: bool = False   # production refuses plaintext mode unless this says it is meant
     secret: str = ""
     api_base_url: str = "https://api.weixin.qq.com"
     api_timeout: float = Field(5.0, gt=0, le=30)

@@ -76,9 +76,11 @@ def make_settings(redis_server: RedisServer) -> Callable[..., Settings]:
                   "encoding_aes_key": AES_KEY if aes else ""}
         wechat.update(sections.pop("wechat", {}))
         conversation = {"secret_key": CONVERSATION_KEY, **sections.pop("conversation", {})}
+        # The tests' values are a laptop's (the sandbox, short secrets): production would refuse them.
+        server = {"environment": "development", **sections.pop("server", {})}
         return load_settings(None, wechat=wechat, conversation=conversation,
                              redis={"url": redis_server.url, **sections.pop("redis", {})},
-                             log={"format": "console", **sections.pop("log", {})}, **sections)
+                             log={"format": "console", **sections.pop("log", {})}, server=server, **sections)
     return make
 
 

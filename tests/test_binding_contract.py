@@ -40,9 +40,10 @@ def make_service(adapter, redis_client, clock):
     """Build (service, sandbox) for the region and sandbox settings a test needs."""
     servers = []
 
-    def make(region: dict | None = None, **sandbox: object):
+    def make(region: dict | None = None, log_codes: bool = True, **sandbox: object):
         sandbox_service = SandboxService(redis_client, Roster.load(None), RegionSettings(**(region or {})),
-                                         SandboxSettings(verification_code=CODE, **sandbox), clock=clock)
+                                         SandboxSettings(verification_code=CODE, **sandbox), clock=clock,
+                                         log_codes=log_codes)
         if adapter == "sandbox":
             return sandbox_service, sandbox_service
         server = BackgroundServer(create_sandbox_app(sandbox_service, KEY)).start()
@@ -380,4 +381,11 @@ def test_no_personal_data_reaches_the_logs(service, capfd) -> None:
     for name in ("王建国", "李秀英", "孙梅"):
         who = person(name)
         assert who.name not in output and who.id_number not in output
+
+
+def test_outside_development_the_sandbox_logs_no_code(make_service, capfd) -> None:
+    service, _ = make_service(log_codes=False)
+    verified(service, "王建国")
+    output = "".join(capfd.readouterr())
+    assert "sandbox_sms_code" not in output and CODE not in output
     assert "13800000001" not in output and "孙小梅" not in output

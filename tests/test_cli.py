@@ -13,7 +13,7 @@ from bot.menu import DEFAULT_MENU
 from flows import texts
 from handlers.router import welcome
 from tests.conftest import free_port, wait_for
-from tests.support.processes import ROOT, WXBOT, child_pids, healthy
+from tests.support.processes import DEVELOPMENT, ROOT, WXBOT, child_pids, healthy
 
 
 
@@ -31,12 +31,6 @@ def test_check_config_names_the_wrong_key(tmp_path: Path) -> None:
         "integer — set it in the config file or as WXBOT_WEBHOOK__TIMESTAMP_WINDOW"]
 
 
-def test_check_config_accepts_the_example() -> None:
-    result = wxbot("check-config", "--config", str(ROOT / "config.example.toml"))
-    assert result.returncode == 0, result.stderr
-    assert "plaintext mode, embedded Redis" in result.stdout
-
-
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
@@ -48,7 +42,7 @@ def cmdline(pid: int) -> str:
 
 def test_serve_runs_gunicorn_workers_on_an_embedded_redis(running, tmp_path: Path) -> None:
     port = free_port()
-    env = {"WXBOT_SERVER__BIND": f"127.0.0.1:{port}", "WXBOT_SERVER__WORKERS": "2",
+    env = {**DEVELOPMENT, "WXBOT_SERVER__BIND": f"127.0.0.1:{port}", "WXBOT_SERVER__WORKERS": "2",
            "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis"), "WXBOT_LOG__FORMAT": "json"}
     server = running("serve", "--config", str(ROOT / "config.example.toml"), env=env)
     url = f"http://127.0.0.1:{port}"

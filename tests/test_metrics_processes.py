@@ -13,7 +13,7 @@ import requests
 from bot.config import load_settings
 from bot.wechat.simulate import WeChatSide
 from tests.conftest import free_port, wait_for
-from tests.support.processes import ROOT, healthy, settings_env
+from tests.support.processes import DEVELOPMENT, ROOT, healthy, settings_env
 from tests.test_cli import child_pids, cmdline
 from tests.test_metrics import parse, read
 from tests.test_notifications import decided_application, sent, world  # noqa: F401 - a fixture
@@ -38,7 +38,7 @@ def gunicorn_workers(master: int) -> list[int]:
 def test_two_gunicorn_workers_add_up_and_the_dead_ones_still_count(running, tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {"WXBOT_SERVER__BIND": f"127.0.0.1:{port}", "WXBOT_SERVER__WORKERS": "2", "TMPDIR": str(tmp_path),
+    env = {**DEVELOPMENT, "WXBOT_SERVER__BIND": f"127.0.0.1:{port}", "WXBOT_SERVER__WORKERS": "2", "TMPDIR": str(tmp_path),
            "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis"), "WXBOT_LOG__FORMAT": "json",
            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "stale")}  # inherited: replaced by a fresh one
     server = running("serve", "--config", str(CONFIG), env=env)

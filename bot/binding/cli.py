@@ -21,11 +21,11 @@ config_option = click.option("--config", "config_path", envvar="WXBOT_CONFIG",
 @contextlib.contextmanager
 def _sandbox(config_path: str | None) -> Iterator[tuple[Settings, object]]:
     from bot.binding.factory import sandbox_service
-    from bot.cli import settings_or_exit
+    from bot.cli import development_settings_or_exit
     from bot.server import redis_for
     from bot.store.client import connect
 
-    with redis_for(settings_or_exit(config_path)) as settings:
+    with redis_for(development_settings_or_exit(config_path, "sandbox")) as settings:
         try:
             yield settings, sandbox_service(settings, connect(settings.redis))
         except e.BindingError as error:  # a refusal by the sandbox's rules: say which, exit 1

@@ -19,7 +19,8 @@ def signing_key(settings: Settings) -> SigningKey:
 def sandbox_service(settings: Settings, client: redis.Redis) -> SandboxService:
     return SandboxService(client, Roster.load(settings.binding.sandbox.roster), settings.region,
                           settings.binding.sandbox, prefix=settings.redis.key_prefix,
-                          consent_base_url=settings.binding.sandbox.consent_url or "https://sandbox.local/consent")
+                          consent_base_url=settings.binding.sandbox.consent_url or "https://sandbox.local/consent",
+                          log_codes=settings.server.environment == "development")
 
 
 def callback_url(settings: Settings) -> str:

@@ -23,10 +23,11 @@ def worker(config_path: str | None, burst: bool, metrics_bind: str | None) -> No
     """Send notifications: run the job queue and the decision dispatcher."""
     import os
 
-    from bot.cli import settings_or_exit
+    from bot.cli import log_start_warnings, serving_settings_or_exit
     from bot.server import metrics_directory, redis_for
 
-    settings = settings_or_exit(config_path)
+    settings = serving_settings_or_exit(config_path)
+    log_start_warnings(settings)
     with contextlib.ExitStack() as stack:
         if metrics_bind:
             # RQ runs each job in a forked work horse: they count into files that /metrics adds up.

@@ -74,6 +74,8 @@ def settings_env(settings) -> dict[str, str]:  # noqa: ANN001
 
 
 WXBOT = [sys.executable, "-m", "bot.cli"]
+# config.example.toml's demo values run only here: production (the default) refuses them.
+DEVELOPMENT = {"WXBOT_SERVER__ENVIRONMENT": "development"}
 
 
 def child_pids(pid: int) -> list[int]:

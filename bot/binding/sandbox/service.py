@@ -39,8 +39,9 @@ LISTED_APPLICATIONS = 20
 class SandboxService:
     def __init__(self, client: redis.Redis, roster: Roster, region: RegionSettings, settings: SandboxSettings,
                  *, prefix: str = "wxbot", consent_base_url: str = "https://sandbox.local/consent",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, log_codes: bool = False) -> None:
         self.store = SandboxStore(client, prefix)
+        self.log_codes = log_codes   # development only: a code in a log is a code anyone can read
         self.roster, self.region, self.settings = roster, region, settings
         self.consent_base_url = consent_base_url
         self.clock = clock
@@ -54,10 +55,12 @@ class SandboxService:
         code = self.settings.verification_code or f"{secrets.randbelow(10**6):06d}"
         self.store.put({"person_id": person.person_id, "openid": body.openid, "code": code, "attempts": 0},
                        "challenge", challenge_id, ttl=CHALLENGE_TTL)
-        # The sandbox's "SMS": the code goes to the log and to the simulator's panel, never a phone.
+        # The sandbox's "SMS": the code goes to the simulator's panel (and, in development, the log),
+        # never a phone.
         self.store.redis.lpush(self.store.key("sms"), f"{challenge_id}:{code}:{int(self.clock())}")
         self.store.redis.ltrim(self.store.key("sms"), 0, 49)
-        log.info("sandbox_sms_code", challenge_id=challenge_id, code=code)
+        if self.log_codes:
+            log.info("sandbox_sms_code", challenge_id=challenge_id, code=code)
         return Challenge(challenge_id=challenge_id, method="sms", masked_phone=mask_phone(person.phone),
                          expires_at=self._at(self.clock() + CHALLENGE_TTL))
 
