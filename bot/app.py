@@ -85,6 +85,7 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
 
 def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding: BindingService,
                    decisions: Decisions) -> Route:
+    from bot.binding.guard import Guard
     from bot.conversations.identities import Identities
     from bot.conversations.store import ConversationStore
     from bot.notify.records import NotificationRecords
@@ -93,6 +94,8 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
 
     secret = settings.conversation.secret_key
     store = ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600)
-    return Router(Conversations(store, Identities(client, keys, secret), binding, decisions, settings),
+    identities = Identities(client, keys, secret, days=settings.conversation.identity_days)
+    guard = Guard(client, keys, settings.limits, identities.digest)
+    return Router(Conversations(store, identities, binding, decisions, settings, run_effect=guard.run),
                   NotificationRecords(client, keys))
 

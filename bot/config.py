@@ -123,6 +123,8 @@ class ConversationSettings(_Section):
     secret_key: str                     # Fernet key encrypting the personal data in drafts
     idle_minutes: int = Field(30, ge=1)     # after this, ask 继续上次 / 重新开始
     expire_hours: int = Field(72, ge=1)     # a draft untouched this long is deleted
+    identity_days: int = Field(30, ge=1, le=365)   # a verified identity lasts this long, then verify again
+    fresh_minutes: int = Field(15, ge=1)   # binding, unbinding, consent: a new code when verified longer ago
 
     @field_validator("secret_key")
     @classmethod
@@ -134,6 +136,16 @@ class ConversationSettings(_Section):
         if not valid:
             raise ValueError("must be a Fernet key (32 url-safe base64 bytes); make one with `wxbot keygen`")
         return value
+
+
+class LimitSettings(_Section):
+    """The bot's own limits on verification and everything guessable, on top of the bureau's
+    (bot/binding/guard.py, docs/security.md). Each window starts with its first event."""
+    people_per_day: int = Field(3, ge=1)          # different people (ID numbers) one openid may verify
+    codes_per_openid_hour: int = Field(5, ge=1)   # verification codes one openid may have sent
+    codes_per_person_hour: int = Field(5, ge=1)   # codes one person is sent, whoever asks
+    attempts_per_code: int = Field(3, ge=1, le=10)  # tries of one code; then a new one must be sent
+    wrong_guesses_per_hour: int = Field(10, ge=1)  # wrong codes (SMS, consent) and unmatched name/ID pairs
 
 
 class RegionSettings(_Section):
@@ -241,6 +253,7 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = WebhookSettings()
     conversation: ConversationSettings
     region: RegionSettings = RegionSettings()
+    limits: LimitSettings = LimitSettings()
     binding: BindingSettings = BindingSettings()
     notifications: NotificationSettings = NotificationSettings()
     menu: MenuSettings = DEFAULT_MENU

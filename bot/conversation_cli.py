@@ -67,7 +67,7 @@ def _user(config_path: str | None) -> Iterator[_User]:
         secret = settings.conversation.secret_key
         yield _User(settings, client, keys,
                     ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600),
-                    Identities(client, keys, secret))
+                    Identities(client, keys, secret, days=settings.conversation.identity_days))
 
 
 _USER_REF = re.compile(r"[0-9a-f]{12}")

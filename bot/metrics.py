@@ -76,6 +76,10 @@ FLOW_ABANDONMENTS = Counter(
 FLOW_WAY_OUTS = Counter("wxbot_flow_way_out_offers", "Three wrong answers in a row at a step: the user was offered "
                         "help or 取消", ["flow", "step"])
 
+LIMITS_REACHED = Counter(
+    "wxbot_limits_reached", "Requests refused by the bot's own limits (bot/binding/guard.py), by window: "
+    "people_per_day, codes_per_openid_hour, codes_per_person_hour, wrong_guesses_per_hour", ["limit"])
+
 # -- notifications -------------------------------------------------------------------------------
 NOTIFICATION_SENDS = Counter(
     "wxbot_notification_sends", "Notification jobs by result: sent, parked (the user had unfollowed), retry "
@@ -126,6 +130,10 @@ def deadline_fallback() -> None:
 
 def late_reply(sent: bool) -> None:
     LATE_REPLIES.labels("sent" if sent else "failed").inc()
+
+
+def limit_reached(limit: str) -> None:
+    LIMITS_REACHED.labels(limit).inc()
 
 
 def flow_milestones(milestones: Iterable) -> None:  # flows.engine.Milestone

@@ -275,12 +275,21 @@ def _with(outcome: Outcome, milestones: tuple[Milestone, ...]) -> Outcome:
     return replace(outcome, milestones=milestones + outcome.milestones) if milestones else outcome
 
 
+def _wait_in_words(seconds: float) -> str:
+    minutes = max(1, -(-int(seconds) // 60))
+    return texts.WAIT_MINUTES.format(n=minutes) if minutes < 120 else texts.WAIT_HOURS.format(n=-(-minutes // 60))
+
+
 SERVICE_UNAVAILABLE = "service_unavailable"
+TOO_MANY_ATTEMPTS = "too_many_attempts"   # the bot's own limits; the effect's value has retry_after (s)
+
+
 class Engine:
     def __init__(self, flows: Mapping[str, Flow], summary_step: str = "summary",
                  answer_question: Callable[[str], str | None] = lambda text: None,
                  answer_statement: Callable[[str], str | None] = lambda text: None,
                  needs_identity: frozenset[str] = frozenset(), verify_flow: str = "verify",
+                 needs_fresh_identity: frozenset[str] = frozenset(),
                  no_answer: str = texts.NOT_UNDERSTOOD, human: str = texts.HUMAN) -> None:
         self.flows = flows
         self.no_answer = no_answer   # a question nobody can answer here: what the Q&A knows instead
@@ -289,6 +298,7 @@ class Engine:
         self.answer_question = answer_question
         self.answer_statement = answer_statement   # the Q&A for what is not a question: a clearer match
         self.needs_identity = needs_identity   # started through `verify_flow` unless ctx.user["verified"]
+        self.needs_fresh_identity = needs_fresh_identity   # ... unless ctx.user["fresh"] (verified lately)
         self.verify_flow = verify_flow
         self.intents = IntentIndex({flow.id: flow.entry.phrases for flow in flows.values() if flow.entry},
                                    {flow.id: flow.entry.outranks for flow in flows.values() if flow.entry})
@@ -752,8 +762,10 @@ class Engine:
     def _start(self, flow_id: str, data: dict[str, Any], ctx: Context,
                paused: tuple[Conversation, ...] = ()) -> Outcome:
         replaced: tuple[Milestone, ...] = ()
-        if flow_id in self.needs_identity and not ctx.user.get("verified"):
-            flow_id, data = self.verify_flow, {"then": flow_id, "then_data": data}
+        stale = flow_id in self.needs_fresh_identity and not ctx.user.get("fresh")
+        if flow_id in self.needs_identity and (not ctx.user.get("verified") or stale):
+            again = {"again": True} if ctx.user.get("verified") else {}
+            flow_id, data = self.verify_flow, {"then": flow_id, "then_data": data, **again}
             replaced = tuple(abandoned(p, "restart") for p in paused if p.flow == flow_id)
             paused = tuple(p for p in paused if p.flow != flow_id)
         flow = self.flows[flow_id]
@@ -818,6 +830,11 @@ class Engine:
             # Keep everything the user typed (if anything); they can try again with one word.
             busy = refusal(SERVICE_UNAVAILABLE) if conv.history else texts.SERVICE_BUSY
             return Outcome(replace(conv, confirming="retry"), (busy, texts.RETRY_PROMPT))
+        if event.error == TOO_MANY_ATTEMPTS:
+            # Nothing to retry for a while: the draft (and what it holds) goes, the wait is said.
+            wait = _wait_in_words((event.value or {}).get("retry_after", 3600))
+            return self._finish(flow, conv, (texts.TOO_MANY_ATTEMPTS.format(wait=wait),),
+                                ended=abandoned(conv, "limited"))
         target, message = step.on_error(conv.data, ctx, event.error)
         if target is None:
             return self._finish(flow, conv, (message,), ended=abandoned(conv, "refused"))

@@ -22,6 +22,17 @@ NOT_UNDERSTOOD = "抱歉，我没太明白您的意思。\n" + HELP
 BUSY = "系统繁忙，请稍后再试。"
 SERVICE_BUSY = "医保系统繁忙，请稍后再试。"   # the binding service is down and the user had typed nothing yet
 
+# The bot's own limits on verification codes, consent codes and ID checks (bot/binding/guard.py).
+TOO_MANY_ATTEMPTS = ("为了保护您的医保信息安全，尝试次数已经达到上限，请 {wait}后再试。"
+                     "如果急需办理，请拨打医保服务热线 12393。")
+WAIT_MINUTES = "{n} 分钟"
+WAIT_HOURS = "{n} 小时"
+
+# Told in a WeChat account when the same person has just verified in another one.
+LINKED_ELSEWHERE = ("【安全提醒】您的医保身份（{name}）于 {at} 在另一个微信号上完成了验证。"
+                    "如果不是您本人操作，请立即拨打医保服务热线 12393；"
+                    "如果您已不再用本微信号办理，可以回复“退出验证”。")
+
 ERROR = "抱歉，系统出了点问题，您的消息没有办理成功。请稍后再试，或拨打 12393 咨询。"
 
 # -- moves that work at every step of every flow ---------------------------------------------------

@@ -25,7 +25,7 @@ def parse_code(text: str, data, ctx: Context) -> str:
 
 
 def _sent(data, ctx, challenge) -> tuple[str, dict]:
-    return "code", {"challenge_id": challenge["challenge_id"], "masked_phone": challenge.get("masked_phone") or ""}
+    return "code", {"challenge_id": challenge["challenge_id"]}
 
 
 def _send_failed(data, ctx, code: str) -> tuple[str | None, str]:
@@ -61,14 +61,14 @@ ENTRY = Entry(phrases=("验证身份", "身份验证", "实名认证", "实名�
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="name", entry=ENTRY, steps={
-    "name": Ask("name", "name", lambda d, c: t.ASK_NAME, parse_name, "id_number", help=t.HELP_NAME,
+    "name": Ask("name", "name", lambda d, c: t.ASK_NAME_AGAIN if d.get("again") else t.ASK_NAME, parse_name, "id_number", help=t.HELP_NAME,
                 label="姓名", slot="name"),
     "id_number": Ask("id_number", "id_number", lambda d, c: t.ASK_ID, parse_id, "send_code", help=t.HELP_ID,
                      label="身份证号码", slot="id_number"),
     "send_code": Do("send_code", "start_verification",
                     lambda d, c: {"name": d["name"], "id_number": d["id_number"]}, _sent, _send_failed,
                     to=("code", "name", "id_number")),
-    "code": Ask("code", "code", lambda d, c: t.ASK_CODE.format(phone=d.get("masked_phone", "")), parse_code,
+    "code": Ask("code", "code", lambda d, c: t.ASK_CODE, parse_code,
                 "check_code", help=t.HELP_CODE, label="验证码"),
     "check_code": Do("check_code", "complete_verification",
                      lambda d, c: {"challenge_id": d["challenge_id"], "code": d["code"]}, _checked, _check_failed,

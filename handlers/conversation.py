@@ -17,8 +17,9 @@ from bot.binding.service import BindingService
 from bot.config import Settings
 from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore
+from flows import texts
 from flows.catalog import ENGINE
-from flows.engine import Context, Event, Milestone, Outcome, Start
+from flows.engine import Context, Effect, EffectDone, Event, Milestone, Outcome, Start
 from handlers.effects import run_effect
 
 MAX_EFFECTS = 5  # effects per message; a flow never chains more, this only guards against a loop
@@ -32,6 +33,8 @@ class Conversations:
     decisions: Decisions
     settings: Settings
     clock: Callable[[], float] = time.time
+    # (effect, service, openid, person id) -> its outcome; the bot puts its limits here (bot/binding/guard.py)
+    run_effect: Callable[[Effect, BindingService, str, str | None], EffectDone] = run_effect
 
     def handle(self, openid: str, event: Event | None = None, start: str | None = None) -> list[str]:
         """The replies to one message (`event`), or to a menu click that starts flow `start`."""
@@ -75,15 +78,20 @@ class Conversations:
         for _ in range(MAX_EFFECTS):
             if outcome.effects:
                 [effect] = outcome.effects
-                done = run_effect(effect, self.binding, openid, identity["person_id"] if identity else None)
+                done = self.run_effect(effect, self.binding, openid, identity["person_id"] if identity else None)
                 if done.ok:
                     self._remember(openid, effect.name, done.value, now)
                 outcome = ENGINE.handle(outcome.conversation, done, self._context(identity, now))
                 replies += outcome.replies
                 milestones += outcome.milestones
             elif outcome.finished == ENGINE.verify_flow and outcome.result:
-                identity = self.identities.link(openid, outcome.result["person"], outcome.result["id_number"],
-                                                datetime.fromtimestamp(now).date())
+                linked = self.identities.link(openid, outcome.result["person"], outcome.result["id_number"],
+                                              datetime.fromtimestamp(now).date())
+                identity = linked.record
+                if linked.elsewhere:
+                    # The person is now linked from a second WeChat account: the first one hears of it.
+                    self.identities.tell(linked.elsewhere, texts.LINKED_ELSEWHERE.format(
+                        name=identity["masked_name"], at=datetime.fromtimestamp(now).strftime("%m月%d日 %H:%M")))
                 then = outcome.result.get("then")
                 if not then:
                     break
@@ -91,6 +99,10 @@ class Conversations:
                                         self._context(identity, now))
                 replies += outcome.replies
                 milestones += outcome.milestones
+            elif outcome.finished and (outcome.result or {}).get("forget_identity"):
+                self.identities.unlink(openid)
+                identity = None
+                break
             else:
                 break
         return replies, outcome, milestones
@@ -108,7 +120,9 @@ class Conversations:
 
     def _context(self, identity: dict[str, Any] | None, now: float) -> Context:
         identity = identity or {}
-        user: dict[str, Any] = {"birth_date": identity.get("birth_date"), "verified": bool(identity)}
+        fresh = now - identity.get("verified_at", 0) <= self.settings.conversation.fresh_minutes * 60
+        user: dict[str, Any] = {"birth_date": identity.get("birth_date"), "verified": bool(identity),
+                                "fresh": bool(identity) and fresh}
         if identity:
             user["is_self"] = lambda id_number: self.identities.digest(id_number) == identity["id_digest"]
         return Context(now=now, today=datetime.fromtimestamp(now).date(), settings=self.settings.region, user=user,

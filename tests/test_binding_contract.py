@@ -109,16 +109,35 @@ def test_verification_refusals(service, name, id_number, error) -> None:
         service.start_verification(VerificationStart(openid="o1", name=name, id_number=id_number))
 
 
-def test_wrong_codes_then_locked(service) -> None:
+def test_a_code_takes_three_tries_then_a_new_one_is_needed(service) -> None:
     who = person("王建国")
     challenge = service.start_verification(VerificationStart(openid="o1", name=who.name, id_number=who.id_number))
     for _ in range(2):
         with pytest.raises(e.VerificationCodeWrong):
             service.complete_verification(challenge.challenge_id, VerificationAnswer(openid="o1", code="000000"))
-    with pytest.raises(e.VerificationLocked):
+    with pytest.raises(e.VerificationExpired):   # the third wrong try spends the code
         service.complete_verification(challenge.challenge_id, VerificationAnswer(openid="o1", code="000000"))
-    with pytest.raises(e.VerificationExpired):  # the challenge is gone
+    with pytest.raises(e.VerificationExpired):   # the right code no longer helps
         service.complete_verification(challenge.challenge_id, VerificationAnswer(openid="o1", code=CODE))
+
+
+def test_five_wrong_codes_lock_the_challenger_not_the_person(service) -> None:
+    who = person("王建国")
+
+    def wrong(openid: str) -> None:
+        challenge = service.start_verification(VerificationStart(openid=openid, name=who.name,
+                                                                 id_number=who.id_number))
+        service.complete_verification(challenge.challenge_id, VerificationAnswer(openid=openid, code="000000"))
+
+    for _ in range(4):
+        with pytest.raises(e.VerificationCodeWrong):
+            wrong("o_stranger")
+    with pytest.raises(e.VerificationLocked):   # exactly the fifth
+        wrong("o_stranger")
+    with pytest.raises(e.VerificationLocked):
+        service.start_verification(VerificationStart(openid="o_stranger", name=who.name, id_number=who.id_number))
+    # The person, from their own WeChat, is not locked out by the stranger.
+    assert verified(service, "王建国", openid="o_own")
 
 
 def test_another_openid_cannot_answer_the_challenge(service) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import create_app
 from bot.background import BackgroundServer
-from tests.corpus.replay import CODE, Replay, load_cases, replay_all
+from tests.corpus.replay import CODE, NO_LIMITS, Replay, load_cases, replay_all
 
 CASES = load_cases()
 BAR = 0.98          # understood, of all cases
@@ -20,7 +20,7 @@ MISREAD_BAR = 0.015  # something else stored, started or answered: far worse tha
 def tally(make_settings, redis_server):
     import redis
     redis.Redis.from_url(redis_server.url).flushall()
-    settings = make_settings(binding={"sandbox": {"verification_code": CODE}})
+    settings = make_settings(binding={"sandbox": {"verification_code": CODE}}, limits=NO_LIMITS)
     app = create_app(settings)
     server = BackgroundServer(app).start()
     try:

@@ -1,38 +1,61 @@
 """Which insured person an openid has proven to be. Written only after a verification through the
-binding service succeeded (an openid alone proves nothing), encrypted like the drafts."""
+binding service succeeded (an openid alone proves nothing), encrypted like the drafts.
+
+A link is good for its own openid only (the openid is inside the encrypted, authenticated value:
+a value copied to another openid's key is refused) and for `days` (then verification is asked
+again). Each person's newest openid is remembered, so that linking them from a second WeChat
+account can be told in the first."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import redis
 from cryptography.fernet import Fernet, InvalidToken
 
+from bot.logs import log, user_ref
 from bot.store.keys import Keys
 from bot.store.prefetch import prefetched
 from flows.identity import normalise_id_number, parse_id_number
 
-LINK_TTL = 365 * 24 * 3600  # a year; verifying again is cheap
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Linked:
+    record: dict[str, Any]
+    elsewhere: str | None   # another openid this person was linked from until now, if any
 
 
 class Identities:
-    def __init__(self, client: redis.Redis, keys: Keys, secret_key: str) -> None:
-        self.redis, self.keys = client, keys
+    def __init__(self, client: redis.Redis, keys: Keys, secret_key: str, days: int = DEFAULT_DAYS,
+                 clock=time.time) -> None:  # noqa: ANN001
+        self.redis, self.keys, self.clock = client, keys, clock
+        self.ttl = days * 24 * 3600
         self.cipher = Fernet(secret_key.encode())
         self._digest_key = hashlib.sha256(b"id-digest:" + secret_key.encode()).digest()
 
-    def link(self, openid: str, person: dict[str, Any], id_number: str, today) -> dict[str, Any]:  # noqa: ANN001
-        record = {"person_id": person["person_id"], "masked_name": person["masked_name"],
+    def link(self, openid: str, person: dict[str, Any], id_number: str, today) -> Linked:  # noqa: ANN001
+        record = {"openid": openid, "verified_at": self.clock(),
+                  "person_id": person["person_id"], "masked_name": person["masked_name"],
                   "masked_id_number": person["masked_id_number"],
                   "birth_date": parse_id_number(id_number, today).birth_date.isoformat(),
                   "id_digest": self.digest(id_number)}
-        token = self.cipher.encrypt(json.dumps(record).encode())
-        self.redis.set(self.keys.identity(openid), token, ex=LINK_TTL)
+        token = self.cipher.encrypt_at_time(json.dumps(record).encode(), int(self.clock()))
+        pipe = self.redis.pipeline()
+        pipe.set(self.keys.identity(openid), token, ex=self.ttl)
+        pipe.getset(self.keys.person_openid(self.digest(person["person_id"])), openid)
+        pipe.expire(self.keys.person_openid(self.digest(person["person_id"])), self.ttl)
+        _, before, _ = pipe.execute()
         self._remember(openid, token)
-        return record
+        before = before.decode() if before else None
+        still = before and before != openid and (self.get(before) or {}).get("person_id") == person["person_id"]
+        return Linked(record, before if still else None)
 
     def get(self, openid: str) -> dict[str, Any] | None:
         records = prefetched(openid)
@@ -40,13 +63,25 @@ class Identities:
         if token is None:
             return None
         try:
-            return json.loads(self.cipher.decrypt(token))
+            # The token's own (authenticated) time bounds its age, whatever the key's TTL says.
+            record = json.loads(self.cipher.decrypt_at_time(token, self.ttl, int(self.clock())))
         except (InvalidToken, ValueError):
             return None
+        if record.get("openid") != openid:
+            # Another openid's link, copied here (or one written before links named their openid).
+            log.warning("identity_link_refused", user_ref=user_ref(openid))
+            return None
+        return record
 
     def unlink(self, openid: str) -> None:
         self.redis.delete(self.keys.identity(openid))
         self._remember(openid, None)
+
+    def tell(self, openid: str, text: str) -> None:
+        """A notice shown in front of the user's next reply (with the parked notifications)."""
+        key = self.keys.pending_notices(openid)
+        self.redis.rpush(key, json.dumps({"id": "", "text": text}, ensure_ascii=False))
+        self.redis.expire(key, self.ttl)
 
     @staticmethod
     def _remember(openid: str, token: bytes | None) -> None:

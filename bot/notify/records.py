@@ -81,6 +81,7 @@ class NotificationRecords:
         texts = []
         for raw in items:
             item = json.loads(raw)
-            self.update(item["id"], status=SHOWN, shown_at=time.time())
+            if item["id"]:   # a notification's (not a notice such as bot/conversations/identities.py's)
+                self.update(item["id"], status=SHOWN, shown_at=time.time())
             texts.append(item["text"])
         return texts

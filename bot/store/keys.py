@@ -31,6 +31,19 @@ class Keys:
         """The insured person an openid has proven to be (after verification)."""
         return f"{self._base}:identity:{openid}"
 
+    def person_openid(self, person_digest: str) -> str:
+        """The openid a person (by a keyed digest of their person id) was linked from last."""
+        return f"{self._base}:identity:person:{_digest(person_digest)}"
+
+    def limit(self, kind: str, subject: str) -> str:
+        """One window of the bot's own limits (bot/binding/guard.py): `subject` is an openid or
+        an ID number's keyed digest, never the number."""
+        return f"{self._base}:limit:{kind}:{_digest(subject)}"
+
+    def challenge(self, challenge_id: str) -> str:
+        """Who a verification challenge was started for, whether it was sent, how often it was tried."""
+        return f"{self._base}:challenge:{_digest(challenge_id)}"
+
     def decision_seen(self, fingerprint: str) -> str:
         return f"{self._base}:binding:decided:{_digest(fingerprint)}"
 

@@ -12,7 +12,7 @@ from bot.app import create_app
 from bot.background import BackgroundServer
 from bot.config import load_settings
 from bot.store.server import RedisServer
-from tests.corpus.replay import CODE, Replay, load_cases, replay_all
+from tests.corpus.replay import CODE, NO_LIMITS, Replay, load_cases, replay_all
 
 
 def main(argv: list[str]) -> int:
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> int:
             settings = load_settings(None, wechat={"appid": "wxcorpus0000000000", "token": "corpustoken"},
                                      conversation={"secret_key": "Y29ycHVzLWNvcnB1cy1jb3JwdXMtY29ycHVzLWtleSE="},
                                      redis={"url": redis_server.url}, log={"format": "console", "level": "WARNING"},
-                                     binding={"sandbox": {"verification_code": CODE}})
+                                     binding={"sandbox": {"verification_code": CODE}}, limits=NO_LIMITS)
             app = create_app(settings)
             server = BackgroundServer(app).start()
             try:

@@ -25,18 +25,23 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
+from bot.binding.guard import Guard
 from bot.binding.models import VerificationAnswer, VerificationStart
 from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore
 from bot.wechat.simulate import WeChatSide
 from flows import bind_member_texts, faq, service_texts, texts
 from flows.catalog import FLOWS
-from flows.engine import Ask, Conversation
+from flows.engine import Ask, Conversation, Effect
 from flows.identity import parse_id_number
 from tests.support.binding import ROSTER
 
 CORPUS = Path(__file__).parent
 CODE = "123456"                 # the sandbox's SMS code in the replay's settings
+# The replay verifies the same few people thousands of times: it measures understanding, not the
+# verification limits (tests/test_verification_limits.py does).
+NO_LIMITS = {"people_per_day": 10**6, "codes_per_openid_hour": 10**6, "codes_per_person_hour": 10**6,
+             "wrong_guesses_per_hour": 10**6}
 USER = ROSTER["王建国"]          # the verified user of every step that needs one
 WIFE = ROSTER["李秀英"]
 _openids = itertools.count(1)
@@ -106,6 +111,8 @@ class Replay:
         secret = settings.conversation.secret_key
         self.store = ConversationStore(self.bot.redis, self.bot.keys, secret, ttl=3600)
         self.identities = Identities(self.bot.redis, self.bot.keys, secret)
+        # Challenges are started as the bot starts them, so that its guard knows them.
+        self.guard = Guard(self.bot.redis, self.bot.keys, settings.limits, self.identities.digest)
         self.today = date.today()
         # The bureau (the sandbox) knows the user as verified, as after a real verification.
         challenge = self.bot.binding.start_verification(
@@ -144,10 +151,9 @@ class Replay:
             if name in ("id_number", "code"):
                 data, history = {"name": USER.name}, ("name",)
             if name == "code":
-                challenge = self.bot.binding.start_verification(
-                    VerificationStart(openid=openid, name=USER.name, id_number=USER.id_number))
-                data.update(id_number=USER.id_number, challenge_id=challenge.challenge_id,
-                            masked_phone=challenge.masked_phone or "")
+                started = self.guard.run(Effect("start_verification", {"name": USER.name, "id_number": USER.id_number}),
+                                         self.bot.binding, openid, None)
+                data.update(id_number=USER.id_number, challenge_id=started.value["challenge_id"])
                 history += ("id_number",)
             conv = Conversation(flow="verify", version=FLOWS["verify"].version, step=name, data=data, history=history)
             return Place(conv, False, {"name": "name", "id": "id_number"})

@@ -53,7 +53,7 @@ class User:
 
 def verify_rows(name: str) -> list[tuple[str, str]]:
     who = person(name)
-    return [(who.name, "身份证号码"), (who.id_number, "验证码已发送到您在医保登记的手机 138****")]
+    return [(who.name, "身份证号码"), (who.id_number, "验证码已发送到您在医保登记的手机，")]
 
 
 # WeChat tells events apart by sender and CreateTime only: two clicks in one second would be one

@@ -49,7 +49,7 @@ class SandboxService:
     # -- identity verification ----------------------------------------------------------------
     def start_verification(self, body: VerificationStart) -> Challenge:
         person = self._match(body.name, body.id_number, body.id_type)
-        if int(self.store.redis.get(self.store.key("failures", person.person_id)) or 0) >= LOCK_AFTER_FAILURES:
+        if self._failures(person.person_id, body.openid) >= LOCK_AFTER_FAILURES:
             raise e.VerificationLocked()
         challenge_id = "C" + secrets.token_hex(8)
         code = self.settings.verification_code or f"{secrets.randbelow(10**6):06d}"
@@ -68,14 +68,22 @@ class SandboxService:
         challenge = self.store.get("challenge", challenge_id)
         if challenge is None or challenge["openid"] != body.openid:
             raise e.VerificationExpired()
+        if self._failures(challenge["person_id"], body.openid) >= LOCK_AFTER_FAILURES:
+            raise e.VerificationLocked()
         if not hmac.compare_digest(challenge["code"].encode(), body.code.strip().encode()):
-            failures_key = self.store.key("failures", challenge["person_id"])
-            self.store.redis.incr(failures_key)
-            self.store.redis.expire(failures_key, LOCK_WINDOW)
+            # Failures lock the one who made them (this openid, for this person), never the person:
+            # a stranger's wrong codes must not lock the real person out. The 5th locks at once.
+            failures_key = self.store.key("failures", challenge["person_id"], body.openid)
+            failures = self.store.redis.incr(failures_key)
+            if failures == 1:
+                self.store.redis.expire(failures_key, LOCK_WINDOW)
+            if failures >= LOCK_AFTER_FAILURES:
+                self.store.redis.delete(self.store.key("challenge", challenge_id))
+                raise e.VerificationLocked()
             challenge["attempts"] += 1
             if challenge["attempts"] >= CODE_ATTEMPTS:
                 self.store.redis.delete(self.store.key("challenge", challenge_id))
-                raise e.VerificationLocked()
+                raise e.VerificationExpired("this code was tried too often; start again")
             self.store.put(challenge, "challenge", challenge_id, ttl=CHALLENGE_TTL)
             raise e.VerificationCodeWrong()
         self.store.redis.delete(self.store.key("challenge", challenge_id))
@@ -382,6 +390,9 @@ class SandboxService:
         if person is None or person.name != name.strip():
             raise e.NameIdMismatch()
         return person
+
+    def _failures(self, person_id: str, openid: str) -> int:
+        return int(self.store.redis.get(self.store.key("failures", person_id, openid)) or 0)
 
     def _person(self, person_id: str) -> Person:
         person = self.roster.by_person_id(person_id)

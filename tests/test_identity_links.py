@@ -1,0 +1,99 @@
+"""Identity links bound to their openid (issue 14, point 5): through the real /wechat endpoint,
+real Redis and the sandbox bureau."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pytest
+
+from bot.app import create_app
+from bot.background import BackgroundServer
+from bot.conversations.identities import Identities
+from bot.wechat.simulate import WeChatSide
+from flows import texts, verify_texts
+from tests.support.binding import person
+from tests.support.chat import CODE, User, verify_rows
+
+ASKS_TO_VERIFY = "先验证一下您的身份"
+
+
+@pytest.fixture
+def world(make_settings, redis_client):
+    settings = make_settings(binding={"sandbox": {"verification_code": CODE}})
+    app = create_app(settings)
+    server = BackgroundServer(app).start()
+    yield app, server, WeChatSide(settings.wechat)
+    server.stop()
+
+
+def verified(user: User) -> None:
+    user.play([("验证身份", "姓名"), *verify_rows("王建国"), (CODE, "身份验证成功")])
+
+
+def link_made_at(app, openid: str, seconds_ago: float) -> None:
+    """A link as the bot writes it, made `seconds_ago` (the bureau knows the person as verified)."""
+    bot = app.extensions["wxbot"]
+    who = person("王建国")
+    verified_person = {"person_id": _person_id(app), "masked_name": "王**", "masked_id_number": "3301**********0111"}
+    Identities(bot.redis, bot.keys, bot.settings.conversation.secret_key,
+               clock=lambda: time.time() - seconds_ago).link(openid, verified_person, who.id_number, date.today())
+
+
+def _person_id(app) -> str:
+    from bot.binding.models import VerificationAnswer, VerificationStart
+    bot, who = app.extensions["wxbot"], person("王建国")
+    challenge = bot.binding.start_verification(VerificationStart(openid="o_setup", name=who.name,
+                                                                 id_number=who.id_number))
+    return bot.binding.complete_verification(challenge.challenge_id,
+                                             VerificationAnswer(openid="o_setup", code=CODE)).person_id
+
+
+def test_a_link_copied_to_another_openids_key_is_refused(world) -> None:
+    app, server, side = world
+    verified(User(server, side, "o_victim"))
+    bot = app.extensions["wxbot"]
+    bot.redis.set(bot.keys.identity("o_thief"), bot.redis.get(bot.keys.identity("o_victim")))
+    assert ASKS_TO_VERIFY in User(server, side, "o_thief").say("共济记录")
+    assert "可供家人共济使用" in User(server, side, "o_victim").say("共济记录")   # the real one still works
+
+
+def test_links_last_thirty_days_then_verification_is_asked_again(world) -> None:
+    app, server, side = world
+    bot = app.extensions["wxbot"]
+    link_made_at(app, "o_recent", 29 * 86400)
+    link_made_at(app, "o_old", 31 * 86400)
+    assert "可供家人共济使用" in User(server, side, "o_recent").say("共济记录")
+    assert ASKS_TO_VERIFY in User(server, side, "o_old").say("共济记录")
+    assert 0 < bot.redis.ttl(bot.keys.identity("o_recent")) <= 30 * 86400
+
+
+def test_binding_unbinding_and_consent_need_a_new_code_after_fifteen_minutes(world) -> None:
+    app, server, side = world
+    link_made_at(app, "o_stale", 20 * 60)
+    user = User(server, side, "o_stale")
+    assert "可供家人共济使用" in user.say("共济记录")                 # looking needs no new code
+    for service in ("绑定家人", "解除绑定", "同意 AB12CD"):
+        assert user.say(service).startswith(verify_texts.ASK_NAME_AGAIN.split("\n")[0]), service
+        user.play([("取消", "取消"), ("是", "已取消")])
+    user.play([("绑定家人", "再验证一次身份"), *verify_rows("王建国"), (CODE, "请问要绑定的家人是您的")])
+
+    link_made_at(app, "o_fresh", 5 * 60)
+    assert "请问要绑定的家人是您的" in User(server, side, "o_fresh").say("绑定家人")
+
+
+def test_a_second_account_is_told_in_the_first_which_can_sign_out(world) -> None:
+    _, server, side = world
+    first, second = User(server, side, "o_first"), User(server, side, "o_second")
+    verified(first)
+    verified(second)
+    told = first.say("共济记录")
+    assert told.startswith("【安全提醒】您的医保身份（王**）") and "另一个微信号" in told and "可供家人共济使用" in told
+    assert "【安全提醒】" not in first.say("你好")              # told once
+    assert "【安全提醒】" not in second.say("你好")             # the newer account is not warned about itself
+    assert first.say("退出验证") == verify_texts.SIGNED_OUT
+    assert ASKS_TO_VERIFY in first.say("共济记录")
+    assert "可供家人共济使用" in second.say("共济记录")
+    assert User(server, side, "o_nobody").say("退出验证") == verify_texts.NOT_SIGNED_IN
+    assert texts.LINKED_ELSEWHERE   # the notice comes from the catalogue

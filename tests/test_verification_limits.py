@@ -1,0 +1,110 @@
+"""Verification that cannot be abused (issue 14, point 4): the attacks as they were made, through
+the real /wechat endpoint, real Redis and the sandbox bureau, with the default limits."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import create_app
+from bot.background import BackgroundServer
+from bot.wechat.simulate import WeChatSide
+from flows import verify_texts
+from tests.support.binding import person
+from tests.support.chat import CODE, User
+
+LIMITED = "尝试次数已经达到上限"
+
+
+@pytest.fixture
+def world(make_settings, redis_client):
+    settings = make_settings(binding={"sandbox": {"verification_code": CODE}})
+    app = create_app(settings)
+    server = BackgroundServer(app).start()
+    yield app, server, WeChatSide(settings.wechat)
+    server.stop()
+
+
+def codes_sent(app) -> int:
+    return app.extensions["wxbot"].redis.llen(f"{app.extensions['wxbot'].settings.redis.key_prefix}:sandbox:sms")
+
+
+def start(user: User, name: str, id_number: str | None = None) -> str:
+    """From wherever the user is: verification from the top, up to the code."""
+    user.say("取消")
+    user.say("是")
+    user.say("验证身份")
+    user.say(name)
+    return user.say(id_number or person(name).id_number)
+
+
+def test_one_openid_gets_five_codes_an_hour_then_a_polite_wait(world) -> None:
+    app, server, side = world
+    attacker = User(server, side, "o_bomber")
+    answers = [start(attacker, "王建国") for _ in range(8)]
+    assert all(a == verify_texts.ASK_CODE for a in answers[:5])
+    assert all(LIMITED in a and "60 分钟后再试" in a and "12393" in a for a in answers[5:])
+    assert codes_sent(app) == 5          # was 30 in 0.8 s
+
+
+def test_one_person_gets_five_codes_an_hour_whoever_asks(world) -> None:
+    app, server, side = world
+    answers = [start(User(server, side, f"o_asker{n}"), "王建国") for n in range(7)]
+    assert [LIMITED in a for a in answers] == [False] * 5 + [True] * 2
+    assert codes_sent(app) == 5
+
+
+def test_one_openid_verifies_at_most_three_people_a_day(world) -> None:
+    _, server, side = world
+    prober = User(server, side, "o_prober")
+    answers = [start(prober, name) for name in ("王建国", "李秀英", "王建华", "赵丽")]
+    assert [LIMITED in a for a in answers] == [False, False, False, True]
+    assert "24 小时后再试" in answers[-1]
+    assert start(prober, "李秀英") == verify_texts.ASK_CODE   # one already tried today still may be
+
+
+def test_an_unmatched_pair_is_answered_like_a_matched_one(world) -> None:
+    app, server, side = world
+    right = start(User(server, side, "o_a"), "王建国")
+    wrong = start(User(server, side, "o_b"), "李建国", person("王建国").id_number)      # name differs
+    unknown = start(User(server, side, "o_c"), "王建国", "11010519491231002X")         # not on file
+    assert right == wrong == unknown == verify_texts.ASK_CODE
+    assert "不一致" not in wrong and "*" not in right       # no oracle, no phone hint
+    assert codes_sent(app) == 1                               # only the real pair reached a phone
+
+
+def test_ten_wrong_codes_an_hour_from_one_openid_then_nothing_reaches_the_bureau(world) -> None:
+    app, server, side = world
+    guesser = User(server, side, "o_guesser")
+    tried = []
+    for name in ("王建国", "李秀英", "王建华", "王建国", "李秀英"):   # five codes, three people
+        assert start(guesser, name) == verify_texts.ASK_CODE
+        tried += [guesser.say(f"{n:06d}") for n in range(2)]
+    assert all("验证码不对" in a for a in tried[:-1])
+    assert LIMITED in tried[-1]                       # said at the tenth, not after an eleventh
+    redis = app.extensions["wxbot"].redis
+    assert sum(int(redis.get(key)) for key in redis.scan_iter("*:sandbox:failures:*")) == 10
+    assert LIMITED in start(guesser, "王建国")         # nothing guessable until the hour is over
+    assert sum(int(redis.get(key)) for key in redis.scan_iter("*:sandbox:failures:*")) == 10
+
+
+def test_a_strangers_wrong_codes_never_lock_the_person_out(world) -> None:
+    _, server, side = world
+    stranger = User(server, side, "o_stranger")
+    answers = []
+    for tries in (2, 2, 1):
+        start(stranger, "王建国")
+        answers += [stranger.say(f"{n:06d}") for n in range(tries)]
+    assert "验证次数过多" in answers[-1]               # the bureau locks the fifth wrong code's sender
+    owner = User(server, side, "o_owner")
+    assert start(owner, "王建国") == verify_texts.ASK_CODE
+    assert "身份验证成功" in owner.say(CODE)
+
+
+def test_consent_codes_cannot_be_guessed_at_speed(world) -> None:
+    _, server, side = world
+    guesser = User(server, side, "o_consent_guesser")
+    start(guesser, "李秀英")
+    guesser.say(CODE)
+    answers = [guesser.say(f"同意 {n:06X}") for n in range(12)]
+    assert all("确认码不正确" in a for a in answers[:9])
+    assert all(LIMITED in a for a in answers[9:])   # the tenth wrong code is the last tried
