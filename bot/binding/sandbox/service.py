@@ -237,6 +237,9 @@ class SandboxService:
                                     status="ended", reason=by, decided_at=self._at(self.clock())))
             return self._member_view(binding)
 
+    def binding(self, binding_id: str) -> Member:
+        return self._member_view(self._binding(binding_id))
+
     def deduction_order(self, person_id: str, binding_id: str) -> DeductionOrder:
         binding = self._binding(binding_id)
         if binding["initiator_id"] != person_id:
