@@ -353,6 +353,8 @@ class SandboxService:
         self.store.redis.lrem(self.store.key("order", binding["member_id"]), 0, binding["id"])
 
     def _emit(self, decision: Decision) -> None:
+        # Always after the state it reports is saved: the bot confirms each callback with the
+        # status calls (bot.binding.confirm), so the sandbox's own callbacks are always confirmed.
         Outbox(self.store, self.clock).add(decision)
 
     def _expire_consent(self, record: dict[str, Any]) -> dict[str, Any]:
