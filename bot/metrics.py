@@ -92,6 +92,12 @@ NOTIFICATION_REPORTS = Counter(
     "wxbot_notification_reports", "WeChat's delivery reports (TEMPLATESENDJOBFINISH): delivered, delivery_failed, "
     "unmatched (no record for its msgid)", ["status"])
 
+# -- the bureau's callbacks ----------------------------------------------------------------------
+DECISIONS_REFUSED = Counter(
+    "wxbot_callback_decisions_refused", "Callback decisions the bureau's own status did not confirm (never "
+    "notified), by kind and why: not_decided, status_differs, binding_differs, application_differs, unknown",
+    ["kind", "reason"])
+
 for _outcome in ("reply", "success", "busy", "error"):
     REQUESTS.labels(_outcome, "200")
 for _status in ("400", "403", "413"):
@@ -106,6 +112,10 @@ for _outcome in ("sent", "parked", "retry", "dead_letter", "skipped", "expired")
     NOTIFICATION_SENDS.labels(_outcome)
 for _status in ("delivered", "delivery_failed", "unmatched"):
     NOTIFICATION_REPORTS.labels(_status)
+for _kind, _differs in (("application.decided", "binding_differs"), ("binding.ended", "application_differs"),
+                        ("binding.terminated", "application_differs")):
+    for _reason in ("not_decided", "status_differs", _differs, "unknown"):
+        DECISIONS_REFUSED.labels(_kind, _reason)
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -159,6 +169,10 @@ def notification_failed(cause: str, final: bool) -> None:
 
 def delivery_report(status: str) -> None:
     NOTIFICATION_REPORTS.labels(status).inc()
+
+
+def decision_refused(kind: str, reason: str) -> None:
+    DECISIONS_REFUSED.labels(kind, reason).inc()
 
 
 # -- exposition ----------------------------------------------------------------------------------

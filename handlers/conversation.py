@@ -109,7 +109,8 @@ class Conversations:
 
     def _remember(self, openid: str, effect: str, value: dict[str, Any], now: float) -> None:
         """What the bot must follow up on: a submission's decision; an unbinding's notification
-        (recorded here too, so it does not depend on the bureau's callback; the two are one)."""
+        (recorded here too, so it does not depend on the bureau's callback; the two are one). Both
+        are the bureau's own answers to our calls: nothing to confirm, unlike a callback's."""
         if effect == "submit_application":
             self.decisions.remember_submission(value["application_id"], openid, now)
         elif effect == "unbind" and value.get("application_id"):

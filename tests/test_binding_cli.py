@@ -13,12 +13,14 @@ import pytest
 import yaml
 
 from bot.binding.contract import OPERATIONS
+from bot.binding.decisions import Decisions
 from bot.binding.http import HttpBindingService
-from bot.binding.models import ApplicationRequest, VerificationAnswer, VerificationStart
+from bot.binding.models import ApplicationRequest, Decision, VerificationAnswer, VerificationStart
 from bot.binding.openapi import render_spec
 from bot.binding.sandbox.roster import Roster
 from bot.binding.sandbox.service import SandboxService
-from bot.config import BindingSettings, RegionSettings, SandboxSettings
+from bot.config import BindingSettings, RegionSettings, SandboxSettings, load_settings
+from bot.store.keys import Keys
 from flows.relationships import Relationship
 from tests.conftest import free_port, wait_for
 from tests.support.binding import person
@@ -88,6 +90,16 @@ def test_sms_shows_the_codes_sent(env, sandbox) -> None:
     who = person("王建国")
     challenge = sandbox.start_verification(VerificationStart(openid="o1", name=who.name, id_number=who.id_number))
     assert wxbot(env, "sandbox", "sms").stdout.split() == [challenge.challenge_id, CODE]
+
+
+def test_refused_decisions_are_listed_for_operators(env, redis_client) -> None:
+    settings = load_settings(CONFIG, redis={"url": env["WXBOT_REDIS__URL"]})
+    decisions = Decisions(redis_client, Keys(settings.redis.key_prefix, settings.wechat.appid))
+    forged = Decision(event_id="e1", kind="binding.ended", application_id="A-forged", binding_id="B-forged",
+                      status="ended", decided_at="2026-11-20T08:00:00Z")
+    decisions.refuse(forged, "not_decided", "active")
+    [line] = wxbot(env, "binding", "refused").stdout.splitlines()
+    assert line.split()[2:] == ["A-forged", "B-forged", "binding.ended", "ended", "not_decided", "bureau:", "active"]
 
 
 def listening(port: int) -> bool:

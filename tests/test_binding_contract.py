@@ -329,6 +329,23 @@ def test_unbind_says_who_ended_it(service, clock) -> None:
     assert [m.end_reason for m in service.members(me).members] == ["ended_by_initiator", "ended_by_member"]
 
 
+def test_a_binding_by_its_id_says_its_status_whoever_asks(make_service) -> None:
+    # How the bot confirms a binding.ended / binding.terminated callback (bot.binding.confirm).
+    service, sandbox = make_service()
+    me, binding_id = approved_grandchild(service, "王建国")
+    binding = service.binding(binding_id)
+    assert service.members(me).members == [binding]
+    assert (binding.status, binding.application_id) == (BindingStatus.ACTIVE, service.applications(me)
+                                                        .applications[0].application_id)
+    assert service.binding(service.unbind(me, binding_id).binding_id).status == BindingStatus.ENDED
+    _, other = approved_grandchild(service, "周强")
+    sandbox.terminate(other)
+    terminated = service.binding(other)
+    assert (terminated.status, terminated.end_reason) == (BindingStatus.TERMINATED, "insurance_changed")
+    with pytest.raises(e.BindingNotFound):
+        service.binding("B0000000000000000")
+
+
 def test_applications_newest_first_with_their_status(service, clock) -> None:
     me = verified(service, "王建国")
     assert service.applications(me).applications == []

@@ -77,6 +77,21 @@ def test_idempotent_call_is_retried_through_a_transient_failure(world) -> None:
     assert server.requests == 3
 
 
+def test_a_bindings_status_is_a_read_retried_through_a_transient_failure(world) -> None:
+    server, adapter = world
+    service = adapter(retries=2)
+    with pytest.raises(e.BindingNotFound):
+        service.binding("B-none")  # an answer, not a failure: asked once
+    server.fail_next, server.requests = 2, 0
+    with pytest.raises(e.BindingNotFound):
+        service.binding("B-none")
+    assert server.requests == 3
+    server.fail_next, server.requests = 3, 0
+    with pytest.raises(e.ServiceUnavailable):
+        service.binding("B-none")  # what the callback answers 503 to
+    assert server.requests == 3
+
+
 def test_non_idempotent_call_is_not_retried(world) -> None:
     server, adapter = world
     service = adapter(retries=2)

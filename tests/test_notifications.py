@@ -15,7 +15,7 @@ from rq import Queue, SimpleWorker
 
 from bot.app import create_app
 from bot.binding.factory import signing_key
-from bot.binding.models import ApplicationRequest
+from bot.binding.models import ApplicationRequest, ConsentAnswer, Decision
 from bot.binding.signing import sign
 from bot.notify import runtime
 from bot.notify.dispatch import Dispatcher
@@ -112,7 +112,6 @@ def test_a_repeated_callback_still_sends_one(world) -> None:
     settings, app, fake_wechat = world
     application_id = decided_application(app)
     bot = app.extensions["wxbot"]
-    from bot.binding.models import Decision
     again = Decision(event_id="retry-1", kind="application.decided", application_id=application_id,
                      binding_id=bot.binding.application(application_id).binding_id, status="approved",
                      decided_at="2026-11-22T08:00:00Z")
@@ -121,6 +120,33 @@ def test_a_repeated_callback_still_sends_one(world) -> None:
                            headers=sign(signing_key(settings), "POST", "/binding/callback", body))
     work(settings)
     assert len(sent(fake_wechat)) == 1
+
+
+def test_a_forged_approval_reaches_nobody_and_the_true_one_reaches_the_user_once(world) -> None:
+    settings, app, fake_wechat = world
+    bot = app.extensions["wxbot"]
+    sandbox, wife = bot.binding, person("李秀英")
+    application = sandbox.submit_application(ApplicationRequest(
+        initiator_id=verified(sandbox, "王建国"), member_name=wife.name, member_id_number=wife.id_number,
+        relationship=Relationship.SPOUSE, pledge_accepted=True, idempotency_key=uuid.uuid4().hex))
+    bot.decisions.remember_submission(application.application_id, "o_grandpa")
+    forged = Decision(event_id="forged-1", kind="application.decided", application_id=application.application_id,
+                      status="approved", decided_at="2026-11-22T08:00:00Z")   # the bureau waits for consent
+    body = forged.model_dump_json().encode()
+    response = app.test_client().post("/binding/callback", data=body,
+                                      headers=sign(signing_key(settings), "POST", "/binding/callback", body))
+    assert response.status_code == 422
+    work(settings)
+    assert sent(fake_wechat) == []
+    assert bot.redis.keys(bot.keys.notification("*")) == [] and bot.redis.keys("rq:job:*") == []
+
+    sandbox.answer_consent(application.consent.code,
+                           ConsentAnswer(person_id=verified(sandbox, "李秀英"), agree=True))
+    sandbox.decide(application.application_id, approve=True)
+    deliver_callbacks(app)
+    work(settings)
+    [message] = sent(fake_wechat)
+    assert (message["touser"], message["template_id"]) == ("o_grandpa", "TPL_BINDING_APPROVED")
 
 
 def test_nothing_is_lost_while_no_worker_runs(world) -> None:

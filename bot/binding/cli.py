@@ -178,3 +178,21 @@ def decisions(config_path: str | None, count: int) -> None:
         for decision, _ in bot.decisions.recorded(count):
             click.echo(f"{decision.decided_at:%Y-%m-%d %H:%M}  {decision.application_id}  {decision.kind}  "
                        f"{decision.status}  {decision.reason or ''}")
+
+
+@binding.command()
+@config_option
+@click.option("--count", default=20, show_default=True)
+def refused(config_path: str | None, count: int) -> None:
+    """The newest callback decisions the bureau did not confirm (never notified), and why."""
+    from bot.app import create_app
+    from bot.cli import settings_or_exit
+    from bot.server import redis_for
+
+    with redis_for(settings_or_exit(config_path)) as settings:
+        bot = create_app(settings).extensions["wxbot"]
+        for item in bot.decisions.refused(count):
+            decision = item.decision
+            click.echo(f"{item.at.astimezone():%Y-%m-%d %H:%M:%S}  {decision.application_id}  "
+                       f"{decision.binding_id or '-'}  {decision.kind}  {decision.status}  {item.reason}  "
+                       f"bureau: {item.bureau_status or '-'}")

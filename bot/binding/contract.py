@@ -52,6 +52,9 @@ OPERATIONS = [
     Operation("unbind", "POST", "/v1/persons/{person_id}/bindings/{binding_id}/unbind", m.Member,
               summary="End a binding (either party may); repeating it returns the ended binding. "
               "The bureau reports it with a binding.ended callback"),
+    Operation("binding", "GET", "/v1/bindings/{binding_id}", m.Member,
+              summary="A binding and its status: the bot confirms binding.ended and binding.terminated "
+              "callbacks with it"),
     Operation("deduction_order", "GET", "/v1/persons/{person_id}/bindings/{binding_id}/deduction-order",
               m.DeductionOrder, summary="Whose account pays first for a member shared by several initiators"),
     Operation("set_deduction_order", "PUT", "/v1/persons/{person_id}/bindings/{binding_id}/deduction-order",

@@ -5,6 +5,8 @@ pending, and the record of every decision — made exactly once, however often i
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import redis
 
@@ -15,6 +17,7 @@ from bot.store.keys import Keys
 OWNER_TTL = 180 * 24 * 3600   # an application's owner is kept for half a year
 SEEN_TTL = 180 * 24 * 3600
 UNCLAIMED_TTL = 30 * 24 * 3600  # a decision waits this long for the bot to learn whose it is
+REFUSED_KEPT = 1000             # the newest refused decisions kept for operators (about; a capped stream)
 
 # KEYS: seen, stream, pending, owner, unclaimed. ARGV: application id, decision json, seen ttl,
 # openid or '', unclaimed ttl. 1: recorded; 2: recorded, waiting for its owner; 0: a repeat.
@@ -54,6 +57,14 @@ return #waiting
 """
 
 
+@dataclass(frozen=True)
+class Refused:
+    at: datetime              # when the callback came
+    decision: Decision        # what it said
+    reason: str               # why it was not confirmed (bot.binding.confirm.REASONS)
+    bureau_status: str        # what the bureau's status said instead ('' when nothing)
+
+
 class Decisions:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.redis, self.keys = client, keys
@@ -83,6 +94,22 @@ class Decisions:
         if result == 2:
             log.info("decision_waiting_for_owner", application_id=decision.application_id)
         return bool(result)
+
+    def refuse(self, decision: Decision, reason: str, bureau_status: str = "") -> None:
+        """A callback's decision the bureau did not confirm: kept for operators, never notified.
+        It leaves no trace on the exactly-once record, so the genuine decision, when it comes, is
+        recorded as usual."""
+        self.redis.xadd(self.keys.refused_decisions(),
+                        {"decision": decision.model_dump_json(), "reason": reason, "bureau_status": bureau_status},
+                        maxlen=REFUSED_KEPT, approximate=True)
+
+    def refused(self, count: int = 100) -> list[Refused]:
+        """The newest refused decisions, oldest first (for operators and tests)."""
+        entries = self.redis.xrevrange(self.keys.refused_decisions(), count=count)
+        return [Refused(at=datetime.fromtimestamp(int(entry_id.split(b"-")[0]) / 1000, tz=UTC),
+                        decision=Decision.model_validate_json(fields[b"decision"]),
+                        reason=fields[b"reason"].decode(), bureau_status=fields[b"bureau_status"].decode())
+                for entry_id, fields in reversed(entries)]
 
     def pending_since(self, before: float, limit: int = 100) -> list[str]:
         raw = self.redis.zrangebyscore(self.keys.pending_applications(), "-inf", before, start=0, num=limit)

@@ -63,11 +63,18 @@ def build_spec() -> dict[str, Any]:
         "paths": paths,
         "webhooks": {"decision": {"post": {
             "summary": "The bureau tells the bot about a decision (POST <bot>/binding/callback), signed the same way",
+            "description": "The bot confirms every decision with the status call (`application` for "
+                           "application.decided, `binding` for binding.ended and binding.terminated) before "
+                           "anyone is told: send a callback only once that call says the same.",
             "requestBody": {"required": True, "content": {"application/json": {
                 "schema": {"$ref": REF.format(model="Decision")}}}},
-            "responses": {"200": {"description": "Recorded (or already recorded)"},
+            "responses": {"200": {"description": "Confirmed, and recorded (or already recorded)"},
                           "401": {"description": "Bad signature"}, "409": {"description": "Replayed nonce"},
-                          "400": {"description": "Malformed decision"}}}}},
+                          "400": {"description": "Malformed decision"},
+                          "422": {"description": "Not confirmed: the status call says otherwise. Refused, "
+                                                 "never notified; a later retry is checked afresh"},
+                          "503": {"description": "The bot cannot ask (the status call failed): nothing "
+                                                 "recorded, retry later (the same nonce is accepted)"}}}}},
         "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": {
             "hmac": {"type": "apiKey", "in": "header", "name": "X-Signature", "description": SECURITY_TEXT}}},
         "security": [{"hmac": []}],

@@ -1,4 +1,9 @@
-"""For callbacks that never came: ask the binding service about applications pending too long."""
+"""For callbacks that never came: ask the binding service about applications pending too long.
+
+What it records is the bureau's own answer to the status call, so its decisions are confirmed by
+construction (a callback's are checked first: bot.binding.confirm). It also catches a genuine
+callback refused because it came before the bureau's status said so: that application is still
+pending here, and is recorded once the status does."""
 
 from __future__ import annotations
 

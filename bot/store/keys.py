@@ -51,6 +51,10 @@ class Keys:
         """The stream of recorded decisions: the notification path reads it."""
         return f"{self._base}:binding:decisions"
 
+    def refused_decisions(self) -> str:
+        """Callback decisions the bureau did not confirm, with why (capped, for operators)."""
+        return f"{self._base}:binding:refused"
+
     def pending_applications(self) -> str:
         return f"{self._base}:binding:pending"
 

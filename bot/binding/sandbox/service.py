@@ -248,6 +248,9 @@ class SandboxService:
                                     status="ended", reason=by, decided_at=self._at(self.clock())))
             return self._member_view(binding)
 
+    def binding(self, binding_id: str) -> Member:
+        return self._member_view(self._binding(binding_id))
+
     def deduction_order(self, person_id: str, binding_id: str) -> DeductionOrder:
         binding = self._binding(binding_id)
         if binding["initiator_id"] != person_id:
@@ -361,6 +364,8 @@ class SandboxService:
         self.store.redis.lrem(self.store.key("order", binding["member_id"]), 0, binding["id"])
 
     def _emit(self, decision: Decision) -> None:
+        # Always after the state it reports is saved: the bot confirms each callback with the
+        # status calls (bot.binding.confirm), so the sandbox's own callbacks are always confirmed.
         Outbox(self.store, self.clock).add(decision)
 
     def _expire_consent(self, record: dict[str, Any]) -> dict[str, Any]:
