@@ -12,15 +12,15 @@ from typing import Iterator
 from gunicorn.app.base import BaseApplication
 
 from bot.config import Settings
+from bot.logs import configure_for
+from bot.server_logs import ServerLogs
 from bot.store.server import RedisServer
-
-# The access log leaves out query strings: WeChat puts the user's openid there.
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
 class WebhookServer(BaseApplication):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        configure_for(settings)  # gunicorn's master logs as the workers do
         super().__init__()
 
     def load_config(self) -> None:
@@ -34,8 +34,9 @@ class WebhookServer(BaseApplication):
             # customer-service message); the worker must not be killed meanwhile.
             "timeout": 60,
             "graceful_timeout": 30,
-            "accesslog": "-",
-            "access_log_format": ACCESS_LOG_FORMAT,
+            # Access and error log: JSON lines on stderr, through bot.logs (see bot/server_logs.py).
+            "logger_class": ServerLogs,
+            "loglevel": self.settings.log.level.lower(),
             "proc_name": "wxbot",
             "child_exit": _child_exit,
         }.items():
