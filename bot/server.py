@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import shutil
 import sys
 import tempfile
 from typing import Iterator
 
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
 
-from bot.config import Settings
-from bot.logs import configure_for
+from bot.config import ServerSettings, Settings
+from bot.logs import configure_for, log
 from bot.server_logs import ServerLogs
 from bot.store.server import RedisServer
 
@@ -47,6 +49,7 @@ class WebhookServer(BaseApplication):
             self.cfg.set("control_socket_disable", True)
 
     def run(self) -> None:
+        warn_if_exposed(self.settings.server)
         # The workers count into files in one directory, which GET /metrics adds up.
         with metrics_directory():
             super().run()
@@ -57,6 +60,31 @@ class WebhookServer(BaseApplication):
         app = create_app(self.settings)
         start_maintenance(app.extensions["wxbot"])
         return app
+
+
+def warn_if_exposed(server: ServerSettings) -> None:
+    """One line at start when clients could reach gunicorn without a proxy in front: a gthread
+    worker holds a thread for each slow client, so a few hundred connections trickling their
+    headers (slowloris) take every thread. nginx buffers whole requests first."""
+    if reachable_beyond_loopback(server.bind) and not server.behind_proxy:
+        log.warning("bind_without_proxy", bind=server.bind,
+                    fix="put nginx in front of gunicorn and set server.behind_proxy = true")
+
+
+def reachable_beyond_loopback(bind: str) -> bool:
+    """Whether other machines can connect to gunicorn bound to `bind` (gunicorn's syntax): any
+    host but a loopback address or `localhost`. Unix sockets and inherited descriptors are not
+    judged."""
+    address = util.parse_address(bind)
+    if not isinstance(address, tuple):
+        return False
+    host = address[0]
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name, or "" (every interface)
+        return True
 
 
 def _child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook, in the master

@@ -72,6 +72,7 @@ def test_serve_runs_gunicorn_workers_on_an_embedded_redis(running, tmp_path: Pat
     assert output.count("Booting worker") == 3  # two, and the replacement
     assert (tmp_path / "redis" / "appendonly.aof").exists()  # the embedded Redis persisted
     assert "o_cli" not in output and "你好" not in output  # no openid, no message text in the logs
+    assert "bind_without_proxy" not in output  # bound to loopback: no proxy needed
 
 
 def test_run_starts_the_local_stack(running, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """`wxbot serve`'s output as a log shipper reads it: one JSON object a line, one `access` line a
-request, whatever the request's path holds (issue 14, point 7)."""
+request, whatever the request's path holds; and a warning when gunicorn faces clients without a
+proxy in front (issue 14, point 7)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import socket
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from bot.config import ServerSettings
+from bot.server import reachable_beyond_loopback, warn_if_exposed
 from tests.conftest import free_port, wait_for
 from tests.support.processes import ROOT, healthy
 
@@ -43,7 +48,8 @@ def exchange(port: int, request_line: str) -> str:
 
 def test_every_line_is_json_and_each_request_has_one_access_line(running, tmp_path: Path) -> None:
     port = free_port()
-    env = {"WXBOT_SERVER__BIND": f"127.0.0.1:{port}", "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis"),
+    # Bound beyond loopback (all interfaces; the requests go to 127.0.0.1), without behind_proxy.
+    env = {"WXBOT_SERVER__BIND": f"0.0.0.0:{port}", "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis"),  # noqa: S104
            "WXBOT_LOG__FORMAT": "json"}
     server = running("serve", "--config", str(ROOT / "config.example.toml"), env=env)
     wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), timeout=30)
@@ -61,3 +67,23 @@ def test_every_line_is_json_and_each_request_has_one_access_line(running, tmp_pa
     refused = [r for r in records if r["event"].startswith("Invalid request")]
     assert len(refused) == len(UNPARSED) and {r["logger"] for r in refused} == {"gunicorn.error"}
     assert "o_secret_openid" not in output and "signature=" not in output  # no query strings
+
+    warnings = [r for r in records if r["event"] == "bind_without_proxy"]
+    assert [(w["level"], w["bind"]) for w in warnings] == [("warning", f"0.0.0.0:{port}")]  # noqa: S104
+
+
+@pytest.mark.parametrize(("bind", "beyond"), [
+    ("127.0.0.1:8080", False), ("localhost:8080", False), ("[::1]:8080", False), ("127.0.0.2:8080", False),
+    ("unix:/run/wxbot.sock", False), ("0.0.0.0:8080", True), (":8080", True), ("[::]:8080", True),
+    ("10.20.0.5:8080", True), ("wx.example.gov.cn:8080", True),
+])
+def test_reachable_beyond_loopback(bind: str, beyond: bool) -> None:
+    assert reachable_beyond_loopback(bind) is beyond
+
+
+def test_behind_proxy_silences_the_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    warn_if_exposed(ServerSettings(bind="0.0.0.0:8080", behind_proxy=True))  # noqa: S104
+    warn_if_exposed(ServerSettings(bind="127.0.0.1:8080"))
+    assert capsys.readouterr().err == ""
+    warn_if_exposed(ServerSettings(bind="0.0.0.0:8080"))  # noqa: S104
+    assert "bind_without_proxy" in capsys.readouterr().err
