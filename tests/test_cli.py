@@ -116,3 +116,4 @@ def test_run_s_local_servers_answer_only_their_own_host_and_log_no_token(running
     output, _ = process.communicate(timeout=30)
     assert '"GET /cgi-bin/menu/get" 200' in output and '"GET /api/inbox" 200' in output  # logged…
     assert token not in output and "o_secret_openid" not in output  # …without their query strings
+    assert "redis_unpatched" not in output  # the embedded Redis is for development: not checked

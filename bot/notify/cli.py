@@ -23,10 +23,11 @@ def worker(config_path: str | None, burst: bool, metrics_bind: str | None) -> No
     """Send notifications: run the job queue and the decision dispatcher."""
     import os
 
-    from bot.cli import settings_or_exit
+    from bot.cli import redis_checked_or_exit, settings_or_exit
     from bot.server import metrics_directory, redis_for
 
     settings = settings_or_exit(config_path)
+    redis_checked_or_exit(settings)
     with contextlib.ExitStack() as stack:
         if metrics_bind:
             # RQ runs each job in a forked work horse: they count into files that /metrics adds up.
