@@ -57,6 +57,23 @@ def development_settings_or_exit(config_path: str | None, command: str) -> Setti
     return settings
 
 
+def redis_checked_or_exit(settings: Settings) -> None:
+    """`serve` and `worker` with an external Redis: exit 2 when it is too old to work; a warning
+    when it lacks security fixes (bot/store/version.py says why only a warning)."""
+    from bot.logs import configure_for
+    from bot.store.server import RedisServer
+    from bot.store.version import RedisTooOld, check_server
+
+    if settings.redis.embedded or settings.redis.url == RedisServer(settings.redis.data_dir).url:
+        return  # the embedded server (`wxbot run` hands its URL to the worker): for development only
+    configure_for(settings)
+    try:
+        check_server(settings.redis)
+    except RedisTooOld as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+
+
 @click.group()
 def main() -> None:
     """WeChat official-account service for medical-insurance family mutual aid."""
@@ -89,6 +106,7 @@ def serve(config_path: str | None) -> None:
 
     settings = serving_settings_or_exit(config_path)
     log_start_warnings(settings)
+    redis_checked_or_exit(settings)
     with redis_for(settings) as settings:
         WebhookServer(settings).run()
 

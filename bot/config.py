@@ -37,6 +37,7 @@ class ServerSettings(_Section):
     bind: str = "127.0.0.1:8080"
     workers: int = Field(2, ge=1, le=64)
     threads: int = Field(8, ge=1, le=256)
+    behind_proxy: bool = False
 
 
 class WechatSettings(_Section):

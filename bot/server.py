@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import shutil
 import sys
 import tempfile
 from typing import Iterator
 
+from gunicorn import util
 from gunicorn.app.base import BaseApplication
 
-from bot.config import Settings
+from bot.config import ServerSettings, Settings
+from bot.logs import configure_for, log
+from bot.server_logs import ServerLogs
 from bot.store.server import RedisServer
-
-# The access log leaves out query strings: WeChat puts the user's openid there.
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
 class WebhookServer(BaseApplication):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        configure_for(settings)  # gunicorn's master logs as the workers do
         super().__init__()
 
     def load_config(self) -> None:
@@ -34,8 +36,9 @@ class WebhookServer(BaseApplication):
             # customer-service message); the worker must not be killed meanwhile.
             "timeout": 60,
             "graceful_timeout": 30,
-            "accesslog": "-",
-            "access_log_format": ACCESS_LOG_FORMAT,
+            # Access and error log: JSON lines on stderr, through bot.logs (see bot/server_logs.py).
+            "logger_class": ServerLogs,
+            "loglevel": self.settings.log.level.lower(),
             "proc_name": "wxbot",
             "child_exit": _child_exit,
         }.items():
@@ -46,6 +49,7 @@ class WebhookServer(BaseApplication):
             self.cfg.set("control_socket_disable", True)
 
     def run(self) -> None:
+        warn_if_exposed(self.settings.server)
         # The workers count into files in one directory, which GET /metrics adds up.
         with metrics_directory():
             super().run()
@@ -56,6 +60,31 @@ class WebhookServer(BaseApplication):
         app = create_app(self.settings)
         start_maintenance(app.extensions["wxbot"])
         return app
+
+
+def warn_if_exposed(server: ServerSettings) -> None:
+    """One line at start when clients could reach gunicorn without a proxy in front: a gthread
+    worker holds a thread for each slow client, so a few hundred connections trickling their
+    headers (slowloris) take every thread. nginx buffers whole requests first."""
+    if reachable_beyond_loopback(server.bind) and not server.behind_proxy:
+        log.warning("bind_without_proxy", bind=server.bind,
+                    fix="put nginx in front of gunicorn and set server.behind_proxy = true")
+
+
+def reachable_beyond_loopback(bind: str) -> bool:
+    """Whether other machines can connect to gunicorn bound to `bind` (gunicorn's syntax): any
+    host but a loopback address or `localhost`. Unix sockets and inherited descriptors are not
+    judged."""
+    address = util.parse_address(bind)
+    if not isinstance(address, tuple):
+        return False
+    host = address[0]
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name, or "" (every interface)
+        return True
 
 
 def _child_exit(server, worker) -> None:  # noqa: ANN001 - gunicorn's hook, in the master

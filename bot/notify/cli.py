@@ -23,11 +23,12 @@ def worker(config_path: str | None, burst: bool, metrics_bind: str | None) -> No
     """Send notifications: run the job queue and the decision dispatcher."""
     import os
 
-    from bot.cli import log_start_warnings, serving_settings_or_exit
+    from bot.cli import log_start_warnings, redis_checked_or_exit, serving_settings_or_exit
     from bot.server import metrics_directory, redis_for
 
     settings = serving_settings_or_exit(config_path)
     log_start_warnings(settings)
+    redis_checked_or_exit(settings)
     with contextlib.ExitStack() as stack:
         if metrics_bind:
             # RQ runs each job in a forked work horse: they count into files that /metrics adds up.

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request, send_from_directory
 
+from bot.background import LOOPBACK_HOSTS
 from bot.binding import errors as e
 from bot.binding.sandbox.service import SandboxService
 from bot.simulator.phone import Phone
@@ -27,6 +28,7 @@ REJECT_REASONS = ("proof_rejected", "name_id_mismatch", "member_not_insured", "m
 
 def create_simulator(phone: Phone, desk: SandboxService | None = None, account: str = "医保家庭共济") -> Flask:
     app = Flask("wxbot_simulator", static_folder=None)
+    app.config["TRUSTED_HOSTS"] = LOOPBACK_HOSTS
     app.config["MAX_CONTENT_LENGTH"] = MAX_PHOTO
 
     @app.get("/")

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 from flask import Flask, Response, jsonify, request
 
+from bot.background import LOOPBACK_HOSTS
+
 TOKEN_LIFETIME = 7200
 CLIENT_MSG_ID_WINDOW = 600
 # A message opens 48 h / 5 sends; a menu click or a follow opens 1 min / 3 sends.
@@ -92,6 +94,7 @@ class FakeWeChatState:
 def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> Flask:
     state = FakeWeChatState(appid, secret, enforce_window=enforce_window)
     app = Flask("fake_wechat")
+    app.config["TRUSTED_HOSTS"] = LOOPBACK_HOSTS
     app.extensions["fake_wechat"] = state
 
     def error(code: int, message: str) -> Response:
