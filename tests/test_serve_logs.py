@@ -16,7 +16,7 @@ import pytest
 from bot.config import ServerSettings
 from bot.server import reachable_beyond_loopback, warn_if_exposed
 from tests.conftest import free_port, wait_for
-from tests.support.processes import ROOT, healthy
+from tests.support.processes import DEVELOPMENT, ROOT, healthy
 
 FORGED = '{"event":"forged","level":"error"}'
 
@@ -49,8 +49,8 @@ def exchange(port: int, request_line: str) -> str:
 def test_every_line_is_json_and_each_request_has_one_access_line(running, tmp_path: Path) -> None:
     port = free_port()
     # Bound beyond loopback (all interfaces; the requests go to 127.0.0.1), without behind_proxy.
-    env = {"WXBOT_SERVER__BIND": f"0.0.0.0:{port}", "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis"),  # noqa: S104
-           "WXBOT_LOG__FORMAT": "json"}
+    env = {**DEVELOPMENT, "WXBOT_SERVER__BIND": f"0.0.0.0:{port}",  # noqa: S104
+           "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis"), "WXBOT_LOG__FORMAT": "json"}
     server = running("serve", "--config", str(ROOT / "config.example.toml"), env=env)
     wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), timeout=30)
 
