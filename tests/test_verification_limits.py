@@ -108,3 +108,21 @@ def test_consent_codes_cannot_be_guessed_at_speed(world) -> None:
     answers = [guesser.say(f"同意 {n:06X}") for n in range(12)]
     assert all("确认码不正确" in a for a in answers[:9])
     assert all(LIMITED in a for a in answers[9:])   # the tenth wrong code is the last tried
+
+
+def test_members_name_and_id_pairs_cannot_be_probed_at_speed(world) -> None:
+    # A verified user could test a leaked list through binding applications: the bureau says
+    # whether a member's name matches the ID number. Those answers count as wrong guesses too.
+    _, server, side = world
+    prober = User(server, side, "o_member_prober")
+    prober.play([("绑定家人", "姓名"), ("王建国", "身份证号码"), (person("王建国").id_number, "验证码已发送"),
+                 (CODE, "请问要绑定的家人是您的"), ("1", "姓名")])
+    wife = person("李秀英")
+    answers = []
+    for n in range(11):
+        prober.say(f"李秀{'一二三四五六七八九十丁'[n]}")
+        prober.say(wife.id_number)
+        prober.say("同意")
+        answers.append(prober.say("确认"))
+    assert all("不一致" in a for a in answers[:9])
+    assert LIMITED in answers[9] and "60 分钟后再试" in answers[9]
