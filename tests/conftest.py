@@ -102,3 +102,17 @@ def aes(mode: str) -> bool:
 @pytest.fixture
 def wechat_side(make_settings: Callable[..., Settings], aes: bool, mode: str) -> WeChatSide:
     return WeChatSide(make_settings(aes=aes).wechat, mode=mode)
+
+
+@pytest.fixture
+def chat_world(make_settings, redis_client):
+    """The webhook over real HTTP on a fresh Redis, the sandbox bureau inside with a fixed SMS code:
+    (app, server, WeChat's side) for tests/support/chat.User."""
+    from bot.app import create_app
+    from tests.support.chat import CODE
+
+    settings = make_settings(binding={"sandbox": {"verification_code": CODE}})
+    app = create_app(settings)
+    server = BackgroundServer(app).start()
+    yield app, server, WeChatSide(settings.wechat)
+    server.stop()

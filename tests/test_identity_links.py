@@ -6,26 +6,13 @@ from __future__ import annotations
 import time
 from datetime import date
 
-import pytest
 
-from bot.app import create_app
-from bot.background import BackgroundServer
 from bot.conversations.identities import Identities
-from bot.wechat.simulate import WeChatSide
 from flows import texts, verify_texts
 from tests.support.binding import person
 from tests.support.chat import CODE, User, verify_rows
 
 ASKS_TO_VERIFY = "先验证一下您的身份"
-
-
-@pytest.fixture
-def world(make_settings, redis_client):
-    settings = make_settings(binding={"sandbox": {"verification_code": CODE}})
-    app = create_app(settings)
-    server = BackgroundServer(app).start()
-    yield app, server, WeChatSide(settings.wechat)
-    server.stop()
 
 
 def verified(user: User) -> None:
@@ -50,8 +37,8 @@ def _person_id(app) -> str:
                                              VerificationAnswer(openid="o_setup", code=CODE)).person_id
 
 
-def test_a_link_copied_to_another_openids_key_is_refused(world) -> None:
-    app, server, side = world
+def test_a_link_copied_to_another_openids_key_is_refused(chat_world) -> None:
+    app, server, side = chat_world
     verified(User(server, side, "o_victim"))
     bot = app.extensions["wxbot"]
     bot.redis.set(bot.keys.identity("o_thief"), bot.redis.get(bot.keys.identity("o_victim")))
@@ -59,8 +46,8 @@ def test_a_link_copied_to_another_openids_key_is_refused(world) -> None:
     assert "可供家人共济使用" in User(server, side, "o_victim").say("共济记录")   # the real one still works
 
 
-def test_links_last_thirty_days_then_verification_is_asked_again(world) -> None:
-    app, server, side = world
+def test_links_last_thirty_days_then_verification_is_asked_again(chat_world) -> None:
+    app, server, side = chat_world
     bot = app.extensions["wxbot"]
     link_made_at(app, "o_recent", 29 * 86400)
     link_made_at(app, "o_old", 31 * 86400)
@@ -69,8 +56,8 @@ def test_links_last_thirty_days_then_verification_is_asked_again(world) -> None:
     assert 0 < bot.redis.ttl(bot.keys.identity("o_recent")) <= 30 * 86400
 
 
-def test_binding_unbinding_and_consent_need_a_new_code_after_fifteen_minutes(world) -> None:
-    app, server, side = world
+def test_binding_unbinding_and_consent_need_a_new_code_after_fifteen_minutes(chat_world) -> None:
+    app, server, side = chat_world
     link_made_at(app, "o_stale", 20 * 60)
     user = User(server, side, "o_stale")
     assert "可供家人共济使用" in user.say("共济记录")                 # looking needs no new code
@@ -83,8 +70,8 @@ def test_binding_unbinding_and_consent_need_a_new_code_after_fifteen_minutes(wor
     assert "请问要绑定的家人是您的" in User(server, side, "o_fresh").say("绑定家人")
 
 
-def test_a_second_account_is_told_in_the_first_which_can_sign_out(world) -> None:
-    _, server, side = world
+def test_a_second_account_is_told_in_the_first_which_can_sign_out(chat_world) -> None:
+    _, server, side = chat_world
     first, second = User(server, side, "o_first"), User(server, side, "o_second")
     verified(first)
     verified(second)

@@ -3,25 +3,12 @@ the real /wechat endpoint, real Redis and the sandbox bureau, with the default l
 
 from __future__ import annotations
 
-import pytest
 
-from bot.app import create_app
-from bot.background import BackgroundServer
-from bot.wechat.simulate import WeChatSide
 from flows import verify_texts
 from tests.support.binding import person
 from tests.support.chat import CODE, User
 
 LIMITED = "尝试次数已经达到上限"
-
-
-@pytest.fixture
-def world(make_settings, redis_client):
-    settings = make_settings(binding={"sandbox": {"verification_code": CODE}})
-    app = create_app(settings)
-    server = BackgroundServer(app).start()
-    yield app, server, WeChatSide(settings.wechat)
-    server.stop()
 
 
 def codes_sent(app) -> int:
@@ -37,8 +24,8 @@ def start(user: User, name: str, id_number: str | None = None) -> str:
     return user.say(id_number or person(name).id_number)
 
 
-def test_one_openid_gets_five_codes_an_hour_then_a_polite_wait(world) -> None:
-    app, server, side = world
+def test_one_openid_gets_five_codes_an_hour_then_a_polite_wait(chat_world) -> None:
+    app, server, side = chat_world
     attacker = User(server, side, "o_bomber")
     answers = [start(attacker, "王建国") for _ in range(8)]
     assert all(a == verify_texts.ASK_CODE for a in answers[:5])
@@ -46,15 +33,15 @@ def test_one_openid_gets_five_codes_an_hour_then_a_polite_wait(world) -> None:
     assert codes_sent(app) == 5          # was 30 in 0.8 s
 
 
-def test_one_person_gets_five_codes_an_hour_whoever_asks(world) -> None:
-    app, server, side = world
+def test_one_person_gets_five_codes_an_hour_whoever_asks(chat_world) -> None:
+    app, server, side = chat_world
     answers = [start(User(server, side, f"o_asker{n}"), "王建国") for n in range(7)]
     assert [LIMITED in a for a in answers] == [False] * 5 + [True] * 2
     assert codes_sent(app) == 5
 
 
-def test_one_openid_verifies_at_most_three_people_a_day(world) -> None:
-    _, server, side = world
+def test_one_openid_verifies_at_most_three_people_a_day(chat_world) -> None:
+    _, server, side = chat_world
     prober = User(server, side, "o_prober")
     answers = [start(prober, name) for name in ("王建国", "李秀英", "王建华", "赵丽")]
     assert [LIMITED in a for a in answers] == [False, False, False, True]
@@ -62,8 +49,8 @@ def test_one_openid_verifies_at_most_three_people_a_day(world) -> None:
     assert start(prober, "李秀英") == verify_texts.ASK_CODE   # one already tried today still may be
 
 
-def test_an_unmatched_pair_is_answered_like_a_matched_one(world) -> None:
-    app, server, side = world
+def test_an_unmatched_pair_is_answered_like_a_matched_one(chat_world) -> None:
+    app, server, side = chat_world
     right = start(User(server, side, "o_a"), "王建国")
     wrong = start(User(server, side, "o_b"), "李建国", person("王建国").id_number)      # name differs
     unknown = start(User(server, side, "o_c"), "王建国", "11010519491231002X")         # not on file
@@ -72,8 +59,8 @@ def test_an_unmatched_pair_is_answered_like_a_matched_one(world) -> None:
     assert codes_sent(app) == 1                               # only the real pair reached a phone
 
 
-def test_ten_wrong_codes_an_hour_from_one_openid_then_nothing_reaches_the_bureau(world) -> None:
-    app, server, side = world
+def test_ten_wrong_codes_an_hour_from_one_openid_then_nothing_reaches_the_bureau(chat_world) -> None:
+    app, server, side = chat_world
     guesser = User(server, side, "o_guesser")
     tried = []
     for name in ("王建国", "李秀英", "王建华", "王建国", "李秀英"):   # five codes, three people
@@ -87,8 +74,8 @@ def test_ten_wrong_codes_an_hour_from_one_openid_then_nothing_reaches_the_bureau
     assert sum(int(redis.get(key)) for key in redis.scan_iter("*:sandbox:failures:*")) == 10
 
 
-def test_a_strangers_wrong_codes_never_lock_the_person_out(world) -> None:
-    _, server, side = world
+def test_a_strangers_wrong_codes_never_lock_the_person_out(chat_world) -> None:
+    _, server, side = chat_world
     stranger = User(server, side, "o_stranger")
     answers = []
     for tries in (2, 2, 1):
@@ -100,8 +87,8 @@ def test_a_strangers_wrong_codes_never_lock_the_person_out(world) -> None:
     assert "身份验证成功" in owner.say(CODE)
 
 
-def test_consent_codes_cannot_be_guessed_at_speed(world) -> None:
-    _, server, side = world
+def test_consent_codes_cannot_be_guessed_at_speed(chat_world) -> None:
+    _, server, side = chat_world
     guesser = User(server, side, "o_consent_guesser")
     start(guesser, "李秀英")
     guesser.say(CODE)
@@ -110,10 +97,10 @@ def test_consent_codes_cannot_be_guessed_at_speed(world) -> None:
     assert all(LIMITED in a for a in answers[9:])   # the tenth wrong code is the last tried
 
 
-def test_members_name_and_id_pairs_cannot_be_probed_at_speed(world) -> None:
+def test_members_name_and_id_pairs_cannot_be_probed_at_speed(chat_world) -> None:
     # A verified user could test a leaked list through binding applications: the bureau says
     # whether a member's name matches the ID number. Those answers count as wrong guesses too.
-    _, server, side = world
+    _, server, side = chat_world
     prober = User(server, side, "o_member_prober")
     prober.play([("绑定家人", "姓名"), ("王建国", "身份证号码"), (person("王建国").id_number, "验证码已发送"),
                  (CODE, "请问要绑定的家人是您的"), ("1", "姓名")])
