@@ -409,3 +409,33 @@ def test_the_remote_bureau_refuses_a_forgery_the_same_way(remote_bureau) -> None
     assert recorded(app) == []
     assert [(r.reason, r.bureau_status) for r in app.extensions["wxbot"].decisions.refused()] == [
         ("not_decided", "active")]
+
+
+def test_what_the_user_is_told_is_the_bureaus_reason_not_the_callbacks(make_settings, redis_client) -> None:
+    # A confirmed status with a made-up reason: the reason recorded (and shown on the card) is the
+    # bureau's; the genuine callback after it is the same decision, not a second one.
+    import uuid
+
+    from bot.app import create_app
+    from bot.binding.models import ApplicationRequest, ConsentAnswer
+    from flows.relationships import Relationship
+    from tests.support.binding import person
+    from tests.test_binding_contract import verified
+
+    app = create_app(make_settings(binding={"sandbox": {"verification_code": "123456"}}))
+    bot, son = app.extensions["wxbot"], person("王小明")
+    application = bot.binding.submit_application(ApplicationRequest(
+        initiator_id=verified(bot.binding, "王建国", code="123456"), member_name=son.name,
+        member_id_number=son.id_number, relationship=Relationship.CHILD, pledge_accepted=True,
+        idempotency_key=uuid.uuid4().hex))
+    bot.binding.answer_consent(application.consent.code,
+                               ConsentAnswer(person_id=verified(bot.binding, "王小明", code="123456"), agree=False))
+    bot.decisions.remember_submission(application.application_id, "o_owner")
+    claim = decision(application_id=application.application_id, binding_id=None, status="rejected",
+                     reason="member_bound_elsewhere")
+    assert post(app, claim.model_dump_json().encode()).status_code == 200
+    genuine = decision(application_id=application.application_id, binding_id=None, status="rejected",
+                       reason="consent_declined", event_id="genuine")
+    assert post(app, genuine.model_dump_json().encode()).json == {"recorded": False}
+    [(stored, openid)] = recorded(app)
+    assert (stored.reason, openid) == ("consent_declined", "o_owner")

@@ -23,7 +23,7 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 
 from bot import metrics
-from bot.binding.confirm import unconfirmed
+from bot.binding.confirm import Unconfirmed, confirmed
 from bot.binding.errors import ServiceUnavailable
 from bot.binding.models import Decision
 from bot.binding.signing import SignatureError, verify
@@ -52,13 +52,14 @@ def receive_decision():  # noqa: ANN201
             log.info("callback_rejected", status=409, reason="replayed nonce")
             return jsonify(error="replayed"), 409
         try:
-            refusal = unconfirmed(bot.binding, decision)
+            checked = confirmed(bot.binding, decision)
         except ServiceUnavailable:
             log.warning("callback_rejected", status=503, reason="binding service unavailable",
                         application_id=decision.application_id)
             return jsonify(error="unavailable, retry later"), 503
+        refusal = checked if isinstance(checked, Unconfirmed) else None
         if refusal is None:
-            first = bot.decisions.record(decision)
+            first = bot.decisions.record(checked)
         else:
             bot.decisions.refuse(decision, refusal.reason, refusal.bureau_status)
         bot.redis.set(nonce_key, 1, ex=2 * window)

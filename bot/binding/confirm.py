@@ -14,6 +14,8 @@ application. Anything else is unconfirmed, for one of `REASONS`:
 - `application_differs`: the binding belongs to another application (whose owner would be told);
 - `unknown`: the bureau knows no such application or binding, or refused to say.
 
+What is recorded (and told) is the bureau's version: a claim's reason or time is never shown.
+
 `ServiceUnavailable` is not an answer: it propagates, and the callback asks the bureau to retry.
 The reconciler and the bot's own unbinding need no check: what they record is what the bureau
 itself answered.
@@ -40,19 +42,25 @@ class Unconfirmed:
     bureau_status: str = ""    # what the bureau's record says instead ('' when it said nothing)
 
 
-def unconfirmed(service: BindingService, decision: Decision) -> Unconfirmed | None:
-    """None when the bureau confirms `decision`; otherwise why not. Raises ServiceUnavailable
-    when the bureau cannot be asked."""
+def confirmed(service: BindingService, decision: Decision) -> Decision | Unconfirmed:
+    """The decision as the bureau's own record tells it (its reason, binding and time, never the
+    claim's), or why the bureau does not confirm it. Raises ServiceUnavailable when the bureau
+    cannot be asked."""
     try:
         if decision.kind == "application.decided":
             application = service.application(decision.application_id)
             status, differs = application.status.value, (
                 "binding_differs" if decision.binding_id and decision.binding_id != application.binding_id else None)
+            told = decision.model_copy(update={"reason": application.reason, "binding_id": application.binding_id,
+                                               "decided_at": application.decided_at or decision.decided_at})
         elif decision.binding_id:
             member = service.binding(decision.binding_id)
             # The decision's application says whom to tell: the binding must be that application's.
             status, differs = member.status.value, (
                 "application_differs" if member.application_id != decision.application_id else None)
+            # An automatic end says why in the domain's words; a party's end says which party.
+            reason = e.RelationshipTerminated.code if status == "terminated" else member.end_reason
+            told = decision.model_copy(update={"reason": reason, "decided_at": member.ended_at or decision.decided_at})
         else:
             return Unconfirmed("unknown")  # the end of a binding that it does not name
     except e.ServiceUnavailable:
@@ -63,4 +71,4 @@ def unconfirmed(service: BindingService, decision: Decision) -> Unconfirmed | No
         return Unconfirmed("not_decided" if status in _UNDECIDED else "status_differs", status)
     if differs:
         return Unconfirmed(differs, status)
-    return None
+    return told
