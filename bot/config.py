@@ -130,8 +130,8 @@ class ConversationSettings(_Section):
     @field_validator("secret_key")
     @classmethod
     def _fernet_key(cls, value: str) -> str:
-        try:
-            valid = len(base64.urlsafe_b64decode(value.encode())) == 32
+        try:   # strictly: the lenient decoder drops stray characters, so " "+key would be key
+            valid = len(base64.b64decode(value.encode(), altchars=b"-_", validate=True)) == 32 and len(value) == 44
         except (binascii.Error, ValueError):
             valid = False
         if not valid:
@@ -147,6 +147,8 @@ class LimitSettings(_Section):
     codes_per_person_hour: int = Field(5, ge=1)   # codes one person is sent, whoever asks
     attempts_per_code: int = Field(3, ge=1, le=10)  # tries of one code; then a new one must be sent
     wrong_guesses_per_hour: int = Field(10, ge=1)  # wrong codes (SMS, consent) and unmatched name/ID pairs
+    wrong_codes_before_lock: int = Field(5, ge=1)  # wrong SMS codes for one person: then this openid waits
+    lock_minutes: int = Field(15, ge=1)            # ... this long (the person is never locked)
 
 
 class RegionSettings(_Section):

@@ -21,6 +21,8 @@ DEMO_VALUES = {
     "wechat.secret": {"localdevsecret", ""},
     "conversation.secret_key": {"bG9jYWwtZGV2LW9ubHkta2V5LWZvci13eGJvdC0zMiE="},
     "binding.secret": {"local-binding-secret-change-me"},
+    # WeChat's own documentation shows this EncodingAESKey (and so do many samples): it is public.
+    "wechat.encoding_aes_key": {"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"},
 }
 DEMO_TEMPLATE_IDS = {"TPL_BINDING_APPROVED", "TPL_BINDING_REJECTED", "TPL_BINDING_ENDED"}
 
@@ -99,9 +101,22 @@ def _weak_key(key: str, value: str) -> str | None:
     return f"{key}: not random; make one with `wxbot keygen`"
 
 
+# Rows of a keyboard and the alphabet: a run of RUN_LENGTH of them (either way) is typed, not drawn.
+_RUNS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm", "abcdefghijklmnopqrstuvwxyz")
+RUN_LENGTH = 6
+
+
 def _patterned(value: str | bytes) -> bool:
-    """Few different characters, or one short run repeated: not a random value."""
-    return len(set(value)) < MIN_DISTINCT or re.fullmatch(rb"(.+?)\1+", _bytes(value), re.DOTALL) is not None
+    """Few different characters, one short run repeated, or a keyboard or alphabet run: not a
+    random value."""
+    raw = _bytes(value)
+    if len(set(raw)) < MIN_DISTINCT or re.fullmatch(rb"(.+?)\1+", raw, re.DOTALL):
+        return True
+    if isinstance(value, bytes):
+        return False
+    lowered = value.lower()
+    return any(row[i:i + RUN_LENGTH] in lowered or row[::-1][i:i + RUN_LENGTH] in lowered
+               for row in _RUNS for i in range(len(row) - RUN_LENGTH + 1))
 
 
 def _bytes(value: str | bytes) -> bytes:

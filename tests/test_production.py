@@ -153,3 +153,27 @@ def test_development_accepts_the_example() -> None:
     result = wxbot("check-config", "--config", EXAMPLE, env={"WXBOT_SERVER__ENVIRONMENT": "development"})
     assert result.returncode == 0, result.stderr
     assert "config ok: development" in result.stdout and "sandbox binding service" in result.stdout
+
+
+EXAMPLE_KEY = "bG9jYWwtZGV2LW9ubHkta2V5LWZvci13eGJvdC0zMiE="   # config.example.toml's conversation.secret_key
+
+
+def test_the_example_key_is_refused_however_it_is_written(tmp_path: Path, redis_server) -> None:
+    # base64's lenient decoder drops stray characters: these would be the example's key itself.
+    config = str(production_config(tmp_path, redis_server.url))
+    for variant in (EXAMPLE_KEY + "\n", " " + EXAMPLE_KEY, EXAMPLE_KEY[:8] + "." + EXAMPLE_KEY[8:]):
+        result = wxbot("check-config", "--config", config, env={"WXBOT_CONVERSATION__SECRET_KEY": variant})
+        assert result.returncode != 0 and "conversation.secret_key" in result.stderr, repr(variant)
+
+
+def test_published_and_typed_secrets_are_refused(tmp_path: Path, redis_server) -> None:
+    cases = {
+        "wechat.encoding_aes_key": {"aes": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"},   # WeChat's sample
+        "wechat.token": {"token": "qwertyuiopasdfgh"},                                      # a keyboard row
+    }
+    cases_also = [{"token": "1234567890abcdef"}, {"binding_secret": "Zx9" + "abcdefghij" + secrets.token_hex(12)}]
+    for key, change in cases.items():
+        assert [line.split(":")[0] for line in refusals(load_settings(
+            production_config(tmp_path, redis_server.url, **change)))] == [key], key
+    for change in cases_also:
+        assert refusals(load_settings(production_config(tmp_path, redis_server.url, **change))), change
