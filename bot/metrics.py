@@ -78,7 +78,8 @@ FLOW_WAY_OUTS = Counter("wxbot_flow_way_out_offers", "Three wrong answers in a r
 
 LIMITS_REACHED = Counter(
     "wxbot_limits_reached", "Requests refused by the bot's own limits (bot/binding/guard.py), by window: "
-    "people_per_day, codes_per_openid_hour, codes_per_person_hour, wrong_guesses_per_hour", ["limit"])
+    "people_per_day, codes_per_openid_hour, codes_per_person_hour, wrong_guesses_per_hour, "
+    "wrong_codes_before_lock", ["limit"])
 
 # -- notifications -------------------------------------------------------------------------------
 NOTIFICATION_SENDS = Counter(

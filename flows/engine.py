@@ -155,6 +155,8 @@ class Entry:
     # 共济 (bind) but asks to unbind; 我绑定了几个人 names 绑定 but asks for my family.
     outranks: tuple[str, ...] = ()
     start_data: Callable[[Reading | None, "Context"], dict[str, Any]] = lambda reading, ctx: {}
+    # A reason not to start, said instead (nothing to sign out of); None: start.
+    unless: Callable[["Context"], str | None] = lambda ctx: None
     recognises: Callable[[Reading], bool] | None = None
 
 
@@ -359,7 +361,7 @@ class Engine:
             return self._confirm(flow, conv, event, ctx)
         reading = read(event.text) if isinstance(event, UserText) else None
         if reading and reading.yes_no("retry"):
-            return Outcome(replace(conv, confirming=None), (), (Effect(step.effect, step.args(conv.data, ctx)),))
+            return self._enter(flow, replace(conv, confirming=None), step.id, ctx)
         if reading and reading.move == "cancel":
             return Outcome(replace(conv, confirming="cancel"), (texts.CONFIRM_CANCEL.format(title=flow.title),))
         return Outcome(replace(conv, confirming="retry"), (texts.RETRY_PROMPT,))
@@ -441,9 +443,17 @@ class Engine:
         step = flow.step(conv.step)
         if move == "resume":
             choice = reading.resume_choice if reading else None
+            wanted = self._service_asked_for(reading) if reading and choice is None else None
+            if wanted:   # another service asked for instead: that is answer enough
+                return self._start_requested(replace(conv, confirming="resume"),
+                                             Start(wanted, self.start_data(wanted, reading, ctx)), ctx)
             if choice is None:
                 return Outcome(replace(conv, confirming=move), (texts.RESUME_QUESTION.format(title=flow.title),))
             if choice == "continue":
+                if self._stale(flow.id, ctx):
+                    return self._verify_first(conv, ctx)
+                if isinstance(step, Do):   # it waited for a verification: go on with it now
+                    return self._enter(flow, conv, step.id, ctx)
                 return Outcome(conv, (step.prompt(conv.data, ctx),))
             if choice == "cancel":
                 return self._finish(flow, conv, (texts.CANCELLED.format(title=flow.title),),
@@ -730,7 +740,7 @@ class Engine:
         if not conv.active or conv.flow not in self.flows:
             return self._switch(conv, event, ctx, keep=False)
         if conv.flow == event.flow:
-            return self.ask_to_resume(conv)
+            return self._verify_first(conv, ctx) if self._stale(conv.flow, ctx) else self.ask_to_resume(conv)
         if conv.confirming == "resume":
             return self._switch(conv, event, ctx)   # not answering "continue?" is answer enough
         if not conv.history:
@@ -756,8 +766,22 @@ class Engine:
         if conv.active and not keep:
             lost = (abandoned(conv, "switch" if conv.flow in self.flows else "gone"),) + lost
         if earlier is not None:
-            return _with(self.ask_to_resume(replace(earlier, paused=paused)), lost)
+            earlier = replace(earlier, paused=paused)
+            resumed = self._verify_first(earlier, ctx) if self._stale(earlier.flow, ctx) else self.ask_to_resume(earlier)
+            return _with(resumed, lost)
         return _with(self._start(event.flow, dict(event.data), ctx, paused=paused), lost)
+
+    def _stale(self, flow_id: str | None, ctx: Context) -> bool:
+        """A service that needs a recent verification, for a user verified too long ago."""
+        return flow_id in self.needs_fresh_identity and bool(ctx.user.get("verified")) and not ctx.user.get("fresh")
+
+    def _verify_first(self, draft: Conversation, ctx: Context, said: tuple[str, ...] = ()) -> Outcome:
+        """A draft that needs a recent verification, met after the window (about to act, or being
+        resumed): it waits, paused where it is, while verification runs, and is offered right after."""
+        kept = replace(draft, confirming=None, switch_to=None, clarify=None, paused=())
+        paused = ((kept,) + tuple(p for p in draft.paused if p.flow != draft.flow))[:MAX_PAUSED]
+        outcome = self._start(draft.flow, {}, ctx, paused=paused)
+        return replace(outcome, replies=said + outcome.replies)
 
     def _start(self, flow_id: str, data: dict[str, Any], ctx: Context,
                paused: tuple[Conversation, ...] = ()) -> Outcome:
@@ -769,6 +793,9 @@ class Engine:
             replaced = tuple(abandoned(p, "restart") for p in paused if p.flow == flow_id)
             paused = tuple(p for p in paused if p.flow != flow_id)
         flow = self.flows[flow_id]
+        said_instead = flow.entry.unless(ctx) if flow.entry else None
+        if said_instead:
+            return Outcome(Conversation(paused=paused), (said_instead,))
         prefill = data.pop("prefill", None) or {}
         conv = Conversation(flow=flow.id, version=flow.version, data=data, started_at=ctx.now, updated_at=ctx.now,
                             paused=paused, given=tuple(data), prefill=prefill)
@@ -778,6 +805,10 @@ class Engine:
                 result: Mapping[str, Any] | None = None) -> Outcome:
         """The flow is over (done or cancelled): offer the newest paused draft, if any. A flow that
         hands over to another (`then`) keeps the drafts for that one."""
+        if result and result.get("forget_identity"):
+            # 退出验证: nothing of this person stays with this account, paused drafts included.
+            gone = tuple(abandoned(p, "cancel") for p in conv.paused)
+            return Outcome(Conversation(), replies, finished=flow.id, result=result, milestones=(ended,) + gone)
         if conv.paused and not (result and result.get("then")):
             top, rest = conv.paused[0], conv.paused[1:]
             title = self.flows[top.flow].title if top.flow in self.flows else ""
@@ -798,6 +829,8 @@ class Engine:
                 return self._prefilled(flow, conv, step, ctx, said)
             return Outcome(conv, said + (step.prompt(conv.data, ctx),))
         if isinstance(step, Do):
+            if self._stale(flow.id, ctx):
+                return self._verify_first(conv, ctx, said)
             return Outcome(conv, said, (Effect(step.effect, step.args(conv.data, ctx)),))
         return self._finish(flow, conv, said + (step.message(conv.data, ctx),),
                             ended=Milestone("completed", flow.id, step_id), result=conv.data)

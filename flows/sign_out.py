@@ -1,24 +1,29 @@
 """退出验证: this WeChat account stops being linked to the verified person — on a shared phone, or
-after being told that the person verified in another account. One step: saying it is enough,
-since verifying again is always possible; the handler deletes the link (`forget_identity`)."""
+after being told that the person verified in another account. Asked once (a slip of the tongue
+must not sign anyone out); on yes the handler deletes the link (`forget_identity`), and the
+account's unfinished drafts go with it."""
 
 from __future__ import annotations
 
 from flows import verify_texts as t
-from flows.engine import Context, End, Entry, Flow
+from flows.engine import Ask, Context, End, Entry, Flow, yes_or_no_answer
 
 FLOW_ID = "sign_out"
-VERSION = 1
+VERSION = 2
 
 
-def _said(data, ctx: Context) -> str:
-    return t.SIGNED_OUT if ctx.user.get("verified") else t.NOT_SIGNED_IN
+def _nothing_to_sign_out_of(ctx: Context) -> str | None:
+    return None if ctx.user.get("verified") else t.NOT_SIGNED_IN
 
 
 ENTRY = Entry(phrases=("退出验证", "解除验证", "取消验证", "退出身份验证", "解除身份验证", "取消身份验证", "退出认证",
-                       "解除认证", "退出登录", "注销验证", "不要验证了", "解除微信绑定"),
-              start_data=lambda reading, ctx: {"forget_identity": True}, outranks=("unbind", "verify"))
+                       "解除认证", "退出登录", "注销验证", "解除微信绑定"),
+              outranks=("unbind", "verify"), unless=_nothing_to_sign_out_of)
 
-FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.SIGN_OUT_TITLE, first="done", entry=ENTRY, steps={
-    "done": End("done", _said),
+FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.SIGN_OUT_TITLE, first="confirm", entry=ENTRY, steps={
+    "confirm": Ask("confirm", "forget_identity", lambda d, c: t.CONFIRM_SIGN_OUT,
+                   yes_or_no_answer(t.SIGN_OUT_YES_OR_NO, kind="sign_out"),
+                   lambda d, c: "done" if d["forget_identity"] else "kept", to=("done", "kept")),
+    "done": End("done", lambda d, c: t.SIGNED_OUT),
+    "kept": End("kept", lambda d, c: t.SIGN_OUT_KEPT),
 })

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flows import verify_texts as t
 from flows.answers import code_in, id_number_in, name_in
 from flows.engine import Ask, Context, Do, End, Entry, Flow
+from flows.identity import parse_id_number
 from flows.refusals import refusal
 
 FLOW_ID = "verify"
@@ -66,7 +67,9 @@ FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="name", entry=ENTR
     "id_number": Ask("id_number", "id_number", lambda d, c: t.ASK_ID, parse_id, "send_code", help=t.HELP_ID,
                      label="身份证号码", slot="id_number"),
     "send_code": Do("send_code", "start_verification",
-                    lambda d, c: {"name": d["name"], "id_number": d["id_number"]}, _sent, _send_failed,
+                    lambda d, c: {"name": d["name"], "id_number": d["id_number"],
+                                  "id_type": parse_id_number(d["id_number"], c.today).type.value},
+                    _sent, _send_failed,
                     to=("code", "name", "id_number")),
     "code": Ask("code", "code", lambda d, c: t.ASK_CODE, parse_code,
                 "check_code", help=t.HELP_CODE, label="验证码"),

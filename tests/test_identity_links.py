@@ -4,6 +4,7 @@ real Redis and the sandbox bureau."""
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import date
 
 
@@ -19,11 +20,12 @@ def verified(user: User) -> None:
     user.play([("验证身份", "姓名"), *verify_rows("王建国"), (CODE, "身份验证成功")])
 
 
-def link_made_at(app, openid: str, seconds_ago: float) -> None:
+def link_made_at(app, openid: str, seconds_ago: float, person_id: str | None = None) -> None:
     """A link as the bot writes it, made `seconds_ago` (the bureau knows the person as verified)."""
     bot = app.extensions["wxbot"]
     who = person("王建国")
-    verified_person = {"person_id": _person_id(app), "masked_name": "王**", "masked_id_number": "3301**********0111"}
+    verified_person = {"person_id": person_id or _person_id(app), "masked_name": "王**",
+                       "masked_id_number": "3301**********0111"}
     Identities(bot.redis, bot.keys, bot.settings.conversation.secret_key,
                clock=lambda: time.time() - seconds_ago).link(openid, verified_person, who.id_number, date.today())
 
@@ -35,6 +37,18 @@ def _person_id(app) -> str:
                                                                  id_number=who.id_number))
     return bot.binding.complete_verification(challenge.challenge_id,
                                              VerificationAnswer(openid="o_setup", code=CODE)).person_id
+
+
+def _bound_grandchild(app) -> tuple[str, str]:
+    """王建国 with 王朵朵 (a minor, proof given) bound at the bureau: (his person id, the binding)."""
+    from bot.binding.models import ApplicationRequest
+    from flows.relationships import Relationship
+    granddaughter = person("王朵朵")
+    application = app.extensions["wxbot"].binding.submit_application(ApplicationRequest(
+        initiator_id=(person_id := _person_id(app)), member_name=granddaughter.name,
+        member_id_number=granddaughter.id_number, relationship=Relationship.GRANDCHILD, pledge_accepted=True,
+        proof_media_ids=["media-hukou"], idempotency_key=uuid.uuid4().hex))
+    return person_id, application.binding_id
 
 
 def test_a_link_copied_to_another_openids_key_is_refused(chat_world) -> None:
@@ -70,6 +84,34 @@ def test_binding_unbinding_and_consent_need_a_new_code_after_fifteen_minutes(cha
     assert "请问要绑定的家人是您的" in User(server, side, "o_fresh").say("绑定家人")
 
 
+def test_a_draft_that_acts_after_the_window_asks_for_a_new_code_then_goes_on(chat_world) -> None:
+    app, server, side = chat_world
+    person_id = _person_id(app)
+    link_made_at(app, "o_walked_away", 60)
+    user, wife = User(server, side, "o_walked_away"), person("李秀英")
+    user.play([("绑定家人", "请问要绑定的家人是您的"), ("老伴", "姓名"), (wife.name, "证件号码"),
+               (wife.id_number, "承诺书"), ("同意", "请核对")])
+    link_made_at(app, "o_walked_away", 20 * 60, person_id)     # what the bot sees 20 minutes later
+    assert user.say("确认").startswith(verify_texts.ASK_NAME_AGAIN.split("\n")[0])   # nothing submitted
+    assert not app.extensions["wxbot"].binding.applications(person_id).applications
+    answers = user.play([*verify_rows("王建国"), (CODE, "还没有办完"), ("1", "本人确认同意")])
+    assert "身份验证成功" in answers[-2]
+    assert len(app.extensions["wxbot"].binding.applications(person_id).applications) == 1
+
+
+def test_an_unbinding_confirmed_after_the_window_asks_for_a_new_code_first(chat_world) -> None:
+    app, server, side = chat_world
+    person_id, binding_id = _bound_grandchild(app)
+    link_made_at(app, "o_unbinds", 60, person_id)
+    user = User(server, side, "o_unbinds")
+    assert "确定要解除" in user.say("解除绑定")
+    link_made_at(app, "o_unbinds", 20 * 60, person_id)
+    assert user.say("是").startswith(verify_texts.ASK_NAME_AGAIN.split("\n")[0])
+    assert app.extensions["wxbot"].binding.binding(binding_id).status.value == "active"
+    user.play([*verify_rows("王建国"), (CODE, "还没有办完"), ("1", "已解除")])
+    assert app.extensions["wxbot"].binding.binding(binding_id).status.value == "ended"
+
+
 def test_a_second_account_is_told_in_the_first_which_can_sign_out(chat_world) -> None:
     _, server, side = chat_world
     first, second = User(server, side, "o_first"), User(server, side, "o_second")
@@ -80,7 +122,39 @@ def test_a_second_account_is_told_in_the_first_which_can_sign_out(chat_world) ->
     assert "可供家人共济使用" in told                           # and then the answer asked for
     assert "【安全提醒】" not in first.say("你好")              # told once
     assert "【安全提醒】" not in second.say("你好")             # the newer account is not warned about itself
-    assert first.say("退出验证") == verify_texts.SIGNED_OUT
+    assert first.say("退出验证") == verify_texts.CONFIRM_SIGN_OUT
+    assert first.say("是") == verify_texts.SIGNED_OUT
     assert ASKS_TO_VERIFY in first.say("共济记录")
     assert "可供家人共济使用" in second.say("共济记录")
     assert User(server, side, "o_nobody").say("退出验证") == verify_texts.NOT_SIGNED_IN
+
+
+def test_signing_out_is_asked_once_and_takes_the_drafts_with_it(chat_world) -> None:
+    _, server, side = chat_world
+    user = User(server, side, "o_shared_phone")
+    verified(user)
+    user.play([("绑定家人", "请问要绑定的家人是您的"), ("老伴", "姓名"), ("李秀英", "证件号码"),
+               ("不要退出验证", "要先去“退出验证”吗"), ("否", "证件号码"),      # a slip signs nobody out
+               ("退出验证", "要先去“退出验证”吗"), ("是", "确定要退出身份验证吗"), ("不退出", "已保留您的身份验证"),
+               ("退出验证", "确定要退出身份验证吗"), ("是", "已退出身份验证")])
+    answer = user.say("绑定家人")
+    assert ASKS_TO_VERIFY in answer and "还没有办完" not in answer   # the draft went with the link
+
+
+def test_a_hong_kong_resident_with_a_residence_permit_verifies(make_settings, redis_client, tmp_path) -> None:
+    # 港澳台居民居住证 numbers (8x…) are accepted by the ID step; the bureau must be told the type.
+    from bot.app import create_app
+    from bot.background import BackgroundServer
+    from bot.wechat.simulate import WeChatSide
+    roster = tmp_path / "roster.toml"
+    roster.write_text('[[person]]\nname = "陈家明"\nid_number = "810000199001011230"\ninsurance = "employee"\n'
+                      'balance = 100.00\ncarried_over = 0.00\nregion = "330100"\nphone = "13900000009"\n',
+                      encoding="utf-8")
+    settings = make_settings(binding={"sandbox": {"verification_code": CODE, "roster": str(roster)}})
+    server = BackgroundServer(create_app(settings)).start()
+    try:
+        User(server, WeChatSide(settings.wechat), "o_hk").play([
+            ("验证身份", "姓名"), ("陈家明", "身份证号码"), ("810000199001011230", "验证码已发送"),
+            (CODE, "身份验证成功")])
+    finally:
+        server.stop()

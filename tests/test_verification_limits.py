@@ -81,7 +81,7 @@ def test_a_strangers_wrong_codes_never_lock_the_person_out(chat_world) -> None:
     for tries in (2, 2, 1):
         start(stranger, "王建国")
         answers += [stranger.say(f"{n:06d}") for n in range(tries)]
-    assert "验证次数过多" in answers[-1]               # the bureau locks the fifth wrong code's sender
+    assert LIMITED in answers[-1] and "15 分钟后再试" in answers[-1]   # the fifth wrong code locks its sender
     owner = User(server, side, "o_owner")
     assert start(owner, "王建国") == verify_texts.ASK_CODE
     assert "身份验证成功" in owner.say(CODE)
@@ -113,3 +113,50 @@ def test_members_name_and_id_pairs_cannot_be_probed_at_speed(chat_world) -> None
         answers.append(prober.say("确认"))
     assert all("不一致" in a for a in answers[:9])
     assert LIMITED in answers[9] and "60 分钟后再试" in answers[9]
+
+
+NOT_ON_FILE = "11010519491231002X"   # a valid ID number nobody on the roster has
+
+
+def test_a_decoy_and_a_real_challenge_answer_alike_to_the_end(chat_world) -> None:
+    # Five wrong codes and a new start, for a real pair and for one not on file: every answer the
+    # same (the bureau's own lock of the real one is said the guard's way).
+    _, server, side = chat_world
+    real, decoy = User(server, side, "o_probe_real"), User(server, side, "o_probe_decoy")
+    said = {}
+    for user, id_number in ((real, None), (decoy, NOT_ON_FILE)):
+        said[user.openid] = [start(user, "王建国", id_number)]
+        said[user.openid] += [user.say(f"{900000 + n:06d}") for n in range(5)]
+        said[user.openid].append(start(user, "王建国", id_number))
+    assert said["o_probe_real"] == said["o_probe_decoy"]
+    assert LIMITED in said["o_probe_real"][5] and "15 分钟后再试" in said["o_probe_real"][5]
+
+
+def test_every_wrong_code_counts_whatever_the_bureau_calls_it(chat_world) -> None:
+    app, server, side = chat_world
+    guesser = User(server, side, "o_many_guesses")
+    for name, tries in (("王建国", 5), ("李秀英", 5), ("王建华", 3)):
+        start(guesser, name)
+        for n in range(tries):
+            guesser.say(f"{900000 + n:06d}")
+    redis = app.extensions["wxbot"].redis
+    assert sum(int(redis.get(key)) for key in redis.scan_iter("*:sandbox:failures:*")) == 10
+
+
+def test_a_stranger_with_only_the_id_number_cannot_use_up_the_persons_codes(chat_world) -> None:
+    _, server, side = chat_world
+    stranger = User(server, side, "o_stranger_dos")
+    for _ in range(5):
+        assert start(stranger, "张三", person("王建国").id_number) == verify_texts.ASK_CODE
+    assert start(User(server, side, "o_real_owner"), "王建国") == verify_texts.ASK_CODE
+
+
+def test_the_persons_own_account_is_never_kept_out_by_others(chat_world) -> None:
+    _, server, side = chat_world
+    owner = User(server, side, "o_owner_linked")
+    start(owner, "王建国")
+    assert "身份验证成功" in owner.say(CODE)
+    for n in range(5):   # strangers with the whole leaked pair use up its codes for the hour
+        start(User(server, side, f"o_leaked_{n}"), "王建国")
+    assert LIMITED in start(User(server, side, "o_leaked_more"), "王建国")
+    assert start(owner, "王建国") == verify_texts.ASK_CODE   # re-verifying (a new code) still works

@@ -4,14 +4,18 @@ bureau's (issue 14; docs/security.md has the threat model).
 It runs where the flows' effects run (handlers/effects.py), because only there are the asker (the
 openid), the effect and its outcome all known:
 - starting a verification: per openid, at most `people_per_day` different people and
-  `codes_per_openid_hour` codes; per person, `codes_per_person_hour` codes whoever asks;
-- the answer to a start is the same whether the name and ID number match or not: an unmatched
-  pair gets a challenge that was never sent (a decoy) and no phone hint, so a leaked identity list
-  cannot be checked against the bureau; every code fails on a decoy, like a wrong one;
-- a challenge takes `attempts_per_code` codes, then a new one must be sent;
+  `codes_per_openid_hour` codes; per name and ID number, `codes_per_person_hour` codes whoever
+  asks — except from the openid the person is already linked to — so that the person's phone gets
+  no more, and a stranger with only the number cannot use up the person's own;
+- what the user sees of a challenge is the guard's alone, the same whether the name and ID number
+  matched or not: an unmatched pair gets a challenge that was never sent (a decoy) and no phone
+  hint; its codes go to the bureau all the same (which knows no such challenge), so they take as
+  long and fail alike; a code takes `attempts_per_code` tries; `wrong_codes_before_lock` wrong
+  codes for one person lock that openid (never the person) for `lock_minutes`; whatever the
+  bureau answers to a wrong code (wrong, spent, locked) is counted and said the guard's way;
 - wrong guesses of any kind (SMS codes, consent codes, a member's unmatched name/ID pair) count
-  against the openid that made them, never against the person: a stranger cannot lock anyone out.
-  The guess that reaches `wrong_guesses_per_hour` is the last; then everything guessable waits.
+  against the openid that made them. The guess that reaches `wrong_guesses_per_hour` is the last;
+  then everything guessable waits.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from flows.engine import TOO_MANY_ATTEMPTS, Effect, EffectDone
 from handlers.effects import run_effect
 
 HOUR, DAY = 3600, 24 * 3600
-DECOY_TTL = 300   # as long as a real challenge lives at the bureau (its expires_at says so too)
+# How long the guard keeps a challenge, real or decoy, alike: as long as the bureau's codes live
+# (the contract's expires_at; the sandbox's are 300 s). A code answered later gets a new one sent.
+CHALLENGE_TTL = 300
 
 # Outcomes that are a wrong guess by whoever asked.
 WRONG_GUESSES = {
@@ -44,6 +50,7 @@ WRONG_GUESSES = {
     "submit_application": {"name_id_mismatch"},
 }
 UNMATCHED = {"name_id_mismatch", "person_not_found"}
+_A_WRONG_CODE = {"verification_code_wrong", "verification_expired", "verification_locked"}
 
 # KEYS: one set per limit. ARGV: for each, (member, or '' to only check; limit; seconds). A window
 # is full when adding a new member would pass its limit: then {its index, ms until it empties}.
@@ -104,53 +111,69 @@ class Guard:
     def _start(self, effect: Effect, binding: BindingService, openid: str, person_id: str | None) -> EffectDone:
         person = self.digest(effect.args["id_number"])
         fresh = uuid.uuid4().hex
-        self._check(self._wrong_guesses(openid, ""),
-                    Window("people_per_day", self.keys.limit("people", openid), person,
-                           self.limits.people_per_day, DAY),
-                    Window("codes_per_openid_hour", self.keys.limit("codes", openid), fresh,
-                           self.limits.codes_per_openid_hour, HOUR),
-                    Window("codes_per_person_hour", self.keys.limit("person-codes", person), fresh,
-                           self.limits.codes_per_person_hour, HOUR))
+        windows = [self._wrong_guesses(openid, ""), self._lock(openid, person, ""),
+                   Window("people_per_day", self.keys.limit("people", openid), person,
+                          self.limits.people_per_day, DAY),
+                   Window("codes_per_openid_hour", self.keys.limit("codes", openid), fresh,
+                          self.limits.codes_per_openid_hour, HOUR)]
+        if self.redis.get(self.keys.person_openid(person)) != openid.encode():
+            # Counted per name and ID number together: a stranger who has only the number (any name
+            # is a decoy) cannot use up the codes of the person, whose name matches.
+            pair = f"{person}|{''.join(effect.args['name'].split())}"
+            windows.append(Window("codes_per_person_hour", self.keys.limit("person-codes", pair), fresh,
+                                  self.limits.codes_per_person_hour, HOUR))
+        self._check(*windows)
         done = run_effect(effect, binding, openid, person_id)
         if done.ok:
-            self._remember(done.value["challenge_id"], openid, sent=True, ttl=_ttl(done.value, self.clock()))
-            # No phone hint before the code is right: it would tell a matched pair from an unmatched one.
-            return EffectDone(effect.name, ok=True, value={**done.value, "masked_phone": None})
-        if done.error in UNMATCHED:
-            return self._decoy(effect, openid)
-        return done
-
-    def _decoy(self, effect: Effect, openid: str) -> EffectDone:
-        """The answer to an unmatched name and ID number: a challenge like any other, never sent."""
-        challenge_id = "C" + secrets.token_hex(8)
-        self._remember(challenge_id, openid, sent=False, ttl=DECOY_TTL)
-        expires = datetime.fromtimestamp(self.clock() + DECOY_TTL, UTC).isoformat()
+            challenge_id = done.value["challenge_id"]
+        elif done.error in UNMATCHED:
+            challenge_id = "C" + secrets.token_hex(8)    # a decoy: never sent
+        elif done.error == "verification_locked":        # the bureau's own lock: said as ours
+            raise Limited(self._lock(openid, person, ""), self.limits.lock_minutes * 60)
+        else:
+            return done
+        self._remember(challenge_id, openid, person, sent=done.ok)
+        expires = datetime.fromtimestamp(self.clock() + CHALLENGE_TTL, UTC).isoformat()
+        # No phone hint before the code is right: it would tell a matched pair from an unmatched one.
         return EffectDone(effect.name, ok=True, value={"challenge_id": challenge_id, "method": "sms",
                                                        "masked_phone": None, "url": None, "expires_at": expires})
 
     def _complete(self, effect: Effect, binding: BindingService, openid: str, person_id: str | None) -> EffectDone:
         self._check(self._wrong_guesses(openid, ""))
         key = self.keys.challenge(effect.args["challenge_id"])
-        owner, sent = self.redis.hmget(key, "openid", "sent")
+        owner, sent, person = self.redis.hmget(key, "openid", "sent", "person")
         if owner is None or owner.decode() != openid:
             return EffectDone(effect.name, ok=False, error="verification_expired")   # a new code is sent
+        person = person.decode()
+        self._check(self._lock(openid, person, ""))
         tries = self.redis.hincrby(key, "tries", 1)
-        if sent == b"1":
-            done = run_effect(effect, binding, openid, person_id)
-        else:
-            done = EffectDone(effect.name, ok=False, error="verification_code_wrong")
-        if done.ok:
+        done = run_effect(effect, binding, openid, person_id)   # a decoy's too: the bureau knows no such challenge
+        if done.ok and sent == b"1":
             self.redis.delete(key)
-        done = self._counted(effect, done, openid)
-        if done.error == "verification_code_wrong" and tries >= self.limits.attempts_per_code:
-            self.redis.delete(key)   # this code is spent: the flow has a new one sent
+            return done
+        if not done.ok and done.error not in _A_WRONG_CODE:
+            return done                                 # the bureau is unavailable: nothing was tried
+        # A wrong code, whatever the bureau called it: counted, and said the same way for everyone.
+        self._check(self._wrong_guesses(openid, uuid.uuid4().hex), self._lock(openid, person, uuid.uuid4().hex))
+        for window in (self._wrong_guesses(openid, ""), self._lock(openid, person, "")):
+            try:
+                self._check(window)
+            except Limited:
+                self.redis.delete(key)
+                raise
+        if tries >= self.limits.attempts_per_code:
+            self.redis.delete(key)    # this code is spent: the flow has a new one sent
             return EffectDone(effect.name, ok=False, error="verification_expired")
-        return done
+        return EffectDone(effect.name, ok=False, error="verification_code_wrong")
 
-    def _remember(self, challenge_id: str, openid: str, sent: bool, ttl: int) -> None:
+    def _remember(self, challenge_id: str, openid: str, person: str, sent: bool) -> None:
         key = self.keys.challenge(challenge_id)
-        self.redis.hset(key, mapping={"openid": openid, "sent": int(sent), "tries": 0})
-        self.redis.expire(key, ttl)
+        self.redis.hset(key, mapping={"openid": openid, "person": person, "sent": int(sent), "tries": 0})
+        self.redis.expire(key, CHALLENGE_TTL)
+
+    def _lock(self, openid: str, person: str, member: str) -> Window:
+        return Window("wrong_codes_before_lock", self.keys.limit("lock", f"{openid}|{person}"), member,
+                      self.limits.wrong_codes_before_lock, self.limits.lock_minutes * 60)
 
     # -- windows --------------------------------------------------------------------------------
     def _wrong_guesses(self, openid: str, member: str) -> Window:
@@ -181,7 +204,3 @@ class Guard:
         return EffectDone(effect.name, ok=False, error=TOO_MANY_ATTEMPTS,
                           value={"retry_after": round(limited.retry_after)})
 
-
-def _ttl(challenge: dict, now: float) -> int:
-    expires = datetime.fromisoformat(challenge["expires_at"]).timestamp()
-    return max(60, round(expires - now))

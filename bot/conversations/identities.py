@@ -49,8 +49,8 @@ class Identities:
         token = self.cipher.encrypt_at_time(json.dumps(record).encode(), int(self.clock()))
         pipe = self.redis.pipeline()
         pipe.set(self.keys.identity(openid), token, ex=self.ttl)
-        pipe.getset(self.keys.person_openid(self.digest(person["person_id"])), openid)
-        pipe.expire(self.keys.person_openid(self.digest(person["person_id"])), self.ttl)
+        pipe.getset(self.keys.person_openid(record["id_digest"]), openid)
+        pipe.expire(self.keys.person_openid(record["id_digest"]), self.ttl)
         _, before, _ = pipe.execute()
         self._remember(openid, token)
         before = before.decode() if before else None

@@ -31,9 +31,9 @@ class Keys:
         """The insured person an openid has proven to be (after verification)."""
         return f"{self._base}:identity:{openid}"
 
-    def person_openid(self, person_digest: str) -> str:
-        """The openid a person (by a keyed digest of their person id) was linked from last."""
-        return f"{self._base}:identity:person:{_digest(person_digest)}"
+    def person_openid(self, id_digest: str) -> str:
+        """The openid a person (by their ID number's keyed digest) was linked from last."""
+        return f"{self._base}:identity:person:{_digest(id_digest)}"
 
     def limit(self, kind: str, subject: str) -> str:
         """One window of the bot's own limits (bot/binding/guard.py): `subject` is an openid or
