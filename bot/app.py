@@ -20,6 +20,7 @@ from bot.store.keys import Keys
 from bot.webhook.envelope import EnvelopeCodec
 from bot.webhook.ledger import DeliveryLedger
 from bot.webhook.processing import Processor, Route
+from bot.webhook.queued import QueueCodec
 from bot.webhook.views import blueprint as webhook_blueprint
 from bot.wechat.client import WeChatAPI, wechat_api
 from handlers.router import needs_user_lock
@@ -53,12 +54,13 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
     codec = EnvelopeCodec(settings.wechat, hook.timestamp_window)
     ledger = DeliveryLedger(client, keys, nonce_ttl=2 * hook.timestamp_window, lease=hook.processing_lease,
                             reply_ttl=hook.reply_cache_ttl, lock_ttl=hook.user_lock_ttl,
-                            fast_client=connect(settings.redis, timeout=0.2))
+                            queue_max=hook.user_queue_max, rate_limit=hook.user_rate_limit,
+                            rate_window=hook.user_rate_window, fast_client=connect(settings.redis, timeout=0.2))
     if route is None:
         route = default_router(settings, client, keys, binding, decisions)
-    processor = Processor(ledger=ledger, codec=codec, route=route,
-                          send_text=wechat.send_text, lock_ttl=hook.user_lock_ttl,
-                          threads=hook.handler_threads, needs_user_lock=needs_user_lock)
+    processor = Processor(ledger=ledger, codec=codec, queue_codec=QueueCodec(settings.conversation.secret_key),
+                          route=route, send_text=wechat.send_text, threads=hook.handler_threads,
+                          needs_user_lock=needs_user_lock)
 
     app = Flask("wxbot")
     app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes

@@ -118,6 +118,11 @@ class WebhookSettings(_Section):
     processing_lease: int = Field(30, ge=5)
     user_lock_ttl: int = Field(30, ge=5)
     handler_threads: int = Field(16, ge=1, le=256)
+    # Fair share: one user's messages wait in a queue for the one being handled (at most this many),
+    # and at most `user_rate_limit` of them are taken per `user_rate_window` seconds.
+    user_queue_max: int = Field(5, ge=1, le=100)
+    user_rate_limit: int = Field(30, ge=1)
+    user_rate_window: int = Field(60, ge=1, le=3600)
 
 
 class ConversationSettings(_Section):

@@ -133,8 +133,9 @@ def show(config_path: str | None, who: str) -> None:
         else:
             click.echo("identity   not verified")
         click.echo(f"notices    {user.client.llen(keys.pending_notices(openid))} waiting for the next visit")
-        lock = user.client.pttl(keys.user_lock(openid))
-        click.echo(f"lock       {f'held, expires in {lock / 1000:.1f} s' if lock > 0 else 'free'}")
+        lock, queued = user.client.pttl(keys.user_lock(openid)), user.client.llen(keys.user_queue(openid))
+        click.echo(f"lock       {f'held, expires in {lock / 1000:.1f} s' if lock > 0 else 'free'}"
+                   + (f", {queued} message(s) waiting behind it" if queued else ""))
 
 
 @conversation.command()

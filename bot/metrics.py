@@ -40,27 +40,29 @@ if DIRECTORY:
 # -- the webhook ---------------------------------------------------------------------------------
 # WeChat gives up after 5 s; a normal reply takes milliseconds.
 DEADLINE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.0, 4.5, 5.0)
-# A handler may wait for the user's lock up to webhook.user_lock_ttl (30 s by default).
-LOCK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
+# A message may wait in its user's queue for several of their earlier messages.
+QUEUE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
 
 REQUESTS = Counter(
     "wxbot_webhook_requests", "POST /wechat by how it was answered: reply (a message), success (nothing, "
-    "or the answer follows by customer-service message), rejected (400/403/413), busy (系统繁忙), error",
+    "or the answer follows by customer-service message), rejected (400/403/413), busy (系统繁忙), error, "
+    "limited (over the user's rate or queue: not processed)",
     ["outcome", "status"])
 REQUEST_SECONDS = Histogram("wxbot_webhook_request_duration_seconds", "Time to answer POST /wechat",
                             buckets=DEADLINE_BUCKETS)
 DEDUPE_HITS = Counter(
     "wxbot_webhook_dedupe_hits", "Deliveries the ledger had seen before, by what it held: done (the cached "
-    "reply), pending (the first copy still working), deferred (answered success), forged (nonce reused, 403)",
+    "reply), pending (the first copy still working), queued (waiting in the user's queue), deferred (answered "
+    "success), forged (nonce reused, 403)",
     ["status"])
 HANDLERS_BUSY = Gauge("wxbot_webhook_handlers_busy", "Handler threads processing a delivery now",
                       multiprocess_mode="livesum")
-LOCK_WAIT_SECONDS = Histogram("wxbot_user_lock_wait_seconds", "Time a message waited for the user's lock, held by "
-                              "their previous message (a message that found it free waited not at all)",
-                              buckets=LOCK_BUCKETS)
-LOCK_CONTENDED = Counter(
-    "wxbot_user_lock_contended", "Lock acquisitions that found the user's lock held: then acquired, "
-    "or timed out (the user got 系统繁忙)", ["result"])
+LOCK_WAIT_SECONDS = Histogram("wxbot_user_lock_wait_seconds", "Time a message waited in its user's queue for their "
+                              "earlier messages (one that found the user's lock free waited not at all)",
+                              buckets=QUEUE_BUCKETS)
+LIMITED = Counter(
+    "wxbot_user_messages_limited", "Messages not processed, answered 'too fast': over the user's rate window "
+    "(rate) or with their queue full (queue)", ["reason"])
 DEADLINE_FALLBACKS = Counter("wxbot_webhook_deadline_fallbacks",
                              "Deliveries answered `success` at the deadline; the answer follows later")
 LATE_REPLIES = Counter("wxbot_webhook_late_replies", "Answers sent as customer-service messages after the deadline",
@@ -99,14 +101,14 @@ DECISIONS_REFUSED = Counter(
     "notified), by kind and why: not_decided, status_differs, binding_differs, application_differs, unknown",
     ["kind", "reason"])
 
-for _outcome in ("reply", "success", "busy", "error"):
+for _outcome in ("reply", "success", "busy", "error", "limited"):
     REQUESTS.labels(_outcome, "200")
 for _status in ("400", "403", "413"):
     REQUESTS.labels("rejected", _status)
-for _status in ("done", "pending", "deferred", "forged"):
+for _status in ("done", "pending", "queued", "deferred", "forged"):
     DEDUPE_HITS.labels(_status)
-for _result in ("acquired", "timeout"):
-    LOCK_CONTENDED.labels(_result)
+for _reason in ("rate", "queue"):
+    LIMITED.labels(_reason)
 for _result in ("sent", "failed"):
     LATE_REPLIES.labels(_result)
 for _outcome in ("sent", "parked", "retry", "dead_letter", "skipped", "expired"):
@@ -129,10 +131,13 @@ def dedupe_hit(status: str) -> None:
     DEDUPE_HITS.labels(status).inc()
 
 
-def user_lock_waited(seconds: float, acquired: bool) -> None:
-    """The user's previous message held the lock: this one waited `seconds` for it."""
+def queue_waited(seconds: float) -> None:
+    """The user's previous message held the lock: this one waited `seconds` in their queue."""
     LOCK_WAIT_SECONDS.observe(seconds)
-    LOCK_CONTENDED.labels("acquired" if acquired else "timeout").inc()
+
+
+def user_limited(reason: str) -> None:
+    LIMITED.labels(reason).inc()
 
 
 def deadline_fallback() -> None:

@@ -21,6 +21,9 @@ NOT_UNDERSTOOD = "抱歉，我没太明白您的意思。\n" + HELP
 
 BUSY = "系统繁忙，请稍后再试。"
 SERVICE_BUSY = "医保系统繁忙，请稍后再试。"   # the binding service is down and the user had typed nothing yet
+# One user's messages over their rate window, or with too many still waiting: not processed.
+TOO_FAST = "您发送得太快了，这条消息没有办理。请{seconds}秒后再发。"
+TOO_MANY_WAITING = "您前面的几条消息还在办理中，这条消息没有办理。请收到前面的回复后再发。"
 
 # The bot's own limits on verification codes, consent codes and ID checks (bot/binding/guard.py).
 TOO_MANY_ATTEMPTS = ("为了保护您的医保信息安全，尝试次数已经达到上限，请 {wait}后再试。"

@@ -1,15 +1,19 @@
-"""Several real gunicorn processes sharing one Redis: dedupe and per-user ordering hold."""
+"""Several real gunicorn processes sharing one Redis: dedupe and per-user ordering hold, and one
+user's messages beyond their fair share are answered at once."""
 
 from __future__ import annotations
 
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
+from bot.store.keys import Keys
 from bot.wechat.simulate import WeChatSide
 from flows import texts
-from tests.conftest import MODES
+from tests.conftest import APPID, MODES
 from tests.support.apps import TRACE_KEY
 from tests.support.processes import Gunicorn, settings_env
 
@@ -78,3 +82,56 @@ def test_different_users_are_handled_in_parallel(two_servers, redis_client) -> N
     spans = sorted((start, end) for _, _, _, start, end in traces(redis_client))
     overlapping = sum(1 for (_, end), (next_start, _) in zip(spans, spans[1:]) if next_start < end)
     assert overlapping >= 1
+
+
+# -- fair share: one user's messages queue up in order, and the excess is answered at once --------
+
+QUEUE_MAX, RATE_LIMIT = 3, 8
+
+
+@pytest.fixture(scope="module")
+def fair_servers(make_settings):
+    settings = make_settings(aes=True, webhook={"user_queue_max": QUEUE_MAX, "user_rate_limit": RATE_LIMIT})
+    env = {**settings_env(settings), "TEST_HANDLER_DELAY": "0.8"}
+    with Gunicorn("tests.support.apps:traced_app()", env) as first, \
+            Gunicorn("tests.support.apps:traced_app()", env) as second:
+        yield WeChatSide(settings.wechat, mode="safe"), [first, second]
+
+
+def test_one_users_messages_are_worked_in_order_by_the_lock_holder_and_the_excess_is_limited(
+        fair_servers, redis_client) -> None:
+    side, servers = fair_servers
+    replies: dict[str, str] = {}
+
+    def post(i: int, delay: float = 0.0) -> None:
+        time.sleep(delay)
+        xml = side.text_xml("o_fifo", f"m{i}", msg_id=7000 + i)
+        response = side.post(servers[i % 2].url, side.deliver(xml, "o_fifo"), timeout=10)
+        assert response.status_code == 200
+        replies[f"m{i}"] = side.open_reply(response.text)["Content"]
+
+    # Five at once, 0.1 s apart (so that their order is known), while each takes 0.8 s: the first
+    # takes the lock, three wait in the queue, the fifth finds it full.
+    with ThreadPoolExecutor(5) as pool:
+        list(pool.map(lambda i: post(i, 0.1 * i), range(5)))
+    assert [replies[f"m{i}"] for i in range(4)] == [texts.HELP] * 4   # all in time, as passive replies
+    assert replies["m4"] == texts.TOO_MANY_WAITING
+
+    # Then one at a time, up to the rate window's limit (the limited one counts too).
+    for i in range(5, RATE_LIMIT):
+        post(i)
+        assert replies[f"m{i}"] == texts.HELP
+    limited = side.text_xml("o_fifo", "too many", msg_id=7999)
+    first = side.post(servers[0].url, side.deliver(limited, "o_fifo"))
+    seconds = int(re.search(r"请(\d+)秒后再发", side.open_reply(first.text)["Content"]).group(1))
+    assert 0 < seconds <= 60
+    retry = side.post(servers[1].url, side.deliver(limited, "o_fifo"))   # WeChat's retry: the same answer
+    assert retry.text == first.text
+
+    rows = sorted(traces(redis_client), key=lambda row: row[3])
+    assert [content for _, content, _, _, _ in rows] == [f"m{i}" for i in range(RATE_LIMIT) if i != 4]
+    for (_, _, _, _, end), (_, _, _, next_start, _) in zip(rows, rows[1:]):
+        assert next_start >= end, "two messages of one user were processed at the same time"
+    # The three that queued were worked by the thread that held the lock, wherever they arrived.
+    assert len({pid for _, _, pid, _, _ in rows[:4]}) == 1
+    assert redis_client.llen(Keys("wxbot", APPID).user_queue("o_fifo")) == 0

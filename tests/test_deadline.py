@@ -109,3 +109,26 @@ def test_handler_that_crashes_gets_an_apology_not_an_error_page(make_settings, w
         raise RuntimeError("bug")
     webhook = Webhook(create_app(make_settings(aes=aes), route=broken), wechat_side)
     assert webhook.say("你好")["Content"] == texts.ERROR
+
+
+def test_queued_messages_whose_turn_comes_after_the_deadline_are_answered_in_order_by_message(
+        slow_webhook, fake_wechat) -> None:
+    """Three messages at once from one user, each taking 0.6 s: the first is answered in time; the
+    two that waited behind it answer `success`, then arrive in order as customer-service messages."""
+    from concurrent.futures import ThreadPoolExecutor
+    webhook, route = slow_webhook(delay=0.6)
+    opened_window(fake_wechat, "o_user")
+    xmls = [webhook.side.text_xml("o_user", text, msg_id=40 + i) for i, text in enumerate(("一", "二", "三"))]
+
+    def send(i: int):
+        time.sleep(0.1 * i)   # in this order
+        return webhook.send(xmls[i]).text
+
+    with ThreadPoolExecutor(3) as pool:
+        bodies = list(pool.map(send, range(3)))
+    assert webhook.side.open_reply(bodies[0])["Content"] == "慢慢来的回答：一"
+    assert bodies[1:] == ["success", "success"]
+    sent = wait_for(lambda: len(sent_messages(fake_wechat)) == 2 and sent_messages(fake_wechat), timeout=5)
+    assert [m["text"]["content"] for m in sent] == ["慢慢来的回答：二", "慢慢来的回答：三"]
+    assert webhook.send(xmls[1]).text == "success"   # WeChat's retry: not processed again
+    assert route.calls == 3

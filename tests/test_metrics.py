@@ -1,4 +1,4 @@
-"""GET /metrics counts what happened: requests, dedupe hits, lock waits, deadlines, flows and
+"""GET /metrics counts what happened: requests, dedupe hits, queue waits, deadlines, flows and
 notifications — read back through the endpoint, on a real Redis. In one process (the Flask test
 client) the counts accumulate over the session, so every test compares before and after."""
 
@@ -129,7 +129,7 @@ def test_a_handler_error_and_redis_down_count_as_error_and_busy(make_settings, r
     assert counts.delta("wxbot_webhook_requests_total", outcome="busy", status="200") == 1
 
 
-def test_a_message_waiting_for_the_users_previous_one_counts_a_contended_lock(make_settings, redis_client) -> None:
+def test_a_message_waiting_for_the_users_previous_one_counts_its_wait(make_settings, redis_client) -> None:
     def slow(inbound):  # noqa: ANN001, ANN202
         time.sleep(0.5)
         return Text(f"好的：{inbound.field('Content')}")
@@ -149,10 +149,20 @@ def test_a_message_waiting_for_the_users_previous_one_counts_a_contended_lock(ma
     send("二", 82)
     first.join()
     assert answers == {"一": "好的：一", "二": "好的：二"}
-    assert counts.delta("wxbot_user_lock_contended_total", result="acquired") == 1
-    assert counts.delta("wxbot_user_lock_wait_seconds_count") == 1
+    assert counts.delta("wxbot_webhook_dedupe_hits_total", status="queued") == 0   # a new delivery, not a retry
+    assert counts.delta("wxbot_user_lock_wait_seconds_count") == 1   # in the user's queue
     assert counts.delta("wxbot_user_lock_wait_seconds_sum") >= 0.2
     wait_for(lambda: counts.delta("wxbot_webhook_handlers_busy") == 0, timeout=5)  # both handlers are done
+
+
+def test_messages_over_the_users_rate_are_counted_as_limited(make_settings, redis_client) -> None:
+    settings = make_settings(webhook={"user_rate_limit": 2})
+    webhook = Webhook(create_app(settings, route=lambda inbound: Text("好的")), WeChatSide(settings.wechat))
+    counts = Counts(webhook.app)
+    answers = [webhook.say(text, "o_fast")["Content"] for text in ("一", "二", "三")]
+    assert answers[:2] == ["好的", "好的"] and answers[2].startswith("您发送得太快了")
+    assert counts.delta("wxbot_user_messages_limited_total", reason="rate") == 1
+    assert counts.delta("wxbot_webhook_requests_total", outcome="limited", status="200") == 1
 
 
 def test_deadline_fallbacks_and_late_replies_sent_or_failed(make_settings, fake_wechat, redis_client) -> None:

@@ -103,3 +103,34 @@ def test_a_lock_taken_by_redis_after_the_caller_gave_up_is_taken_back(make_setti
         assert time.monotonic() - started < 1
     finally:
         server.cleanup()
+
+
+def test_a_message_queued_by_redis_after_the_caller_gave_up_is_withdrawn(make_settings, tmp_path) -> None:
+    """The same stall while the user's previous message holds their lock: the late admission puts
+    the message in the user's queue, after its sender was told 系统繁忙 (and will send it again).
+    It must not be processed later: the webhook withdraws it as soon as Redis answers."""
+    import os
+    import signal
+    import threading
+
+    import redis as redis_lib
+
+    from bot.store.keys import Keys
+    from tests.conftest import APPID, wait_for
+
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        settings = make_settings(redis={"url": server.url})
+        webhook = Webhook(create_app(settings), WeChatSide(settings.wechat))
+        observer = redis_lib.Redis.from_url(server.url)
+        keys = Keys("wxbot", APPID)
+        assert webhook.say("你好")["Content"] == idle_answer("你好")  # the scripts are loaded
+        observer.set(keys.user_lock("o_user"), "the previous message", px=30_000)
+        os.kill(server.pid, signal.SIGSTOP)
+        threading.Timer(1.5, os.kill, (server.pid, signal.SIGCONT)).start()
+        assert webhook.say("在吗")["Content"] == texts.BUSY
+        wait_for(lambda: observer.ping(), timeout=5)  # awake: the late script has run
+        wait_for(lambda: not observer.exists(keys.user_queue("o_user")), timeout=2)
+        assert observer.get(keys.user_lock("o_user")) == b"the previous message"   # not someone else's to release
+    finally:
+        server.cleanup()

@@ -1,10 +1,13 @@
 """Resilience, with every part a real process (tests/support/stack.py): Redis restarted and down,
-the bureau slow and down, WeChat's API failing, a notification worker killed, and four copies of
-every message from fifty users at once. Each test measures what the user sees (reply times
-against WeChat's 5 s) and counts what happened (applications, decisions, messages)."""
+the bureau slow and down, WeChat's API failing, a notification worker killed, four copies of
+every message from fifty users at once, and one user flooding while the bureau is slow. Each test
+measures what the user sees (reply times against WeChat's 5 s) and counts what happened
+(applications, decisions, messages)."""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import random
 import signal
@@ -20,10 +23,12 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 from rq.scheduler import RQScheduler
 
 from bot.logs import configure_for, user_ref
+from bot.webhook import ledger
 from bot.wechat.simulate import WeChatSide
 from flows import texts
 from flows.identity import mask_id_number, mask_name
 from tests.conftest import wait_for
+from tests.support.redis_monitor import commands_sent
 from tests.support.stack import Stack, bind_rows, families, timed, verify_rows
 
 WECHAT_DEADLINE = 5.0
@@ -385,3 +390,108 @@ def test_four_copies_of_every_message_from_fifty_users_at_once(stack) -> None:
     print(f"\nload: {LOAD_USERS} users x {STEPS} messages x 4 copies in {took:.1f}s; reply times "
           f"median {statistics.median(timings):.3f}s, p95 {statistics.quantiles(timings, n=20)[-1]:.3f}s, "
           f"max {max(timings):.3f}s")
+
+
+# -- 7. One user floods while the bureau is slow ---------------------------------------------------
+
+FLOOD, AT_ONCE = 192, 64     # one user's messages, and how many at once
+BUREAU_SECONDS = 2.0         # each call to the bureau, during the flood
+AFTER = 5.0                  # seconds measured after the flooder's last message was answered
+OTHERS = 8                   # other users, each saying 你好 every 0.8 s
+
+
+def percentile(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else values[0]
+
+
+def script_calls(commands: list[str], script: str, key_at: int) -> list[str]:
+    """The keys at `key_at` (after EVALSHA, sha, numkeys) of one Lua script's calls, in the order Redis ran them."""
+    sha = hashlib.sha1(script.encode()).hexdigest()
+    return [parts[key_at] for parts in (c.split(" ") for c in commands)
+            if parts[0].upper() == "EVALSHA" and parts[1].strip('"') == sha]
+
+
+def test_one_user_flooding_while_the_bureau_is_slow_leaves_the_others_fast(stack) -> None:
+    """One user sends 192 messages, 64 at once, each asking the bureau (2 s a call); other users say
+    你好 all the while and after. The flood takes one handler thread; its excess is told to slow
+    down at once; its admitted messages are answered in order; the others' replies stay fast."""
+    family, flooder = family_of(stack, 18), stack.user("o_flood")
+    flooder.play(verify_rows(family))                    # verified: 查进度 asks the bureau
+    idle = stack.user("o_calm").say("你好")
+    assert idle
+    side, webhook = flooder.side, stack.settings.webhook
+    keys = {stack.keys.delivery(f"msg|o_flood|{800000 + i}"): i for i in range(FLOOD)}
+    results: list[tuple[str, float] | None] = [None] * FLOOD
+    calm_answers: dict[str, list[tuple[str, float]]] = {"during": [], "after": []}
+    phase = ["during"]
+    stop = threading.Event()
+
+    def send(i: int) -> None:
+        xml = side.text_xml("o_flood", "查进度", msg_id=800000 + i)
+        started = time.monotonic()
+        response = side.post(stack.url, side.deliver(xml, "o_flood"), timeout=30)
+        results[i] = (side.open_reply(response.text).get("Content", ""), time.monotonic() - started)
+
+    def keep_saying_hello(k: int) -> None:
+        for n in itertools.count():
+            if stop.wait(random.uniform(0.7, 0.9)):
+                return
+            # A new user every 20 messages: a person, not a flood, however long this takes.
+            user = stack.user(f"o_calm_{k}_{n // 20}")
+            calm_answers[phase[0]].append(timed(lambda: user.say("你好")))
+
+    stack.slow_bureau(BUREAU_SECONDS)
+    try:
+        with commands_sent(stack.client, exclude=(":sandbox:",)) as commands:
+            talkers = [threading.Thread(target=keep_saying_hello, args=(k,)) for k in range(OTHERS)]
+            for talker in talkers:
+                talker.start()
+            flood_started = time.monotonic()
+            with ThreadPoolExecutor(AT_ONCE) as pool:
+                list(pool.map(send, range(FLOOD)))
+            answered_in = time.monotonic() - flood_started
+            # The flooder's admitted messages are worked one after the other: the flood is over
+            # when their queue is empty and their lock released.
+            wait_for(lambda: not stack.client.exists(stack.keys.user_lock("o_flood"),
+                                                     stack.keys.user_queue("o_flood")), timeout=60)
+            worked_in = time.monotonic() - flood_started
+            phase[0] = "after"
+            time.sleep(AFTER)
+            stop.set()
+            for talker in talkers:
+                talker.join()
+    finally:
+        stack.slow_bureau(0)
+
+    too_fast = [i for i, (reply, _) in enumerate(results) if reply.startswith(texts.TOO_FAST.split("{")[0])]
+    too_many = [i for i, (reply, _) in enumerate(results) if reply == texts.TOO_MANY_WAITING]
+    limited = too_fast + too_many
+    admitted = [i for i in range(FLOOD) if i not in limited]
+    inline = [i for i in admitted if results[i][0]]
+    # The excess was answered at once, with the text that says when to send again.
+    assert len(admitted) <= 1 + webhook.user_queue_max + 2, admitted
+    assert max(results[i][1] for i in limited) < 1.0
+    # Every admitted message was answered once: in time, or (its turn came later) by customer-service message.
+    assert all("申请" in results[i][0] for i in inline), [results[i][0] for i in inline]
+    late = wait_for(lambda: len(stack.sent("o_flood", "custom")) >= len(admitted) - len(inline) and
+                    stack.sent("o_flood", "custom"), timeout=30)
+    assert len(late) == len(admitted) - len(inline)
+    assert all("申请" in message["text"]["content"] for message in late)
+    # In order: the flooder's messages were finished in the order they were admitted.
+    admitted_keys = {key for key, i in keys.items() if i in admitted}
+    order = lambda calls: list(dict.fromkeys(k for k in calls if k in admitted_keys))  # noqa: E731
+    admitted_order = order(script_calls(commands, ledger._ADMIT, 4))
+    assert len(admitted_order) == len(admitted)
+    assert order(script_calls(commands, ledger._FINISH, 3)) == admitted_order
+    # The other users: every 你好 answered as a passive reply, fast, during the flood and after.
+    for name, answers in calm_answers.items():
+        assert [reply for reply, _ in answers] == [idle] * len(answers), name
+    figures = {name: (len(answers), statistics.median(e for _, e in answers), percentile([e for _, e in answers], 99),
+                      max(e for _, e in answers)) for name, answers in calm_answers.items()}
+    assert figures["during"][2] < 1.5 and figures["after"][2] < 1.0, figures
+    print(f"\nflood: {FLOOD} messages ({AT_ONCE} at once), the bureau {BUREAU_SECONDS:.0f} s a call; all answered "
+          f"in {answered_in:.1f}s: {len(limited)} limited ({len(too_many)} queue full, {len(too_fast)} over the rate; "
+          f"each answered in ≤{max(results[i][1] for i in limited):.3f}s), {len(admitted)} admitted and worked in "
+          f"order by {worked_in:.1f}s ({len(inline)} answered inline, {len(late)} by customer-service message); "
+          + "; ".join(f"{OTHERS} other users {name}: {n} replies, p50 {p50:.3f}s, p99 {p99:.3f}s, max {top:.3f}s"
+                      for name, (n, p50, p99, top) in figures.items()))

@@ -1,5 +1,6 @@
 """Guards that only show when something has gone wrong elsewhere: a worker that crashed holding a
-user's lock or a delivery's claim, and logs that must stay free of personal data."""
+user's lock (with messages queued behind it) or a delivery's claim, a handler that outlived the
+lock, and logs that must stay free of personal data."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import requests
 from bot.app import create_app
 from bot.wechat.simulate import WeChatSide
 from flows import texts
+from handlers.reply import Text
 from tests.conftest import wait_for
 from tests.support.webhook import Webhook
 from tests.support.chat import idle_answer
@@ -68,3 +70,50 @@ def test_events_not_addressed_to_us_do_not_wait_for_the_users_lock(webhook: Webh
     response = webhook.send(webhook.side.event_xml("o_busy", "LOCATION"), "o_busy")
     assert response.text == "success"
     assert time.monotonic() - started < 1  # answered at once, not after the lock
+
+
+def test_a_queue_left_by_a_crashed_lock_holder_is_taken_over_by_the_users_next_message(
+        make_settings, fake_wechat, redis_client) -> None:
+    """The holder of a user's lock died with a message queued behind it, whose request has given
+    up: the user's next message, once the lock has expired, works the queue first, then itself."""
+    seen: list[str] = []
+
+    def route(inbound):  # noqa: ANN001, ANN202
+        seen.append(inbound.field("Content"))
+        return Text(f"收到：{inbound.field('Content')}")
+
+    settings = make_settings(webhook={"user_lock_ttl": 5, "reply_deadline": 1.0},
+                             wechat={"api_base_url": fake_wechat.url})
+    webhook = Webhook(create_app(settings, route=route), WeChatSide(settings.wechat))
+    bot = webhook.app.extensions["wxbot"]
+    requests.post(f"{fake_wechat.url}/fake/interact", json={"openid": "o_user"}, timeout=5)
+    bot.redis.lock(bot.keys.user_lock("o_user"), timeout=1.5).acquire()    # it died holding this
+    assert webhook.send(webhook.side.text_xml("o_user", "一")).text == "success"   # queued; gave up at 0.7 s
+    assert redis_client.llen(bot.keys.user_queue("o_user")) == 1
+    wait_for(lambda: not redis_client.exists(bot.keys.user_lock("o_user")), timeout=3)
+    assert webhook.say("二")["Content"] == "收到：二"
+    assert seen == ["一", "二"]
+    sent = wait_for(lambda: requests.get(f"{fake_wechat.url}/fake/sent", timeout=5).json(), timeout=5)
+    assert [m["text"]["content"] for m in sent] == ["收到：一"]
+    assert not redis_client.exists(bot.keys.user_queue("o_user"), bot.keys.user_lock("o_user"))
+
+
+def test_a_handler_that_outlived_the_users_lock_still_hands_it_to_the_next_message(make_settings, redis_client) -> None:
+    """The lock expired while its holder worked (nobody took it meanwhile): its release takes the
+    lock back for the user's next queued message rather than stranding the queue."""
+    from bot.webhook.ledger import DeliveryLedger
+    from tests.conftest import APPID
+    from bot.store.keys import Keys
+    keys = Keys("wxbot", APPID)
+    ledger = DeliveryLedger(redis_client, keys, nonce_ttl=60, lease=30, reply_ttl=60, lock_ttl=5)
+    first = ledger.admit(keys.nonce("1", "a"), "d1", keys.delivery("one"), "o_user", entry="k1|x", wait=4)
+    second = ledger.admit(keys.nonce("1", "b"), "d2", keys.delivery("two"), "o_user", entry="k2|y", wait=4)
+    assert first.lock_token and second.queued and second.work is None
+    redis_client.delete(keys.user_lock("o_user"))    # expired while the first was handled
+    finished = ledger.finish(keys.delivery("one"), "reply one", "o_user", first.lock_token)
+    assert finished.lock_expired and finished.work is not None and finished.work.entry == "k2|y"
+    assert redis_client.get(keys.user_lock("o_user")).decode() == first.lock_token
+    done = ledger.finish(keys.delivery("two"), "reply two", "o_user", first.lock_token, queued=True)
+    assert (done.late, done.work) == (False, None)
+    assert ledger.poll(keys.delivery("two"), "o_user")[:2] == ("done", "reply two")
+    assert not redis_client.exists(keys.user_lock("o_user"), keys.user_queue("o_user"))

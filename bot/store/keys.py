@@ -19,6 +19,14 @@ class Keys:
     def user_lock(self, openid: str) -> str:
         return f"{self._base}:lock:user:{openid}"
 
+    def user_queue(self, openid: str) -> str:
+        """The user's messages waiting for the one being handled (encrypted; seconds-lived)."""
+        return f"{self._base}:queue:user:{openid}"
+
+    def user_rate(self, openid: str) -> str:
+        """How many messages the user sent in the current rate window."""
+        return f"{self._base}:rate:user:{openid}"
+
     def lock_retracted(self, token: str) -> str:
         """Marks a lock token whose caller gave up waiting for Redis: it must take no lock."""
         return f"{self._base}:lock:retracted:{token}"

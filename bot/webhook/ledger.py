@@ -4,17 +4,26 @@ same reply — across threads, processes and machines, because the record lives 
 A record is a hash {status, body}:
   pending   the first copy claimed it and is working (expires after the processing lease,
             so a crashed worker does not block the message forever)
+  queued    it waits in its user's queue behind their earlier messages (`until`: when its first
+            copy stops waiting for the reply; see below)
   done      `body` is the reply every copy receives (kept for `reply_cache_ttl`); `success` when
             the first copy's deadline passed and the answer went out as a customer-service message
   deferred  the first copy answered `success` at its deadline and the handler is still working
 Whether the first copy or a customer-service message carries the answer is decided in the
-process that handles it (processing.Handoff); the record only informs the retries.
+process that handles it (processing.Handoff) for a message handled at once, and by the record
+for a queued one: its FINISH records the reply for the waiting request only while that request
+still waits (status queued, before `until`), else records `success` and the holder sends the
+answer; the request at its deadline takes the reply if it came, else marks the record deferred
+(GIVE_UP). Both are scripts, so exactly one of the two answers.
 
 The ledger also carries the user's side of a message, so that a step in a conversation costs
-three Redis round trips: `admit` claims the delivery and, in the same script, takes the user's
-lock and reads their records (bot/store/prefetch.py); the conversation's save is the second;
-`finish` records the reply and releases the lock. Only a lock still held by the user's
-previous message costs more: one more round trip per attempt while waiting for it.
+three Redis round trips: `admit` claims the delivery and, in the same script, counts the user's
+rate window, takes the user's lock and reads their records (bot/store/prefetch.py); the
+conversation's save is the second; `finish` records the reply and releases the lock. When the
+lock is held by the user's previous message, `admit` puts this one in the user's queue instead
+(or refuses it: the rate window or the queue is full), and the holder's `finish` hands the lock
+straight to the next queued message, read with its records: one user's messages are worked one at
+a time, in order, by one handler thread, and no thread waits for a busy lock.
 """
 
 from __future__ import annotations
@@ -30,23 +39,39 @@ from bot.conversations.store import parse_record
 from bot.store.keys import Keys
 from bot.store.prefetch import UserRecords
 
-# Takes the user's lock and reads their records under it. KEYS[o+1..o+5]: user lock,
-# conversation, identity, waiting notices, this token's retraction. ARGV[a+1], ARGV[a+2]: lock
-# token, lock ttl (ms). A retracted token (its caller gave up waiting for Redis) takes nothing.
-_LOCK_AND_READ = """
-local function lock_and_read(o, a)
-  if redis.call('EXISTS', KEYS[o+5]) == 1 then return {'busy'} end
-  if not redis.call('SET', KEYS[o+1], ARGV[a+1], 'NX', 'PX', ARGV[a+2]) then return {'busy'} end
-  return {'locked', redis.call('GET', KEYS[o+2]) or '', redis.call('GET', KEYS[o+3]) or '',
-          redis.call('LLEN', KEYS[o+4])}
+# The user's keys, from KEYS[o+1]: lock, conversation, identity, waiting notices, queue, rate
+# window, this call's token's retraction.
+_USER = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function with_records(o, result)
+  table.insert(result, redis.call('GET', KEYS[o+2]) or '')
+  table.insert(result, redis.call('GET', KEYS[o+3]) or '')
+  table.insert(result, redis.call('LLEN', KEYS[o+4]))
+  return result
+end
+-- The lock is this token's, or free: the next queued message with the records, the lock kept
+-- for it; nil when none waits.
+local function next_queued(o, token, lock_ttl, queue_ttl)
+  local entry = redis.call('LPOP', KEYS[o+5])
+  if not entry then return nil end
+  redis.call('SET', KEYS[o+1], token, 'PX', lock_ttl)
+  redis.call('PEXPIRE', KEYS[o+5], queue_ttl)
+  return with_records(o, {'work', entry})
 end
 """
 
-# KEYS: nonce, delivery, then the user's five keys. ARGV: body digest, nonce ttl (s),
-# processing lease (ms), lock token ('' when the message needs no lock), lock ttl (ms).
+# KEYS: nonce, delivery, then the user's keys. ARGV: body digest, nonce ttl (s), processing lease
+# (ms), lock token ('' when the message needs no lock), lock ttl (ms), queue entry, how long the
+# request will wait for a queued reply (ms), queue max, queue ttl (ms), rate limit, rate window (ms).
 # Refuses a known nonce+timestamp carrying a different body (a captured plaintext signature
-# reused with a forged body), then claims the delivery or reports its state.
-_ADMIT = _LOCK_AND_READ + """
+# reused with a forged body), then claims the delivery or reports its state. A new delivery that
+# needs the user: counted in the rate window; then the lock and records (free, nothing queued),
+# or a place in the queue (the lock held), or refused (over the rate or the queue's length).
+# A retracted token (its caller gave up waiting for Redis) takes nothing.
+_ADMIT = _USER + """
 local seen = redis.call('GET', KEYS[1])
 if seen and seen ~= ARGV[1] then return {'forged'} end
 if not seen then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
@@ -54,63 +79,140 @@ local record = redis.call('HMGET', KEYS[2], 'status', 'body')
 if record[1] then return {record[1], record[2] or ''} end
 redis.call('HSET', KEYS[2], 'status', 'pending')
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-if ARGV[4] == '' then return {'new', ''} end
-local user = lock_and_read(2, 3)
-table.insert(user, 1, 'new')
-return user
+if ARGV[4] == '' then return {'new'} end
+if redis.call('EXISTS', KEYS[9]) == 1 then return {'new', 'retracted'} end
+local count = redis.call('INCR', KEYS[8])
+if count == 1 then redis.call('PEXPIRE', KEYS[8], ARGV[11]) end
+if count > tonumber(ARGV[10]) then return {'new', 'limited', 'rate', redis.call('PTTL', KEYS[8])} end
+local free = redis.call('EXISTS', KEYS[3]) == 0
+local waiting = redis.call('LLEN', KEYS[7])
+if free and waiting == 0 then
+  redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
+  return with_records(2, {'new', 'locked'})
+end
+if not free and waiting >= tonumber(ARGV[8]) then return {'new', 'limited', 'queue', 0} end
+redis.call('RPUSH', KEYS[7], ARGV[4] .. '|' .. ARGV[6])
+redis.call('PEXPIRE', KEYS[7], ARGV[9])
+redis.call('HSET', KEYS[2], 'status', 'queued', 'until', string.format('%d', now_ms() + tonumber(ARGV[7])))
+redis.call('PEXPIRE', KEYS[2], ARGV[9])
+if not free then return {'new', 'queued'} end
+-- The holder's lock expired with messages still queued (it crashed): this request takes over.
+local work = next_queued(2, ARGV[4], ARGV[5], ARGV[9])
+table.insert(work, 1, 'new')
+return work
 """
 
-# KEYS: the user's five keys. ARGV: lock token, lock ttl (ms). One attempt at a busy lock.
-_RELOCK = _LOCK_AND_READ + "return lock_and_read(0, 0)"
+# KEYS: delivery, then the user's keys. ARGV: token, lock ttl (ms), queue ttl (ms). A queued
+# delivery's request looking for its reply; it takes over a queue whose holder's lock expired.
+_POLL = _USER + """
+local record = redis.call('HMGET', KEYS[1], 'status', 'body')
+if record[1] == 'done' then return {'done', record[2]} end
+if record[1] ~= 'queued' then return {record[1] or 'gone'} end
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  local work = next_queued(1, ARGV[1], ARGV[2], ARGV[3])
+  if work then return work end
+end
+return {'queued'}
+"""
 
-# KEYS: delivery, user lock. ARGV: reply body, reply ttl (s), lock token ('' when none held).
-# Returns 1 when a lock was held and had expired before this release (the handler outlived it).
-_FINISH = """
-redis.call('HSET', KEYS[1], 'status', 'done', 'body', ARGV[1])
+# KEYS: delivery, then the user's keys. ARGV: reply body, reply ttl (s), lock token ('' when none
+# held), queued ('1': its request waits on the record), lock ttl (ms), queue ttl (ms).
+# Returns {late, lock expired[, 'work', next entry, records]}: late = 1 when a queued delivery's
+# request no longer waits (it gave up, or its time is over): `success` is recorded and the caller
+# sends the answer. The lock goes to the user's next queued message, if any, else is released;
+# one taken over by another holder (this one outlived it) is left alone, with the queue.
+_FINISH = _USER + """
+local late = 0
+if ARGV[4] == '1' then
+  local record = redis.call('HMGET', KEYS[1], 'status', 'until')
+  if record[1] ~= 'queued' or tonumber(record[2] or 0) <= now_ms() then late = 1 end
+end
+redis.call('HSET', KEYS[1], 'status', 'done', 'body', late == 1 and 'success' or ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-if ARGV[3] == '' then return 0 end
-if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) return 0 end
-return 1
+if ARGV[3] == '' then return {late, 0} end
+local holder = redis.call('GET', KEYS[2])
+if holder and holder ~= ARGV[3] then return {late, 1} end
+local expired = holder and 0 or 1
+local work = next_queued(1, ARGV[3], ARGV[5], ARGV[6])
+if not work then
+  if holder then redis.call('DEL', KEYS[2]) end
+  return {late, expired}
+end
+table.insert(work, 1, expired)
+table.insert(work, 1, late)
+return work
 """
 
-# KEYS: retraction, user lock. ARGV: lock token, lock ttl (ms). Whichever runs first, a late
-# admission or this, the token ends up holding no lock.
+# KEYS: retraction, user lock, user queue. ARGV: lock token, lock ttl (ms), '1' to withdraw the
+# message the token queued too. Whichever runs first, a late script or this, the token ends up
+# holding no lock (and having no message queued).
 _RETRACT = """
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+if ARGV[3] ~= '1' then return 1 end
+local prefix = ARGV[1] .. '|'
+for _, entry in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+  if string.sub(entry, 1, #prefix) == prefix then redis.call('LREM', KEYS[3], 1, entry) end
+end
 return 1
 """
 
-# KEYS: delivery. ARGV: reply ttl (s). Retries of a delivery whose first copy answered `success`
-# answer `success` too (unless the reply was recorded first).
+# KEYS: delivery. ARGV: reply ttl (s). The first copy's deadline: the reply if it was recorded
+# first; else the delivery is deferred, and retries answer `success` too.
 _GIVE_UP = """
-if redis.call('HGET', KEYS[1], 'status') == 'done' then return 0 end
+local record = redis.call('HMGET', KEYS[1], 'status', 'body')
+if record[1] == 'done' then return record[2] end
 redis.call('HSET', KEYS[1], 'status', 'deferred')
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
+return false
 """
 
 
 @dataclass(frozen=True)
+class Work:
+    """A queued message taken out of the user's queue, with the user's lock held for it and the
+    records read under that lock."""
+    openid: str
+    lock_token: str
+    entry: str          # processing.QueueCodec's: the delivery key, then the sealed message
+    records: UserRecords
+
+
+@dataclass(frozen=True)
 class Admission:
-    status: str  # new | pending | done | deferred | forged
+    status: str  # new | pending | queued | done | deferred | forged
     delivery_key: str
     body: str = ""
-    lock_token: str | None = None     # the user's lock, when this admission took it
+    lock_token: str | None = None     # the user's lock, when this admission took it for this message
     records: UserRecords | None = None  # the user's records, read under that lock
+    queued: bool = False              # it waits in the user's queue; its reply comes through the record
+    work: Work | None = None          # a queue left by a holder whose lock expired, taken over
+    limited: str = ""                 # refused: 'rate' (the window's count) or 'queue' (its length)
+    retry_after: int = 0              # seconds until the rate window ends
+
+
+@dataclass(frozen=True)
+class Finished:
+    late: bool                # a queued message's request had stopped waiting: send the answer
+    lock_expired: bool = False  # the handler outlived the user's lock
+    work: Work | None = None  # the user's next queued message, the lock kept for it
 
 
 class DeliveryLedger:
     def __init__(self, client: redis.Redis, keys: Keys, *, nonce_ttl: int, lease: int, reply_ttl: int,
-                 lock_ttl: int, fast_client: redis.Redis | None = None) -> None:
+                 lock_ttl: int, queue_max: int = 5, rate_limit: int = 30, rate_window: int = 60,
+                 fast_client: redis.Redis | None = None) -> None:
         self._keys, self._client = keys, client
         # Calls made at the deadline use a client that gives up within ~0.2 s and never retries.
         self._fast = fast_client or client
         self._admit = client.register_script(_ADMIT)
-        self._relock = client.register_script(_RELOCK)
+        self._poll = self._fast.register_script(_POLL)
         self._finish = client.register_script(_FINISH)
         self._give_up = self._fast.register_script(_GIVE_UP)
         self.nonce_ttl, self.lease, self.reply_ttl, self.lock_ttl = nonce_ttl, lease, reply_ttl, lock_ttl
+        self.queue_max, self.rate_limit, self.rate_window = queue_max, rate_limit, rate_window
+        # A queue outlives a crashed holder's lock, for the next message or waiting request to take over.
+        self.queue_ttl = 2 * lock_ttl
         self._retractions = Retractions(self._fast.register_script(_RETRACT), keys, lock_ttl)
 
     def spend_nonce(self, nonce_key: str, use: str) -> bool:
@@ -122,40 +224,63 @@ class DeliveryLedger:
         seen = self._client.get(nonce_key)
         return seen is not None and seen.decode() == use
 
-    def admit(self, nonce_key: str, body_digest: str, delivery_key: str, openid: str | None = None) -> Admission:
-        """Claim the delivery; for a new one with an `openid`, also try to take that user's lock
-        and read their records."""
+    def admit(self, nonce_key: str, body_digest: str, delivery_key: str, openid: str | None = None,
+              entry: str = "", wait: float = 0.0) -> Admission:
+        """Claim the delivery; for a new one with an `openid`, also count it in the user's rate
+        window and take that user's lock and read their records — or, when their previous message
+        holds the lock, put `entry` in their queue, whose reply this request waits for up to
+        `wait` seconds."""
         token = uuid.uuid4().hex if openid else ""
-        keys = [nonce_key, delivery_key, *(self._user_keys(openid, token) if openid else [""] * 5)]
-        result = self._attempt(self._admit, openid, token, keys, [body_digest, self.nonce_ttl, self.lease * 1000,
-                                                                 token, self.lock_ttl * 1000])
+        keys = [nonce_key, delivery_key, *(self._user_keys(openid, token) if openid else [""] * 7)]
+        args = [body_digest, self.nonce_ttl, self.lease * 1000, token, self.lock_ttl * 1000, entry,
+                max(0, int(wait * 1000)), self.queue_max, self.queue_ttl * 1000, self.rate_limit,
+                self.rate_window * 1000]
+        result = self._attempt(self._admit, openid, token, keys, args, queues=True)
         status = result[0].decode()
         if status != "new":
             return Admission(status, delivery_key, result[1].decode() if len(result) > 1 else "")
-        if result[1] != b"locked":
-            return Admission(status, delivery_key)
-        return Admission(status, delivery_key, lock_token=token, records=_records(openid, result[2:]))
+        user = result[1].decode() if len(result) > 1 else ""
+        if user == "locked":
+            return Admission(status, delivery_key, lock_token=token, records=_records(openid, result[2:]))
+        if user == "limited":
+            return Admission(status, delivery_key, limited=result[2].decode(),
+                             retry_after=max(1, -(-int(result[3]) // 1000)))
+        if user == "queued":
+            return Admission(status, delivery_key, queued=True)
+        if user == "work":
+            return Admission(status, delivery_key, queued=True, work=_work(openid, token, result[1:]))
+        return Admission(status, delivery_key)   # no lock needed, or retracted
 
-    def lock(self, openid: str, timeout: float) -> tuple[str, UserRecords] | None:
-        """Wait up to `timeout` for the user's lock (held by their previous message); the lock's
-        token and the records read under it, or None if it stayed busy."""
-        token, deadline = uuid.uuid4().hex, time.monotonic() + timeout
-        while True:
-            result = self._attempt(self._relock, openid, token, self._user_keys(openid, token),
-                                   [token, self.lock_ttl * 1000])
-            if result[0] == b"locked":
-                return token, _records(openid, result[1:])
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(0.01)
+    def poll(self, delivery_key: str, openid: str) -> tuple[str, str, Work | None]:
+        """A queued delivery's state (status, body when done), and the user's queue when its
+        holder's lock had expired (this caller now holds the lock for the returned message)."""
+        token = uuid.uuid4().hex
+        result = self._attempt(self._poll, openid, token, [delivery_key, *self._user_keys(openid, token)],
+                               [token, self.lock_ttl * 1000, self.queue_ttl * 1000])
+        status = result[0].decode()
+        if status == "done":
+            return status, result[1].decode(), None
+        if status == "work":
+            return "queued", "", _work(openid, token, result)
+        return status, "", None
 
-    def finish(self, delivery_key: str, body: str, openid: str | None = None, lock_token: str | None = None) -> bool:
-        """Record the reply and release the user's lock; False if the lock had expired first."""
-        lock_key = self._keys.user_lock(openid) if openid and lock_token else ""
-        return not self._finish(keys=[delivery_key, lock_key], args=[body, self.reply_ttl, lock_token or ""])
+    def finish(self, delivery_key: str, body: str, openid: str | None = None, lock_token: str | None = None,
+               queued: bool = False) -> Finished:
+        """Record the reply (for a `queued` delivery, only if its request still waits) and pass the
+        user's lock to their next queued message, or release it."""
+        held = bool(openid and lock_token)
+        keys = [delivery_key, *(self._user_keys(openid, lock_token) if held else [""] * 7)]
+        args = [body, self.reply_ttl, lock_token if held else "", "1" if queued else "0", self.lock_ttl * 1000,
+                self.queue_ttl * 1000]
+        result = self._attempt(self._finish, openid, lock_token if held else "", keys, args)
+        late, expired = bool(result[0]), bool(result[1])
+        return Finished(late, expired, _work(openid, lock_token, result[2:]) if len(result) > 2 else None)
 
-    def give_up(self, delivery_key: str) -> None:
-        self._give_up(keys=[delivery_key], args=[self.reply_ttl])
+    def give_up(self, delivery_key: str) -> str | None:
+        """At the first copy's deadline: the reply if it has just been recorded, else None (the
+        delivery is marked deferred)."""
+        body = self._give_up(keys=[delivery_key], args=[self.reply_ttl])
+        return body.decode() if body is not None else None
 
     def wait(self, delivery_key: str, timeout: float) -> str:
         """A repeated copy waits for the first one's reply; `success` if it does not come in time
@@ -174,20 +299,23 @@ class DeliveryLedger:
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
 
-    def _attempt(self, script, openid: str | None, token: str, keys: list[str], args: list) -> list:  # noqa: ANN001
+    def _attempt(self, script, openid: str | None, token: str, keys: list[str], args: list,  # noqa: ANN001
+                 queues: bool = False) -> list:
         try:
             return script(keys=keys, args=args)
         except redis.RedisError:
             # Redis may still run the script when it wakes (a stall, not a crash), taking a lock
-            # nobody holds for its whole TTL: take it back as soon as Redis answers again.
+            # nobody holds for its whole TTL, or queueing a message whose sender was told 系统繁忙
+            # (`queues`): take them back as soon as Redis answers again.
             if token:
-                self._retractions.add(openid, token)
+                self._retractions.add(openid, token, queued=queues)
             raise
 
     def _user_keys(self, openid: str, token: str) -> list[str]:
         keys = self._keys
         return [keys.user_lock(openid), keys.conversation(openid), keys.identity(openid),
-                keys.pending_notices(openid), keys.lock_retracted(token)]
+                keys.pending_notices(openid), keys.user_queue(openid), keys.user_rate(openid),
+                keys.lock_retracted(token)]
 
 
 class Retractions:
@@ -196,13 +324,14 @@ class Retractions:
 
     def __init__(self, retract, keys: Keys, lock_ttl: int) -> None:  # noqa: ANN001
         self._retract, self._keys, self._ttl = retract, keys, lock_ttl
-        self._pending: dict[str, tuple[str, float]] = {}  # token -> (openid, give up at)
+        self._pending: dict[str, tuple[str, float, bool]] = {}  # token -> (openid, give up at, queued)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def add(self, openid: str, token: str) -> None:
+    def add(self, openid: str, token: str, queued: bool = False) -> None:
+        """`queued`: the call may have queued a message under this token; withdraw it too."""
         with self._lock:
-            self._pending[token] = (openid, time.monotonic() + self._ttl)
+            self._pending[token] = (openid, time.monotonic() + self._ttl, queued)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, daemon=True, name="wxbot-retractions")
                 self._thread.start()
@@ -214,10 +343,11 @@ class Retractions:
                     self._thread = None
                     return
                 pending = list(self._pending.items())
-            for token, (openid, give_up_at) in pending:
+            for token, (openid, give_up_at, queued) in pending:
                 try:
-                    self._retract(keys=[self._keys.lock_retracted(token), self._keys.user_lock(openid)],
-                                  args=[token, self._ttl * 1000])
+                    self._retract(keys=[self._keys.lock_retracted(token), self._keys.user_lock(openid),
+                                        self._keys.user_queue(openid)],
+                                  args=[token, self._ttl * 1000, "1" if queued else "0"])
                 except redis.RedisError:
                     if time.monotonic() < give_up_at:
                         continue
@@ -229,3 +359,9 @@ class Retractions:
 def _records(openid: str, values: list) -> UserRecords:
     draft, identity, notices = values
     return UserRecords(openid, *parse_record(draft), identity or None, int(notices))
+
+
+def _work(openid: str, token: str, values: list) -> Work:
+    """From a script's {'work', entry, records…}: the entry without this token's prefix."""
+    entry = values[1].decode().partition("|")[2]
+    return Work(openid, token, entry, _records(openid, values[2:]))

@@ -6,6 +6,13 @@ its answer is sent as a customer-service message instead. Which of the two happe
 in this process, under one lock (`Handoff`), so it needs no Redis call at the deadline: a slow
 Redis cannot push the reply past WeChat's 5 seconds, nor lose the answer. The Redis ledger only
 tells WeChat's retries, in whatever process they land, what the first copy did.
+
+A message that arrives while the user's previous one holds their lock waits in the user's queue
+(ledger.py); the handler thread that holds the lock processes the queued messages one after the
+other when it is done, wherever their requests are. Those requests wait for the reply's record
+instead (`_await`), and there the decision is made in Redis: FINISH records the reply only while
+the request still waits, GIVE_UP at the request's deadline takes it or marks the delivery deferred.
+A message over the user's rate or queue length is not processed: it is answered at once (`_limited`).
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ from bot import metrics
 from bot.logs import log, user_ref
 from bot.store.prefetch import UserRecords, using
 from bot.webhook.envelope import Envelope, EnvelopeCodec
-from bot.webhook.inbound import Inbound
-from bot.webhook.ledger import Admission, DeliveryLedger
+from bot.webhook.inbound import Inbound, parse_inbound
+from bot.webhook.ledger import Admission, DeliveryLedger, Finished, Work
+from bot.webhook.queued import QueueCodec, QueuedMessage
 from bot.webhook.replies import render
 from flows import texts
 from handlers.reply import NoReply, Reply, Text
@@ -34,10 +42,6 @@ SendText = Callable[[str, str], None]  # (openid, content)
 
 # Stop waiting this long before the deadline: the reply still has to be encrypted and sent.
 SAFETY_MARGIN = 0.3
-
-
-class UserBusy(Exception):
-    """The user's lock could not be taken in time."""
 
 
 _OUTCOMES = {Text(texts.BUSY): "busy", Text(texts.ERROR): "error"}  # what the user got, for metrics
@@ -81,9 +85,9 @@ class Handoff:
 class Processor:
     ledger: DeliveryLedger
     codec: EnvelopeCodec
+    queue_codec: QueueCodec
     route: Route
     send_text: SendText
-    lock_ttl: int
     threads: int
     needs_user_lock: Callable[[Inbound], bool] = lambda inbound: True
 
@@ -99,9 +103,19 @@ class Processor:
                 self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="wxbot-handler")
             return self._pool
 
+    def queue_entry(self, delivery_key: str, envelope: Envelope) -> str:
+        """What the user's lock holder needs to process this message, should it have to wait."""
+        return self.queue_codec.pack(delivery_key, envelope)
+
     def reply_within(self, inbound: Inbound, envelope: Envelope, admission: Admission,
                      budget: float) -> tuple[str, str]:
-        """The body to answer with, and what it is (reply | busy | error | success)."""
+        """The body to answer with, and what it is (reply | busy | error | limited | success)."""
+        if admission.limited:
+            return self._limited(inbound, envelope, admission)
+        if admission.queued:
+            if admission.work is not None:
+                self.pool.submit(self._work, admission.work)
+            return self._await(inbound, admission.delivery_key, budget)
         handoff = Handoff()
         self.pool.submit(self._process, inbound, envelope, admission, handoff)
         if handoff.done.wait(timeout=max(0.0, budget - SAFETY_MARGIN)):
@@ -109,41 +123,138 @@ class Processor:
         body = handoff.abandon()
         if body is not None:
             return body, handoff.outcome
-        log.info("deadline_fallback", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
-        metrics.deadline_fallback()
+        self._fell_back(inbound)
         try:
             self.ledger.give_up(admission.delivery_key)  # so that retries elsewhere answer `success` too
         except redis.RedisError:
             pass  # the answer is on its way by customer-service message all the same
         return "success", "success"
 
+    def _limited(self, inbound: Inbound, envelope: Envelope, admission: Admission) -> tuple[str, str]:
+        """Over the user's rate or queue: not processed; the reply says so, and when to send again.
+        It is the delivery's reply, for WeChat's retries too."""
+        text = (texts.TOO_FAST.format(seconds=admission.retry_after) if admission.limited == "rate"
+                else texts.TOO_MANY_WAITING)
+        body = self.codec.seal(render(Text(text), inbound), envelope)
+        log.info("user_limited", user_ref=user_ref(inbound.openid), reason=admission.limited)
+        metrics.user_limited(admission.limited)
+        try:
+            self.ledger.finish(admission.delivery_key, body)
+        except redis.RedisError:
+            log.warning("ledger_unavailable", user_ref=user_ref(inbound.openid))
+        return body, "limited"
+
+    def _await(self, inbound: Inbound, delivery_key: str, budget: float) -> tuple[str, str]:
+        """A queued message's request: its reply, recorded by whichever thread holds the user's lock
+        when its turn comes, if that is within the deadline; else `success`, and that thread sends
+        the answer. A queue whose holder's lock expired (it crashed) is taken over from here."""
+        deadline = time.monotonic() + budget - SAFETY_MARGIN
+        pause = 0.01
+        while True:
+            try:
+                status, body, work = self.ledger.poll(delivery_key, inbound.openid)
+            except redis.RedisError:
+                status, body, work = "queued", "", None   # the deadline decides
+            if work is not None:
+                self.pool.submit(self._work, work)
+            if status == "done":
+                return body, "success" if body == "success" else "reply"
+            if status != "queued" or time.monotonic() + pause > deadline:
+                break   # not `queued`: given up already, or expired; nothing more will come
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        try:
+            body = self.ledger.give_up(delivery_key)
+        except redis.RedisError:
+            body = None   # its time is over (`until`): the holder will send the answer
+        if body is not None:
+            return body, "success" if body == "success" else "reply"
+        self._fell_back(inbound)
+        return "success", "success"
+
+    def _fell_back(self, inbound: Inbound) -> None:
+        log.info("deadline_fallback", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
+        metrics.deadline_fallback()
+
     @metrics.HANDLERS_BUSY.track_inprogress()
     def _process(self, inbound: Inbound, envelope: Envelope, admission: Admission, handoff: Handoff) -> str:
         started = time.monotonic()
         lock = UserLock(admission.lock_token, admission.records)
-        try:
-            reply = self._handle(inbound, lock)
-            body = self.codec.seal(render(reply, inbound), envelope)
-        except Exception:  # noqa: BLE001 - rendering failed: still answer, never leave the request hanging
-            log.exception("render_failed", user_ref=user_ref(inbound.openid))
-            reply = Text(texts.ERROR)
-            body = self.codec.seal(render(reply, inbound), envelope)
+        reply, body = self._answer(inbound, envelope, lock)
         outcome = _OUTCOMES.get(reply, "reply")
         # All this thread's Redis work and logging come before the request is woken: the two
         # threads then never run at once, which would cost both of them GIL hand-overs.
         recorded = "success" if handoff.abandoned else body  # a hint; settled below if it changes
+        finished = None
         try:
-            # The reply's record and the lock's release travel together.
-            if not self.ledger.finish(admission.delivery_key, recorded, inbound.openid, lock.token):
+            # The reply's record and the lock's release (or hand-over to the user's next queued
+            # message) travel together.
+            finished = self.ledger.finish(admission.delivery_key, recorded, inbound.openid, lock.token)
+            if finished.lock_expired:
                 log.warning("user_lock_expired", user_ref=user_ref(inbound.openid))
         except redis.RedisError:
-            # The lock expires by itself; the retries find the delivery pending, then expired.
+            # The lock is taken back when Redis answers; the retries find the delivery pending, then expired.
             log.warning("ledger_unavailable", user_ref=user_ref(inbound.openid))
         log.info("processed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type,
                  wx_event=inbound.event or None, duration_ms=round((time.monotonic() - started) * 1000, 1))
         if not handoff.deliver(body, outcome):
             self._answer_late(inbound, admission, reply, recorded)
+        if finished is not None and finished.work is not None:
+            self._drain(finished.work)   # the user's messages that queued up meanwhile, in order
         return body
+
+    @metrics.HANDLERS_BUSY.track_inprogress()
+    def _work(self, work: Work) -> None:
+        self._drain(work)
+
+    def _drain(self, work: Work | None) -> None:
+        """Process the user's queued messages one after the other, for as long as each one's
+        FINISH hands the lock to another."""
+        while work is not None:
+            try:
+                work = self._process_queued(work)
+            except Exception:  # noqa: BLE001 - a bug: the lock expires, the user's next message takes over
+                log.exception("handler_failed", user_ref=user_ref(work.openid), msg_type="queued")
+                return
+
+    def _process_queued(self, work: Work) -> Work | None:
+        started = time.monotonic()
+        message = self.queue_codec.unpack(work.entry)
+        waited = max(0.0, time.time() - message.queued_at)
+        metrics.queue_waited(waited)
+        if message.envelope is None:   # sealed with another key (rotated meanwhile): skipped
+            log.warning("queued_message_unreadable", user_ref=user_ref(work.openid))
+            return self._finish_queued(work, message, "success", None, None)
+        inbound = parse_inbound(message.envelope.xml)   # it was parsed once already, at admission: no Rejected
+        reply, body = self._answer(inbound, message.envelope, UserLock(work.lock_token, work.records))
+        log.info("processed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type,
+                 wx_event=inbound.event or None, duration_ms=round((time.monotonic() - started) * 1000, 1),
+                 waited_ms=round(waited * 1000, 1))
+        return self._finish_queued(work, message, body, inbound, reply)
+
+    def _finish_queued(self, work: Work, message: QueuedMessage, body: str, inbound: Inbound | None,
+                       reply: Reply | None) -> Work | None:
+        try:
+            finished = self.ledger.finish(message.delivery_key, body, work.openid, work.lock_token, queued=True)
+        except redis.RedisError:
+            # Whether its request got the reply is unknown: better twice than never. The lock is
+            # taken back when Redis answers, and the queue by the user's next message.
+            log.warning("ledger_unavailable", user_ref=user_ref(work.openid))
+            finished = Finished(late=True)
+        if finished.lock_expired:
+            log.warning("user_lock_expired", user_ref=user_ref(work.openid))
+        if finished.late and isinstance(reply, Text):
+            self._send_late(inbound, reply)
+        return finished.work
+
+    def _answer(self, inbound: Inbound, envelope: Envelope, lock: UserLock) -> tuple[Reply, str]:
+        try:
+            reply = self._handle(inbound, lock)
+            return reply, self.codec.seal(render(reply, inbound), envelope)
+        except Exception:  # noqa: BLE001 - rendering failed: still answer, never leave the request hanging
+            log.exception("render_failed", user_ref=user_ref(inbound.openid))
+            reply = Text(texts.ERROR)
+            return reply, self.codec.seal(render(reply, inbound), envelope)
 
     def _answer_late(self, inbound: Inbound, admission: Admission, reply: Reply, recorded: str) -> None:
         """The request answered `success` at its deadline: WeChat's retries must get `success`
@@ -160,18 +271,11 @@ class Processor:
         if not self.needs_user_lock(inbound):
             return self._unlocked(inbound)
         try:
-            if lock.token is None:
-                # The user's previous message still holds the lock (admission could not take it).
-                # It expires by itself, so a crashed worker blocks the user no longer than its TTL.
-                waiting = time.monotonic()
-                taken = self.ledger.lock(inbound.openid, timeout=self.lock_ttl)
-                metrics.user_lock_waited(time.monotonic() - waiting, acquired=taken is not None)
-                if taken is None:
-                    raise UserBusy()
-                lock.token, lock.records = taken
+            # Under the user's lock, taken at admission or handed over by their previous message;
+            # it expires by itself, so a crashed worker blocks the user no longer than its TTL.
             with using(lock.records):
                 return self.route(inbound)
-        except (redis.RedisError, UserBusy):
+        except redis.RedisError:
             log.warning("handler_unavailable", user_ref=user_ref(inbound.openid), exc_info=True)
             return Text(texts.BUSY)
         except Exception:  # noqa: BLE001 - the user must get an answer whatever a handler does

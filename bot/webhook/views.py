@@ -61,9 +61,14 @@ def receive() -> Response:
         # Plaintext signatures do not cover the body, so a nonce is bound to the body it first came
         # with; in safe mode msg_signature already covers it (and a retry may be re-encrypted).
         digest = "aes" if envelope.encrypted else hashlib.sha256(body).hexdigest()
+        delivery_key = bot.keys.delivery(inbound.delivery_id)
+        # A message for the user's conversation goes to their queue when their previous one holds
+        # the lock (in the same round trip): it comes with what the lock holder needs to process it.
         locks_user = bot.processor.needs_user_lock(inbound)
-        admission = bot.ledger.admit(bot.keys.nonce(envelope.timestamp, envelope.nonce), digest,
-                                     bot.keys.delivery(inbound.delivery_id), inbound.openid if locks_user else None)
+        entry = bot.processor.queue_entry(delivery_key, envelope) if locks_user else ""
+        admission = bot.ledger.admit(bot.keys.nonce(envelope.timestamp, envelope.nonce), digest, delivery_key,
+                                     inbound.openid if locks_user else None, entry=entry,
+                                     wait=budget - SAFETY_MARGIN - (time.monotonic() - started))
         remaining = budget - (time.monotonic() - started)
         if admission.status != "new":
             metrics.dedupe_hit(admission.status)

@@ -1,7 +1,8 @@
 """The product as it runs in production, each part a process of its own — redis-server (AOF,
 fsync on every write), the fake WeChat API, the sandbox bureau over its REST contract
-(`wxbot sandbox serve`), the webhook (`wxbot serve`: gunicorn, several workers) and a notification
-worker (`wxbot worker`) — for tests that stop, freeze or kill one part and watch the others."""
+(`wxbot sandbox serve`, behind a proxy that can make it slow), the webhook (`wxbot serve`:
+gunicorn, several workers) and a notification worker (`wxbot worker`) — for tests that stop,
+freeze, slow down or kill one part and watch the others."""
 
 from __future__ import annotations
 
@@ -92,6 +93,7 @@ class Stack:
         self.redis = RedisServer(directory / "redis", appendonly=True, appendfsync="always")
         self.commands = Commands()
         self.fake: Gunicorn | None = None
+        self.bureau: Gunicorn | None = None     # the proxy in front of the sandbox (slow_bureau)
         self._make_settings = make_settings
         self.settings: Settings | None = None
         self.sandbox: subprocess.Popen | None = None
@@ -108,12 +110,14 @@ class Stack:
         webhook_port, sandbox_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{webhook_port}"
         self.sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+        self.bureau = Gunicorn(f"tests.support.slow_bureau:create_proxy({self.sandbox_url!r})", {}, workers=1,
+                               threads=32, health="/proxy/delay").start()
         self.settings = self._make_settings(
             aes=True,
             redis={"url": self.redis.url},
             wechat={"api_base_url": self.fake.url},
             server={"bind": f"127.0.0.1:{webhook_port}", "workers": 2, "threads": 16},
-            binding={"adapter": "http", "http": {"base_url": self.sandbox_url},
+            binding={"adapter": "http", "http": {"base_url": self.bureau.url},
                      "sandbox": {"verification_code": CODE, "review": "auto", "roster": str(roster),
                                  "bind": f"127.0.0.1:{sandbox_port}",
                                  "callback_url": f"{self.url}/binding/callback"}},
@@ -135,8 +139,9 @@ class Stack:
                     os.killpg(process.pid, signal.SIGCONT)  # a test may have left one frozen
             self.commands.stop()
         finally:
-            if self.fake is not None:
-                self.fake.stop()
+            for server in (self.fake, self.bureau):
+                if server is not None:
+                    server.stop()
             self.redis.cleanup()
 
     def log_path(self, name: str) -> Path:
@@ -175,6 +180,10 @@ class Stack:
     def kill_sandbox(self) -> None:
         os.killpg(self.sandbox.pid, signal.SIGKILL)
         self.sandbox.wait(10)
+
+    def slow_bureau(self, seconds: float) -> None:
+        """Every call to the bureau from now on takes `seconds` longer (0: as fast as it is)."""
+        requests.post(f"{self.bureau.url}/proxy/delay", json={"seconds": seconds}, timeout=5).raise_for_status()
 
     def signal_sandbox(self, signum: int) -> None:
         """SIGSTOP: the bureau hangs (connections are accepted, nothing answers); SIGCONT: it
