@@ -111,7 +111,8 @@ def chat_world(make_settings, redis_client):
     from bot.app import create_app
     from tests.support.chat import CODE
 
-    settings = make_settings(binding={"sandbox": {"verification_code": CODE}})
+    # A script types faster than anyone: the per-user message rate is tests/test_concurrency.py's.
+    settings = make_settings(binding={"sandbox": {"verification_code": CODE}}, webhook={"user_rate_limit": 1000})
     app = create_app(settings)
     server = BackgroundServer(app).start()
     yield app, server, WeChatSide(settings.wechat)
