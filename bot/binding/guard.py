@@ -42,9 +42,8 @@ HOUR, DAY = 3600, 24 * 3600
 # (the contract's expires_at; the sandbox's are 300 s). A code answered later gets a new one sent.
 CHALLENGE_TTL = 300
 
-# Outcomes that are a wrong guess by whoever asked.
+# Outcomes that are a wrong guess by whoever asked (a verification code's are _complete's).
 WRONG_GUESSES = {
-    "complete_verification": {"verification_code_wrong"},
     "consent_request": {"consent_not_found"},
     "answer_consent": {"consent_not_found"},
     "submit_application": {"name_id_mismatch"},
