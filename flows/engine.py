@@ -30,9 +30,10 @@ identity start with the verification flow, which then hands over to them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from flows import texts
 from flows.refusals import refusal
@@ -154,9 +155,9 @@ class Entry:
     # Flows whose phrases this one's beat when a sentence has both: 把我儿子从共济里去掉 names
     # 共济 (bind) but asks to unbind; 我绑定了几个人 names 绑定 but asks for my family.
     outranks: tuple[str, ...] = ()
-    start_data: Callable[[Reading | None, "Context"], dict[str, Any]] = lambda reading, ctx: {}
+    start_data: Callable[[Reading | None, Context], dict[str, Any]] = lambda reading, ctx: {}
     # A reason not to start, said instead (nothing to sign out of); None: start.
-    unless: Callable[["Context"], str | None] = lambda ctx: None
+    unless: Callable[[Context], str | None] = lambda ctx: None
     recognises: Callable[[Reading], bool] | None = None
 
 
@@ -187,7 +188,7 @@ class Conversation:
     started_at: float = 0.0
     updated_at: float = 0.0
     switch_to: Mapping[str, Any] | None = None  # the service a click asked for, awaiting "leave this flow?"
-    paused: tuple["Conversation", ...] = ()     # drafts left for another service, newest first
+    paused: tuple[Conversation, ...] = ()     # drafts left for another service, newest first
     given: tuple[str, ...] = ()        # the data keys the flow was started with: kept by 重新开始
     prefill: Mapping[str, str] = field(default_factory=dict)  # field -> what the user already said for it
     clarify: Mapping[str, Any] | None = None   # the short question asked before storing an unclear answer
@@ -779,9 +780,10 @@ class Engine:
         """A draft that needs a recent verification, met after the window (about to act, or being
         resumed): it waits, paused where it is, while verification runs, and is offered right after."""
         kept = replace(draft, confirming=None, switch_to=None, clarify=None, paused=())
-        paused = ((kept,) + tuple(p for p in draft.paused if p.flow != draft.flow))[:MAX_PAUSED]
-        outcome = self._start(draft.flow, {}, ctx, paused=paused)
-        return replace(outcome, replies=said + outcome.replies)
+        waiting = (kept,) + tuple(p for p in draft.paused if p.flow != draft.flow)
+        outcome = self._start(draft.flow, {}, ctx, paused=waiting[:MAX_PAUSED])
+        lost = tuple(abandoned(p, "switch") for p in waiting[MAX_PAUSED:])
+        return _with(replace(outcome, replies=said + outcome.replies), lost)
 
     def _start(self, flow_id: str, data: dict[str, Any], ctx: Context,
                paused: tuple[Conversation, ...] = ()) -> Outcome:
@@ -832,8 +834,13 @@ class Engine:
             if self._stale(flow.id, ctx):
                 return self._verify_first(conv, ctx, said)
             return Outcome(conv, said, (Effect(step.effect, step.args(conv.data, ctx)),))
-        return self._finish(flow, conv, said + (step.message(conv.data, ctx),),
-                            ended=Milestone("completed", flow.id, step_id), result=conv.data)
+        gone: tuple[Milestone, ...] = ()
+        if flow.id == self.verify_flow and conv.paused and \
+                (conv.data.get("person") or {}).get("person_id") != ctx.user.get("person_id"):
+            # Someone else has verified on this account: what was left unfinished is not theirs.
+            gone, conv = tuple(abandoned(p, "gone") for p in conv.paused), replace(conv, paused=())
+        return _with(self._finish(flow, conv, said + (step.message(conv.data, ctx),),
+                                  ended=Milestone("completed", flow.id, step_id), result=conv.data), gone)
 
     def _prefilled(self, flow: Flow, conv: Conversation, step: Ask, ctx: Context, said: tuple[str, ...]) -> Outcome:
         """The user already said this (帮我把老伴李秀英绑上): use it, without asking again, and say

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from bot import metrics
 from bot.binding.decisions import Decisions
@@ -123,7 +124,7 @@ class Conversations:
         identity = identity or {}
         fresh = now - identity.get("verified_at", 0) <= self.settings.conversation.fresh_minutes * 60
         user: dict[str, Any] = {"birth_date": identity.get("birth_date"), "verified": bool(identity),
-                                "fresh": bool(identity) and fresh}
+                                "fresh": bool(identity) and fresh, "person_id": identity.get("person_id")}
         if identity:
             user["is_self"] = lambda id_number: self.identities.digest(id_number) == identity["id_digest"]
         return Context(now=now, today=datetime.fromtimestamp(now).date(), settings=self.settings.region, user=user,

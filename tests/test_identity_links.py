@@ -7,11 +7,11 @@ import time
 import uuid
 from datetime import date
 
-
 from bot.conversations.identities import Identities
 from flows import texts, verify_texts
 from tests.support.binding import person
 from tests.support.chat import CODE, User, verify_rows
+from tests.test_verification_limits import NOT_ON_FILE, start
 
 ASKS_TO_VERIFY = "先验证一下您的身份"
 
@@ -158,3 +158,67 @@ def test_a_hong_kong_resident_with_a_residence_permit_verifies(make_settings, re
             (CODE, "身份验证成功")])
     finally:
         server.stop()
+
+
+def test_a_draft_paused_for_reverification_is_not_submitted_under_another_person(chat_world) -> None:
+    # 王建国's draft (his wife 李秀英, as his 配偶) waits at the summary; his link is 20 minutes old.
+    # Whoever has the phone re-verifies as someone else (their son 王小明): the draft, with
+    # 王建国's answers, eligibility and age checks, must not go to the bureau as 王小明's.
+    app, server, side = chat_world
+    binding = app.extensions["wxbot"].binding
+    father = _person_id(app)
+    link_made_at(app, "o_shared", 60, father)
+    user, wife = User(server, side, "o_shared"), person("李秀英")
+    user.play([("绑定家人", "请问要绑定的家人是您的"), ("老伴", "姓名"), (wife.name, "证件号码"),
+               (wife.id_number, "承诺书"), ("同意", "请核对")])
+    link_made_at(app, "o_shared", 20 * 60, father)
+    assert user.say("确认").startswith(verify_texts.ASK_NAME_AGAIN.split("\n")[0])
+    answers = user.play([*verify_rows("王小明"), (CODE, "身份验证成功")])
+    answers.append(user.say("1"))
+    from bot.binding.models import VerificationAnswer, VerificationStart
+    who = person("王小明")
+    challenge = binding.start_verification(VerificationStart(openid="o_setup2", name=who.name, id_number=who.id_number))
+    son_id = binding.complete_verification(challenge.challenge_id, VerificationAnswer(openid="o_setup2", code=CODE)).person_id
+    submitted = binding.applications(son_id).applications
+    assert not submitted, (answers[-2:], [(a.relationship, a.member_masked_name, a.status) for a in submitted])
+
+
+def test_the_bureaus_lock_does_not_tell_a_real_pair_from_a_decoy(chat_world) -> None:
+    # The guard's lock window starts at the account's first wrong code for an ID number (here one
+    # made against a surely-wrong name, a decoy); the bureau's at its first failure for the real
+    # person. When the guard's window ends first (simulated: its key gone, as 15 minutes after the
+    # decoy's wrong code), the bureau still counts four failures for a real pair, none for a decoy:
+    # one more wrong code and a new start tell the two apart.
+    app, server, side = chat_world
+    bot = app.extensions["wxbot"]
+    said = {}
+    for openid, id_number in (("o_oracle_real", person("王建国").id_number), ("o_oracle_decoy", NOT_ON_FILE)):
+        user = User(server, side, openid)
+        start(user, "张三丰", id_number)               # t = 0: a decoy on purpose
+        user.say("900000")                              # the guard's window starts here
+        start(user, "王建国", id_number)                # t = 13 min: the pair being probed
+        for n in range(4):
+            user.say(f"{900001 + n:06d}")               # 4 wrong: the guard locks (5), the bureau counts 4 (if real)
+        digest = Identities(bot.redis, bot.keys, bot.settings.conversation.secret_key).digest(id_number)
+        assert bot.redis.delete(bot.keys.limit("lock", f"{openid}|{digest}"))   # t = 15 min: the guard's window is over
+        said[openid] = [start(user, "王建国", id_number), user.say("900009"), start(user, "王建国", id_number)]
+    assert said["o_oracle_real"] == said["o_oracle_decoy"], said
+
+
+def test_verifying_as_someone_else_mid_draft_does_not_hand_them_the_draft(chat_world) -> None:
+    # The same without any staleness: 重新验证 in the middle of a draft pauses it; the verification
+    # is done as another person; the draft is offered back ("回复 1 继续") and submitted as theirs.
+    app, server, side = chat_world
+    binding = app.extensions["wxbot"].binding
+    link_made_at(app, "o_shared2", 60, _person_id(app))
+    user, wife = User(server, side, "o_shared2"), person("李秀英")
+    user.play([("绑定家人", "请问要绑定的家人是您的"), ("老伴", "姓名"), (wife.name, "证件号码"),
+               (wife.id_number, "承诺书"), ("重新验证", "吗"), ("是", "姓名")])
+    answers = user.play([*verify_rows("王小明"), (CODE, "身份验证成功")])
+    answers += [user.say("1"), user.say("同意"), user.say("确认")]
+    from bot.binding.models import VerificationAnswer, VerificationStart
+    who = person("王小明")
+    challenge = binding.start_verification(VerificationStart(openid="o_setup3", name=who.name, id_number=who.id_number))
+    son_id = binding.complete_verification(challenge.challenge_id, VerificationAnswer(openid="o_setup3", code=CODE)).person_id
+    submitted = binding.applications(son_id).applications
+    assert not submitted, (answers[-4:], [(a.relationship, a.member_masked_name) for a in submitted])

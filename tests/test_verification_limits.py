@@ -3,7 +3,6 @@ the real /wechat endpoint, real Redis and the sandbox bureau, with the default l
 
 from __future__ import annotations
 
-
 from flows import verify_texts
 from tests.support.binding import person
 from tests.support.chat import CODE, User
@@ -160,3 +159,14 @@ def test_the_persons_own_account_is_never_kept_out_by_others(chat_world) -> None
         start(User(server, side, f"o_leaked_{n}"), "王建国")
     assert LIMITED in start(User(server, side, "o_leaked_more"), "王建国")
     assert start(owner, "王建国") == verify_texts.ASK_CODE   # re-verifying (a new code) still works
+
+
+def test_an_account_signed_out_is_no_longer_the_persons_own(chat_world) -> None:
+    _, server, side = chat_world
+    former = User(server, side, "o_former_owner")
+    start(former, "王建国")
+    assert "身份验证成功" in former.say(CODE)
+    former.play([("退出验证", "确定要退出"), ("是", "已退出")])
+    for n in range(5):
+        start(User(server, side, f"o_leaked_{n}"), "王建国")
+    assert LIMITED in start(former, "王建国")

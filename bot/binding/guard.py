@@ -23,9 +23,9 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Callable
 
 import redis
 
@@ -125,10 +125,10 @@ class Guard:
         done = run_effect(effect, binding, openid, person_id)
         if done.ok:
             challenge_id = done.value["challenge_id"]
-        elif done.error in UNMATCHED:
-            challenge_id = "C" + secrets.token_hex(8)    # a decoy: never sent
-        elif done.error == "verification_locked":        # the bureau's own lock: said as ours
-            raise Limited(self._lock(openid, person, ""), self.limits.lock_minutes * 60)
+        elif done.error in UNMATCHED or done.error == "verification_locked":
+            # A decoy, never sent. The bureau's own lock is answered so too: it exists only for a
+            # real pair, so saying it would tell one from a decoy. Its codes fail and lock as ours.
+            challenge_id = "C" + secrets.token_hex(8)
         else:
             return done
         self._remember(challenge_id, openid, person, sent=done.ok)

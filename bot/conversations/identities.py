@@ -12,7 +12,9 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import redis
@@ -34,13 +36,13 @@ class Linked:
 
 class Identities:
     def __init__(self, client: redis.Redis, keys: Keys, secret_key: str, days: int = DEFAULT_DAYS,
-                 clock=time.time) -> None:  # noqa: ANN001
+                 clock: Callable[[], float] = time.time) -> None:
         self.redis, self.keys, self.clock = client, keys, clock
         self.ttl = days * 24 * 3600
         self.cipher = Fernet(secret_key.encode())
         self._digest_key = hashlib.sha256(b"id-digest:" + secret_key.encode()).digest()
 
-    def link(self, openid: str, person: dict[str, Any], id_number: str, today) -> Linked:  # noqa: ANN001
+    def link(self, openid: str, person: dict[str, Any], id_number: str, today: date) -> Linked:
         record = {"openid": openid, "verified_at": self.clock(),
                   "person_id": person["person_id"], "masked_name": person["masked_name"],
                   "masked_id_number": person["masked_id_number"],
@@ -74,7 +76,12 @@ class Identities:
         return record
 
     def unlink(self, openid: str) -> None:
+        record = self.get(openid)
         self.redis.delete(self.keys.identity(openid))
+        if record:   # the person's newest account is no longer this one
+            owner = self.keys.person_openid(record["id_digest"])
+            if self.redis.get(owner) == openid.encode():
+                self.redis.delete(owner)
         self._remember(openid, None)
 
     def tell(self, openid: str, text: str) -> None:
