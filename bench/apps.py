@@ -10,7 +10,7 @@ import os
 TOKEN = os.environ.get("BENCH_TOKEN", "benchtoken")
 
 
-def echo():  # noqa: ANN201 - a WSGI app
+def echo():
     """The floor: check the signature, parse the message, reply with its text. No state, no dedupe."""
     from flask import Flask, abort, request
     from wechatpy import create_reply, parse_message
@@ -20,7 +20,7 @@ def echo():  # noqa: ANN201 - a WSGI app
     app = Flask("echo")
 
     @app.post("/wechat")
-    def wechat():  # noqa: ANN202
+    def wechat():
         try:
             check_signature(TOKEN, request.args["signature"], request.args["timestamp"], request.args["nonce"])
         except (KeyError, InvalidSignatureException):
@@ -31,7 +31,7 @@ def echo():  # noqa: ANN201 - a WSGI app
     return app
 
 
-def werobot():  # noqa: ANN201 - a WSGI app
+def werobot():
     """WeRoBot as its documentation sets it up: its bottle app, its Redis session (read and
     written back on every message), a text handler that counts and echoes."""
     import redis
@@ -43,14 +43,14 @@ def werobot():  # noqa: ANN201 - a WSGI app
                                                     prefix="werobot:"))
 
     @robot.text
-    def echo_text(message, session):  # noqa: ANN001, ANN202
+    def echo_text(message, session):
         session["messages"] = session.get("messages", 0) + 1
         return message.content
 
     return robot.wsgi
 
 
-def wxbot():  # noqa: ANN201 - a WSGI app
+def wxbot():
     """The product, built as `wxbot serve` builds it in each worker (app + background duties)."""
     from bot.app import create_app
     from bot.config import load_settings

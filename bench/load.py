@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def signature(token: str, timestamp: str, nonce: str) -> str:
-    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()  # noqa: S324 - WeChat's
 
 
 def signed_text(url: str, token: str, openid: str, text: str, msg_id: int) -> requests.Response:
@@ -90,7 +90,7 @@ class Served:
         self._env, self._log = {**self.source.env, **env}, log
         self._process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Served":
+    def __enter__(self) -> Served:
         with open(self._log, "ab") as log:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{self.port}",

@@ -7,12 +7,14 @@ import platform
 import subprocess
 from datetime import date
 from importlib.metadata import version
+from pathlib import Path
 
 from bot.store.server import find_redis_server
 
 
 def describe() -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+    lines = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
                platform.processor())
     redis_version = subprocess.run([find_redis_server(), "--version"], capture_output=True, text=True).stdout.split()
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("\n")[0]

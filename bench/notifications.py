@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -42,7 +42,7 @@ def measure(redis_url: str, log: Path, count: int) -> dict[str, float]:
         fake.stop()
 
 
-def _an_application(sandbox, initiator: str) -> str:  # noqa: ANN001
+def _an_application(sandbox, initiator: str) -> str:
     """One real application, so each job reads real details from the binding service."""
     return sandbox.submit_application(ApplicationRequest(
         initiator_id=initiator, member_name="李秀英", member_id_number="330106196408220224",
@@ -53,7 +53,7 @@ def _sent(fake_url: str) -> int:
     return requests.get(f"{fake_url}/fake/stats", timeout=5).json()["calls"].get(TEMPLATE_SEND, 0)
 
 
-def _timed(bot, fake_url: str, settings, application_id: str, count: int, workers: int, log: Path) -> float:  # noqa: ANN001
+def _timed(bot, fake_url: str, settings, application_id: str, count: int, workers: int, log: Path) -> float:
     env = {**os.environ, **settings_env(settings)}
     with open(log, "ab") as out:
         processes = [subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=env,
@@ -66,7 +66,7 @@ def _timed(bot, fake_url: str, settings, application_id: str, count: int, worker
         for n in range(count):
             bot.decisions.record(Decision(
                 event_id=f"bench-{run}-{n}", kind="application.decided", application_id=application_id,
-                binding_id=f"bench-{run}-{n}", status="approved", decided_at=datetime.now(timezone.utc)),
+                binding_id=f"bench-{run}-{n}", status="approved", decided_at=datetime.now(UTC)),
                 openid=f"o_notify_{n}")
         deadline = started + 300
         while _sent(fake_url) - already < count:

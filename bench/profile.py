@@ -34,10 +34,10 @@ def main() -> None:
             world.Seeder(world.settings_for(server.url, log={"level": "WARNING"})).users("o_p_", USERS)
         app = getattr(apps, args.app)()
         if args.cprofile and args.app == "wxbot":
-            class OnThisThread:  # noqa: D401 - the pool's stand-in
-                def submit(self, fn, *fn_args):  # noqa: ANN001, ANN002, ANN202
+            class OnThisThread:
+                def submit(self, fn, *fn_args):
                     fn(*fn_args)
-            app.extensions["wxbot"].processor._pool = OnThisThread()  # noqa: SLF001 - profiling only
+            app.extensions["wxbot"].processor._pool = OnThisThread()
         client, timestamp = Client(app), str(int(time.time()))
 
         def send(n: int) -> None:
@@ -52,7 +52,7 @@ def main() -> None:
 
         for n in range(2 * USERS):  # warm-up: every user once there and back
             send(n)
-        redis_cpu = lambda: sum(redis.Redis.from_url(server.url).info("cpu")[k]  # noqa: E731
+        redis_cpu = lambda: sum(redis.Redis.from_url(server.url).info("cpu")[k]  # noqa: E731 - a condition to wait for, named
                                 for k in ("used_cpu_sys", "used_cpu_user"))
         profiler = cProfile.Profile() if args.cprofile else None
         cpu, redis_before, wall = time.process_time(), redis_cpu(), time.perf_counter()

@@ -13,7 +13,7 @@ BEFORE_SHARE = 0.9          # the product keeps at least this share of its throu
 UNDERSTANDING_US = 300.0    # reading a message never seen before, every part of it
 
 
-def jsonable(value):  # noqa: ANN001, ANN201
+def jsonable(value):
     if dataclasses.is_dataclass(value):
         return {**{k: jsonable(v) for k, v in dataclasses.asdict(value).items()},
                 **({"rps": value.rps} if hasattr(value, "rps") else {})}
@@ -74,7 +74,7 @@ def generated(results: dict) -> str:
         lines += ["", "### Webhook: throughput and latency by concurrency", "",
                   "| connections | app | req/s | vs echo | vs WeRoBot | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
-        for index, run in enumerate(by_app["wxbot"].runs):
+        for index in range(len(by_app["wxbot"].runs)):
             for app, result in by_app.items():
                 row = result.runs[index]
                 echo, werobot = by_app["echo"].runs[index].rps, by_app["werobot"].runs[index].rps

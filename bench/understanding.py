@@ -25,7 +25,7 @@ def texts() -> list[str]:
     return [case["text"] for case in cases()]
 
 
-def _at(step: str):  # noqa: ANN202 - (conversation, context) for a corpus step, as the engine sees it
+def _at(step: str):
     from datetime import date
 
     from bot.config import RegionSettings

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import redis
 from flask import Flask, Response, jsonify
+from flask.typing import ResponseReturnValue
 
 from bot import metrics
 from bot.binding.callback import blueprint as callback_blueprint
@@ -70,7 +71,7 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
     app.register_blueprint(callback_blueprint)
 
     @app.get("/healthz")
-    def healthz():  # noqa: ANN202
+    def healthz() -> ResponseReturnValue:
         try:
             client.ping()
         except redis.RedisError:
@@ -78,7 +79,7 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
         return jsonify(status="ok", redis="ok")
 
     @app.get("/metrics")
-    def prometheus_metrics():  # noqa: ANN202 - not for the world: see docs/operations.md (nginx)
+    def prometheus_metrics() -> ResponseReturnValue:
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from bot.logs import loggable_path
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 # What the local servers (the fake WeChat API, the simulator) answer to: Flask's TRUSTED_HOSTS
 # refuses any other Host header with 400, so a web page whose name was made to resolve to
@@ -17,7 +21,7 @@ LOOPBACK_HOSTS = ["127.0.0.1", "localhost"]
 
 
 class BackgroundServer:
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0) -> None:  # noqa: ANN001
+    def __init__(self, app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True,
                                                    request_handler=PathOnlyRequestLog)
         # A short poll interval: stop() returns in milliseconds, not half a second.
@@ -29,7 +33,7 @@ class BackgroundServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "BackgroundServer":
+    def start(self) -> BackgroundServer:
         self._thread.start()
         return self
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from bot import production
 from bot.config import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.background import BackgroundServer
 
 config_option = click.option("--config", "config_path", envvar="WXBOT_CONFIG",
                              type=click.Path(dir_okay=False),
@@ -175,7 +179,7 @@ def _consent_links_to_simulator(settings: Settings, port: int) -> Settings:
     return settings.model_copy(update={"binding": settings.binding.model_copy(update={"sandbox": sandbox})})
 
 
-def _start_simulator(settings: Settings, fake_api_url: str, port: int):  # noqa: ANN202
+def _start_simulator(settings: Settings, fake_api_url: str, port: int) -> BackgroundServer:
     """The browser simulator, beside the sandbox's desk when the binding service is the sandbox."""
     from bot.background import BackgroundServer
     from bot.binding.factory import sandbox_service
@@ -259,10 +263,9 @@ def diagram(output: str) -> None:
 
 
 from bot.binding.cli import binding, sandbox  # noqa: E402 - the groups need `main` defined first
-
-from bot.conversation_cli import conversation  # noqa: E402
-from bot.menu_cli import menu  # noqa: E402
-from bot.notify.cli import notify, worker  # noqa: E402
+from bot.conversation_cli import conversation  # noqa: E402 - the groups need `main` first
+from bot.menu_cli import menu  # noqa: E402 - the groups need `main` first
+from bot.notify.cli import notify, worker  # noqa: E402 - the groups need `main` first
 
 main.add_command(sandbox)
 main.add_command(binding)

@@ -212,7 +212,7 @@ class BindingSettings(_Section):
     http: BindingHttpSettings = BindingHttpSettings()
 
     @model_validator(mode="after")
-    def _http_needs_url(self) -> "BindingSettings":
+    def _http_needs_url(self) -> BindingSettings:
         if self.adapter == "http" and not re.match(r"https?://", self.http.base_url):
             raise ValueError("adapter 'http' needs binding.http.base_url (http:// or https://)")
         return self

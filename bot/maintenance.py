@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from bot.binding.factory import callback_url, signing_key
 from bot.binding.reconcile import Reconciler
@@ -13,10 +14,13 @@ from bot.binding.sandbox.desk import SandboxDesk
 from bot.binding.sandbox.service import SandboxService
 from bot.logs import log
 
+if TYPE_CHECKING:
+    from bot.app import Bot
+
 RECONCILE_EVERY = 60.0
 
 
-def start_maintenance(bot, interval: float = 1.0) -> threading.Event:  # noqa: ANN001
+def start_maintenance(bot: Bot, interval: float = 1.0) -> threading.Event:
     desk = (SandboxDesk(bot.binding, callback_url(bot.settings), signing_key(bot.settings))
             if isinstance(bot.binding, SandboxService) else None)
     reconciler = Reconciler(bot.binding, bot.decisions, older_than=bot.settings.binding.reconcile_after)

@@ -22,7 +22,7 @@ class MenuButton(BaseModel):
     url: str = ""
     appid: str = ""
     pagepath: str = ""
-    sub_button: list["MenuButton"] = []
+    sub_button: list[MenuButton] = []
 
     def to_wechat(self) -> dict[str, Any]:
         if self.sub_button:
@@ -38,7 +38,7 @@ class MenuSettings(BaseModel):
     button: list[MenuButton]
 
     @model_validator(mode="after")
-    def _within_wechats_limits(self) -> "MenuSettings":
+    def _within_wechats_limits(self) -> MenuSettings:
         problems = menu_problems(self)
         if problems:
             raise ValueError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))

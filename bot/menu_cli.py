@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 from wechatpy.exceptions import WeChatClientException
 
 from bot.binding.cli import config_option
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.wechat.client import WeChatAPI
 
 
 @click.group()
@@ -16,7 +22,7 @@ def menu() -> None:
     """The account's custom menu."""
 
 
-def _api(config_path: str | None, action):  # noqa: ANN001, ANN202
+def _api(config_path: str | None, action: Callable[[Settings, WeChatAPI], None]) -> None:
     from bot.cli import settings_or_exit
     from bot.server import redis_for
     from bot.store.client import connect
@@ -24,7 +30,7 @@ def _api(config_path: str | None, action):  # noqa: ANN001, ANN202
 
     with redis_for(settings_or_exit(config_path)) as settings:
         try:
-            return action(settings, wechat_api(settings, connect(settings.redis)))
+            action(settings, wechat_api(settings, connect(settings.redis)))
         except WeChatClientException as exc:
             click.echo(f"WeChat refused: errcode {exc.errcode} {exc.errmsg}", err=True)
             sys.exit(1)
@@ -34,7 +40,7 @@ def _api(config_path: str | None, action):  # noqa: ANN001, ANN202
 @config_option
 def push(config_path: str | None) -> None:
     """Create the menu from the settings (clients show it within about five minutes)."""
-    def action(settings, api):  # noqa: ANN001, ANN202
+    def action(settings: Settings, api: WeChatAPI) -> None:
         api.post("menu/create", data=settings.menu.to_wechat())
         click.echo(f"menu pushed: {', '.join(button.name for button in settings.menu.button)}")
     _api(config_path, action)
@@ -44,7 +50,7 @@ def push(config_path: str | None) -> None:
 @config_option
 def show(config_path: str | None) -> None:
     """Print the menu WeChat has now."""
-    def action(settings, api):  # noqa: ANN001, ANN202
+    def action(settings: Settings, api: WeChatAPI) -> None:
         click.echo(json.dumps(api.get("menu/get").get("menu"), ensure_ascii=False, indent=2))
     _api(config_path, action)
 
@@ -53,7 +59,7 @@ def show(config_path: str | None) -> None:
 @config_option
 def delete(config_path: str | None) -> None:
     """Remove the menu."""
-    def action(settings, api):  # noqa: ANN001, ANN202
+    def action(settings: Settings, api: WeChatAPI) -> None:
         api.get("menu/delete")
         click.echo("menu deleted")
     _api(config_path, action)

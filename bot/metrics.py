@@ -14,10 +14,20 @@ process's default registry.
 from __future__ import annotations
 
 import os
-from typing import Iterable
+from collections.abc import Iterable
 
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
-                               generate_latest, multiprocess, start_http_server, values)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    start_http_server,
+    values,
+)
 
 DIRECTORY = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 

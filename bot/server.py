@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import Iterator
+from collections.abc import Iterator
 
 from gunicorn import util
 from gunicorn.app.base import BaseApplication

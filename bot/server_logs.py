@@ -31,6 +31,6 @@ class ServerLogs(glogging.Logger):
                  duration_ms=round(request_time.total_seconds() * 1000, 1))
 
 
-def _status(resp) -> int | None:  # noqa: ANN001
+def _status(resp) -> int | None:  # noqa: ANN001 - gunicorn's response object has no public type
     code = str(resp.status or "").split(" ", 1)[0]
     return int(code) if code.isdigit() else None

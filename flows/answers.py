@@ -15,7 +15,6 @@ from flows.understanding.answers import heard, yes_or_no
 from flows.understanding.kinship import KINDS
 from flows.understanding.names import surname_alone
 
-
 _NAME_CUE = re.compile(r"叫|是|名字|姓名|全名")
 
 

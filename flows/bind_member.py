@@ -11,7 +11,7 @@ from typing import Any
 
 from flows import bind_member_texts as t
 from flows.answers import id_number_in, name_in
-from flows.engine import Ask, Context, Do, End, Entry, Flow, Invalid, Unclear, yes_or_no_answer
+from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, Invalid, Unclear, yes_or_no_answer
 from flows.identity import mask_id_number, mask_name
 from flows.refusals import refusal
 from flows.relationships import LABELS, Relationship
@@ -41,13 +41,13 @@ def _allowed_text(ctx: Context) -> str:
 
 
 # -- relationship ------------------------------------------------------------------------------
-def ask_relationship(data, ctx: Context) -> str:
+def ask_relationship(data: Data, ctx: Context) -> str:
     choices = "\n".join(f"{i}. {LABELS[r]}" for i, r in enumerate(_allowed(ctx), start=1))
     balance = Decimal(data.get("shareable_balance") or "0")
     return t.ASK_RELATIONSHIP.format(balance=f"{balance:,.2f}", choices=choices)
 
 
-def parse_relationship(text: str, data, ctx: Context) -> str:
+def parse_relationship(text: str, data: Data, ctx: Context) -> str:
     """A number from the list (2, 第一个, 一), a relationship in any words (我的老伴, 俺娘, 孙女儿),
     a pinyin slip (老拌); a word that may mean two relatives (媳妇) or is another word (老板) is
     asked about; relatives the rules never allow are refused with the reason."""
@@ -83,13 +83,13 @@ def _relationship(relationship: str, refused: str, ctx: Context) -> str:
 
 
 # -- the member ----------------------------------------------------------------------------------
-def parse_name(text: str, data, ctx: Context) -> str:
+def parse_name(text: str, data: Data, ctx: Context) -> str:
     if read(text).self_named:
         raise Invalid(t.NOT_YOUR_NAME)   # 我叫王建国: the user's own name, not the member's
     return name_in(text, t.CONFIRM_NAME)
 
 
-def parse_member_id(text: str, data, ctx: Context) -> dict[str, Any]:
+def parse_member_id(text: str, data: Data, ctx: Context) -> dict[str, Any]:
     number = id_number_in(text, ctx.today)
     is_self = ctx.user.get("is_self")
     if is_self is not None and is_self(number.value):
@@ -98,7 +98,7 @@ def parse_member_id(text: str, data, ctx: Context) -> dict[str, Any]:
             "sex": number.sex, "age": number.age_on(ctx.today)}
 
 
-def implausible_age(data, ctx: Context) -> str | None:
+def implausible_age(data: Data, ctx: Context) -> str | None:
     """'older', 'younger' or 'minor' when the ID number does not fit the relationship (a 'child'
     older than me, an 8-year-old 'parent' or 'spouse'); None when it fits."""
     relation = Relationship(data["relationship"])
@@ -116,23 +116,23 @@ def implausible_age(data, ctx: Context) -> str | None:
     return None
 
 
-def needs_proof(data, ctx: Context) -> bool:
+def needs_proof(data: Data, ctx: Context) -> bool:
     return ctx.settings.minor_proof_required and data["member_id"]["age"] < ctx.settings.consent_age
 
 
-def after_id(data, ctx: Context) -> str:
+def after_id(data: Data, ctx: Context) -> str:
     if implausible_age(data, ctx):
         return "age_check"
     return after_age_check(data, ctx)
 
 
-def after_age_check(data, ctx: Context) -> str:
+def after_age_check(data: Data, ctx: Context) -> str:
     if data.get("age_confirmed") is False:
         return "member_id"
     return "proof" if needs_proof(data, ctx) else "pledge"
 
 
-def ask_age(data, ctx: Context) -> str:
+def ask_age(data: Data, ctx: Context) -> str:
     return t.ASK_AGE.format(relationship=LABELS[Relationship(data["relationship"])], age=data["member_id"]["age"])
 
 
@@ -143,7 +143,7 @@ parse_yes_no = yes_or_no_answer(t.YES_OR_NO)
 parse_pledge = yes_or_no_answer(t.AGREE_OR_NOT, kind="pledge")
 
 
-def summary(data, ctx: Context) -> str:
+def summary(data: Data, ctx: Context) -> str:
     member = data["member_id"]
     sex = {"M": "男", "F": "女"}.get(member["sex"] or "", "")
     items = [f"关系：{LABELS[Relationship(data['relationship'])]}",
@@ -155,20 +155,20 @@ def summary(data, ctx: Context) -> str:
     return t.SUMMARY.format(items="\n".join(f"{i}. {item}" for i, item in enumerate(items, start=1)))
 
 
-def parse_confirm(text: str, data, ctx: Context) -> bool:
+def parse_confirm(text: str, data: Data, ctx: Context) -> bool:
     if read(text).yes_no("summary"):
         return True
     raise Invalid(t.BAD_SUMMARY)
 
 
 # -- effects and results -------------------------------------------------------------------------
-def _eligibility_checked(data, ctx, result) -> tuple[str, dict]:
+def _eligibility_checked(data: Data, ctx: Context, result: Any) -> tuple[str, dict]:
     if not result["eligible"]:
         return "not_eligible", {"reason": result["reason"]}
     return "relationship", {"shareable_balance": str(result["shareable_balance"])}
 
 
-def _submit_args(data, ctx: Context) -> dict[str, Any]:
+def _submit_args(data: Data, ctx: Context) -> dict[str, Any]:
     args = {"member_name": data["member_name"], "member_id_type": data["member_id"]["type"],
             "member_id_number": data["member_id"]["value"], "relationship": data["relationship"],
             "pledge_accepted": bool(data.get("pledge")), "proof_media_ids": [data["proof"]] if data.get("proof") else []}
@@ -185,14 +185,14 @@ _MENDABLE = {"name_id_mismatch": "member_name", "invalid_id_number": "member_id"
              "proof_missing": "proof", "proof_rejected": "proof"}
 
 
-def _failed(data, ctx, code: str) -> tuple[str | None, str]:
+def _failed(data: Data, ctx: Context, code: str) -> tuple[str | None, str]:
     step = _MENDABLE.get(code)
     if step == "proof" and not needs_proof(data, ctx):
         step = None
     return step, refusal(code)
 
 
-def result_message(data, ctx: Context) -> str:
+def result_message(data: Data, ctx: Context) -> str:
     application = data["application"]
     relationship, name = LABELS[Relationship(data["relationship"])], mask_name(data["member_name"])
     status = application["status"]

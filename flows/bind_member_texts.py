@@ -2,7 +2,8 @@
 
 TITLE = "绑定家人"
 
-ASK_RELATIONSHIP = "您的个人账户可共济余额 {balance} 元。\n请问要绑定的家人是您的？请回复序号：\n{choices}\n也可以直接回复，例如“老伴”“儿子”。"
+ASK_RELATIONSHIP = ("您的个人账户可共济余额 {balance} 元。\n请问要绑定的家人是您的？请回复序号：\n{choices}\n"
+                    "也可以直接回复，例如“老伴”“儿子”。")
 HELP_RELATIONSHIP = "家庭共济可以绑定近亲属：{allowed}。岳父母、公婆不能绑定。"
 BAD_RELATIONSHIP = "没看懂这位家人和您是什么关系。"
 BAD_RELATIONSHIP_NUMBER = "没有这个序号，请回复 1 到 {count} 之间的序号。"

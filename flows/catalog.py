@@ -1,8 +1,19 @@
 """Every flow, by its stable id; and the engine that runs them. A new service is one flow module
 (its steps and its `Entry`: phrases, menu key, start data) listed here, plus its texts."""
 
-from flows import (bind_member, consent, deduction_order, faq, my_family, progress, sign_out, texts, unbind,
-                   usage, verify)
+from flows import (
+    bind_member,
+    consent,
+    deduction_order,
+    faq,
+    my_family,
+    progress,
+    sign_out,
+    texts,
+    unbind,
+    usage,
+    verify,
+)
 from flows.engine import Engine, Flow
 
 FLOWS: dict[str, Flow] = {flow.id: flow for flow in (
@@ -26,7 +37,7 @@ def _faq_answer_to_a_statement(text: str) -> str | None:
     return entry.answer if entry else None
 
 
-ENGINE = Engine(FLOWS, answer_question=_faq_answer, answer_statement=_faq_answer_to_a_statement, needs_identity=NEEDS_IDENTITY, verify_flow=verify.FLOW_ID,
-                needs_fresh_identity=NEEDS_FRESH_IDENTITY,
+ENGINE = Engine(FLOWS, answer_question=_faq_answer, answer_statement=_faq_answer_to_a_statement,
+                needs_identity=NEEDS_IDENTITY, verify_flow=verify.FLOW_ID, needs_fresh_identity=NEEDS_FRESH_IDENTITY,
                 no_answer=texts.UNKNOWN_QUESTION.format(topics=faq.topics()),
                 human=faq.by_topic("人工服务和热线").answer)

@@ -3,8 +3,10 @@ The handler makes sure the member has verified who they are before this flow sta
 
 from __future__ import annotations
 
+from typing import Any
+
 from flows import consent_texts as t
-from flows.engine import Ask, Context, Do, End, Entry, Flow, yes_or_no_answer
+from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, yes_or_no_answer
 from flows.refusals import refusal
 from flows.relationships import LABELS, Relationship
 
@@ -14,13 +16,13 @@ VERSION = 1
 STATUS = {"approved": "已生效", "under_review": "审核中", "rejected": "未通过", "pending_consent": "待确认"}
 
 
-def _looked_up(data, ctx, request) -> tuple[str, dict]:
+def _looked_up(data: Data, ctx: Context, request: Any) -> tuple[str, dict]:
     if request["status"] != "pending_consent":
         return "already", {"status": request["status"]}
     return "ask", {"request": request}
 
 
-def ask(data, ctx: Context) -> str:
+def ask(data: Data, ctx: Context) -> str:
     request = data["request"]
     return t.ASK.format(initiator=request["initiator_masked_name"],
                         relationship=LABELS[Relationship(request["relationship"])])

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flows import service_texts as t
-from flows.engine import Ask, Context, Do, End, Entry, Flow, Invalid, yes_or_no_answer
-from flows.members import chosen, choosing_a_member, numbered, who
+from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, Invalid, yes_or_no_answer
+from flows.members import choosing_a_member, chosen, numbered, who
 from flows.refusals import refused
 from flows.understanding import read
 from flows.understanding.numbers import spoken_digits
@@ -19,29 +20,29 @@ ME_FIRST = frozenset({"我第一", "我排第一", "先扣我", "先扣我的", 
 KEEP = frozenset({"不调整", "不改", "不用改", "保持", "保持不变", "不变"})
 
 
-def payer_lines(payers) -> str:
+def payer_lines(payers: Any) -> str:
     return numbered([p["initiator_masked_name"] + (t.ME if p["is_me"] else "") for p in payers])
 
 
-def _example(payers) -> str:
+def _example(payers: Any) -> str:
     return " ".join(str(i) for i in range(len(payers), 0, -1))
 
 
-def _member_name(data) -> str:
+def _member_name(data: Data) -> str:
     return who(chosen(data))[1]
 
 
-def _looked_up(data, ctx, order) -> tuple[str, dict]:
+def _looked_up(data: Data, ctx: Context, order: Any) -> tuple[str, dict]:
     return ("show" if len(order["payers"]) > 1 else "only_me"), {"payers": order["payers"]}
 
 
-def show(data, ctx: Context) -> str:
+def show(data: Data, ctx: Context) -> str:
     payers = data["payers"]
     return t.ORDER.format(name=_member_name(data), count=len(payers), lines=payer_lines(payers),
                           example=_example(payers))
 
 
-def parse_order(text: str, data, ctx: Context) -> list[str] | None:
+def parse_order(text: str, data: Data, ctx: Context) -> list[str] | None:
     """The binding ids in the new order, or None to keep the order as it is."""
     payers, reading = data["payers"], read(text)
     word = reading.word
@@ -60,7 +61,7 @@ def parse_order(text: str, data, ctx: Context) -> list[str] | None:
     return None if new == ids else new
 
 
-def reordered(data) -> list[dict]:
+def reordered(data: Data) -> list[dict]:
     by_id = {p["binding_id"]: p for p in data["payers"]}
     return [by_id[i] for i in data["new_order"]]
 

@@ -54,7 +54,7 @@ def normalise_id_number(raw: str) -> str:
 
 
 def checksum_ok(value: str) -> bool:
-    total = sum(int(digit) * weight for digit, weight in zip(value[:17], _WEIGHTS))
+    total = sum(int(digit) * weight for digit, weight in zip(value[:17], _WEIGHTS, strict=False))
     return _CHECK[total % 11] == value[17]
 
 

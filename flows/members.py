@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flows import service_texts as t
-from flows.engine import Ask, Context, Do, End, Invalid, Step
+from flows.engine import Ask, Context, Data, Do, End, Invalid, Step
 from flows.refusals import refused
 from flows.relationships import LABELS, Relationship
 from flows.understanding import read
@@ -45,7 +45,7 @@ def active(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def choosing_a_member(prompt: str, help: str, then: str) -> dict[str, Step]:
     """The first steps of a service over one active member: look the members up; none → say so;
     one → straight on to `then`; several → ask which (`prompt` has a {lines} slot)."""
-    def looked_up(data, ctx: Context, result) -> tuple[str, dict]:
+    def looked_up(data: Data, ctx: Context, result: Any) -> tuple[str, dict]:
         candidates = active(result["members"])
         if not candidates:
             return "none", {}
@@ -60,11 +60,11 @@ def choosing_a_member(prompt: str, help: str, then: str) -> dict[str, Step]:
     }
 
 
-def choices(data) -> str:
+def choices(data: Data) -> str:
     return numbered([" ".join(who(m)) for m in data["members"]])
 
 
-def parse_choice(text: str, data, ctx: Context) -> int:
+def parse_choice(text: str, data: Data, ctx: Context) -> int:
     """A number from the list (2, 第二个), or a relationship word that fits exactly one member (“老伴”)."""
     members, reading = data["members"], read(text)
     if reading.number is not None and 1 <= reading.number <= len(members):
@@ -77,5 +77,5 @@ def parse_choice(text: str, data, ctx: Context) -> int:
     raise Invalid(t.BAD_CHOICE)
 
 
-def chosen(data) -> dict[str, Any]:
+def chosen(data: Data) -> dict[str, Any]:
     return data["members"][data["chosen"]]

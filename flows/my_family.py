@@ -4,7 +4,7 @@ application is still open."""
 from __future__ import annotations
 
 from flows import service_texts as t
-from flows.engine import Context, Do, End, Entry, Flow
+from flows.engine import Context, Data, Do, End, Entry, Flow
 from flows.members import MAX_LISTED, member_line, numbered, who
 from flows.refusals import refused
 
@@ -14,7 +14,7 @@ VERSION = 1
 OPEN = ("pending_consent", "under_review")
 
 
-def render(data, ctx: Context) -> str:
+def render(data: Data, ctx: Context) -> str:
     members = data["members"][:MAX_LISTED]
     in_progress = [a for a in data["applications"] if a["status"] in OPEN][:MAX_LISTED]
     if not members and not in_progress:

@@ -4,9 +4,10 @@ says how the member gives it."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flows import service_texts as t
-from flows.engine import Context, Do, End, Entry, Flow
+from flows.engine import Context, Data, Do, End, Entry, Flow
 from flows.members import day, numbered, who
 from flows.refusals import refused, short_reason
 
@@ -15,7 +16,7 @@ VERSION = 1
 SHOWN = 5   # the newest; each may take three lines
 
 
-def application_lines(application) -> str:
+def application_lines(application: Any) -> str:
     relationship, name = who(application)
     status = application["status"]
     line = f"{relationship} {name}：{t.APPLICATION_STATUS[status]}"
@@ -33,7 +34,7 @@ def application_lines(application) -> str:
     return line
 
 
-def render(data, ctx: Context) -> str:
+def render(data: Data, ctx: Context) -> str:
     applications = data["applications"]
     if not applications:
         return t.NO_APPLICATIONS

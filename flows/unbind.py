@@ -4,15 +4,15 @@ The notification follows through the decisions stream (the handler records the d
 from __future__ import annotations
 
 from flows import service_texts as t
-from flows.engine import Ask, Context, Do, End, Entry, Flow, yes_or_no_answer
-from flows.members import chosen, choosing_a_member, who
+from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, Text, yes_or_no_answer
+from flows.members import choosing_a_member, chosen, who
 from flows.refusals import refused
 
 FLOW_ID = "unbind"
 VERSION = 1
 
 
-def confirm_prompt(data, ctx: Context) -> str:
+def confirm_prompt(data: Data, ctx: Context) -> str:
     relationship, name = who(chosen(data))
     return t.CONFIRM_UNBIND.format(relationship=relationship, name=name)
 
@@ -20,8 +20,8 @@ def confirm_prompt(data, ctx: Context) -> str:
 parse_sure = yes_or_no_answer(t.UNBIND_YES_OR_NO, kind="unbind")
 
 
-def _said(template: str):  # noqa: ANN202
-    def message(data, ctx: Context) -> str:
+def _said(template: str) -> Text:
+    def message(data: Data, ctx: Context) -> str:
         relationship, name = who(chosen(data))
         return template.format(relationship=relationship, name=name)
     return message

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from flows import service_texts as t
-from flows.engine import Context, Do, End, Entry, Flow
+from flows.engine import Context, Data, Do, End, Entry, Flow
 from flows.refusals import refused
 
 FLOW_ID = "usage"
@@ -18,12 +19,12 @@ def money(value: str) -> str:
     return f"{Decimal(value):,.2f}"
 
 
-def record_line(record) -> str:
+def record_line(record: Any) -> str:
     at = datetime.fromisoformat(record["at"]).astimezone().strftime("%m-%d")
     return f"{at} {record['member_masked_name']} {record['place']} {money(record['amount'])} 元"
 
 
-def render(data, ctx: Context) -> str:
+def render(data: Data, ctx: Context) -> str:
     usage = data["usage"]
     text = t.USAGE.format(balance=money(usage["balance"]), shareable=money(usage["shareable_balance"]))
     records = usage["records"]

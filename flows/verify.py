@@ -3,9 +3,11 @@ name → ID number → SMS code (through the binding service) → linked."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flows import verify_texts as t
 from flows.answers import code_in, id_number_in, name_in
-from flows.engine import Ask, Context, Do, End, Entry, Flow
+from flows.engine import Ask, Context, Data, Do, End, Entry, Flow
 from flows.identity import parse_id_number
 from flows.refusals import refusal
 
@@ -13,23 +15,23 @@ FLOW_ID = "verify"
 VERSION = 1
 
 
-def parse_name(text: str, data, ctx: Context) -> str:
+def parse_name(text: str, data: Data, ctx: Context) -> str:
     return name_in(text, t.CONFIRM_NAME)
 
 
-def parse_id(text: str, data, ctx: Context) -> str:
+def parse_id(text: str, data: Data, ctx: Context) -> str:
     return id_number_in(text, ctx.today).value
 
 
-def parse_code(text: str, data, ctx: Context) -> str:
+def parse_code(text: str, data: Data, ctx: Context) -> str:
     return code_in(text, getattr(ctx.settings, "verification_code_length", 6))
 
 
-def _sent(data, ctx, challenge) -> tuple[str, dict]:
+def _sent(data: Data, ctx: Context, challenge: Any) -> tuple[str, dict]:
     return "code", {"challenge_id": challenge["challenge_id"]}
 
 
-def _send_failed(data, ctx, code: str) -> tuple[str | None, str]:
+def _send_failed(data: Data, ctx: Context, code: str) -> tuple[str | None, str]:
     if code == "name_id_mismatch":
         return "name", refusal(code)
     if code == "invalid_id_number":
@@ -37,11 +39,11 @@ def _send_failed(data, ctx, code: str) -> tuple[str | None, str]:
     return None, refusal(code)
 
 
-def _checked(data, ctx, person) -> tuple[str, dict]:
+def _checked(data: Data, ctx: Context, person: Any) -> tuple[str, dict]:
     return "done", {"person": person}
 
 
-def _check_failed(data, ctx, code: str) -> tuple[str | None, str]:
+def _check_failed(data: Data, ctx: Context, code: str) -> tuple[str | None, str]:
     if code == "verification_code_wrong":
         return "code", refusal(code)
     if code == "verification_expired":
@@ -49,7 +51,7 @@ def _check_failed(data, ctx, code: str) -> tuple[str | None, str]:
     return None, refusal(code)
 
 
-def verified(data, ctx: Context) -> str:
+def verified(data: Data, ctx: Context) -> str:
     """Who was verified, and what comes next: the service that asked for it follows at once;
     verification on its own says what the user can do now."""
     said = t.VERIFIED.format(name=data["person"]["masked_name"], id_number=data["person"]["masked_id_number"])

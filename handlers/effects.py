@@ -3,11 +3,19 @@ models become plain data, typed errors become their codes."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
 
 from bot.binding import errors as e
-from bot.binding.models import (ApplicationRequest, ConsentAnswer, DeductionOrderUpdate, VerificationAnswer,
-                                VerificationStart)
+from bot.binding.models import (
+    ApplicationRequest,
+    ConsentAnswer,
+    DeductionOrderUpdate,
+    VerificationAnswer,
+    VerificationStart,
+)
 from bot.binding.service import BindingService
 from bot.logs import log
 from flows.engine import Effect, EffectDone
@@ -25,7 +33,7 @@ def run_effect(effect: Effect, binding: BindingService, openid: str, person_id: 
     return EffectDone(effect.name, ok=True, value=result.model_dump(mode="json"))
 
 
-def _call(name: str, args: dict[str, Any], binding: BindingService, openid: str, person_id: str | None):  # noqa: ANN202
+def _call(name: str, args: dict[str, Any], binding: BindingService, openid: str, person_id: str | None) -> BaseModel:
     if name == "start_verification":
         return binding.start_verification(VerificationStart(openid=openid, **args))
     if name == "complete_verification":

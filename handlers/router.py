@@ -10,7 +10,7 @@ from bot.notify.records import NotificationRecords
 from bot.webhook.inbound import Inbound
 from flows import faq, texts
 from flows.catalog import ENGINE
-from flows.engine import Event, UserImage, UserText, Unreadable
+from flows.engine import Event, Unreadable, UserImage, UserText
 from handlers.conversation import Conversations
 from handlers.reply import NoReply, Reply, Text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,7 @@ def test_a_40001_storm_stays_bounded(fake_wechat, redis_client) -> None:
         try:
             api.send_text("o1", "hi")
             return "sent"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - whatever fails, its errcode or message is the result
             return str(getattr(exc, "errcode", exc))
 
     with ThreadPoolExecutor(10) as pool:
@@ -71,9 +72,7 @@ def test_the_token_never_reaches_the_logs(fake_wechat, redis_client, capfd) -> N
     api.tokens = SharedAccessToken(redis_client, Keys("wxbot", APPID), api.fetch_stable_token)
     token = api.access_token
     requests.post(f"{fake_wechat.url}/fake/fail", json=[{"status": 502, "path": "custom"}], timeout=5)
-    try:
+    with contextlib.suppress(Exception):   # it fails: what matters is what it logged
         api.send_text("o1", "hi")
-    except Exception:  # noqa: BLE001
-        pass
     output = "".join(capfd.readouterr())
     assert token not in output

@@ -31,8 +31,8 @@ from tests.test_notifications import deliver_callbacks
 
 
 def decision(**changes) -> Decision:
-    fields = dict(event_id=uuid.uuid4().hex, kind="application.decided", application_id="A1234",
-                  binding_id="B1234", status="approved", decided_at="2026-11-20T08:00:00Z")
+    fields = {"event_id": uuid.uuid4().hex, "kind": "application.decided", "application_id": "A1234",
+                  "binding_id": "B1234", "status": "approved", "decided_at": "2026-11-20T08:00:00Z"}
     fields.update(changes)
     return Decision(**fields)
 
@@ -311,8 +311,8 @@ def bureau(bot_app) -> SimpleNamespace:
 
 
 def ended(application, kind: str = "binding.ended", status: str = "ended", **changes) -> Decision:
-    fields = dict(kind=kind, application_id=application.application_id, binding_id=application.binding_id,
-                  status=status, reason="ended_by_member")
+    fields = {"kind": kind, "application_id": application.application_id, "binding_id": application.binding_id,
+                  "status": status, "reason": "ended_by_member"}
     return decision(**{**fields, **changes})
 
 

@@ -11,8 +11,15 @@ import pytest
 from bot.background import BackgroundServer
 from bot.binding import errors as e
 from bot.binding.http import HttpBindingService
-from bot.binding.models import (ApplicationRequest, ApplicationStatus, BindingStatus, ConsentAnswer,
-                                DeductionOrderUpdate, VerificationAnswer, VerificationStart)
+from bot.binding.models import (
+    ApplicationRequest,
+    ApplicationStatus,
+    BindingStatus,
+    ConsentAnswer,
+    DeductionOrderUpdate,
+    VerificationAnswer,
+    VerificationStart,
+)
 from bot.binding.sandbox.roster import Roster
 from bot.binding.sandbox.server import create_sandbox_app
 from bot.binding.sandbox.service import SandboxService
@@ -72,9 +79,9 @@ def verified(service, name: str, openid: str | None = None, code: str = CODE) ->
 def apply(service, initiator_id: str, member: str, relationship: Relationship = Relationship.SPOUSE,
           key: str | None = None, **changes):
     who = person(member)
-    request = dict(initiator_id=initiator_id, member_name=who.name, member_id_number=who.id_number,
-                   relationship=relationship, pledge_accepted=True,
-                   idempotency_key=key or uuid.uuid4().hex)
+    request = {"initiator_id": initiator_id, "member_name": who.name, "member_id_number": who.id_number,
+                   "relationship": relationship, "pledge_accepted": True,
+                   "idempotency_key": key or uuid.uuid4().hex}
     request.update(changes)
     return service.submit_application(ApplicationRequest(**request))
 

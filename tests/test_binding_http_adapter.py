@@ -39,7 +39,7 @@ class FlakyServer:
             return [b"overloaded"]
         return self.app(environ, start_response)
 
-    def start(self) -> "FlakyServer":
+    def start(self) -> FlakyServer:
         self._server = make_server("127.0.0.1", self.port, self.wsgi, threaded=True)
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self

@@ -17,7 +17,6 @@ from tests.conftest import free_port, wait_for
 from tests.support.processes import DEVELOPMENT, ROOT, WXBOT, child_pids, healthy
 
 
-
 def wxbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*WXBOT, *args], cwd=ROOT, env={**os.environ, **(env or {})},
                           capture_output=True, text=True, timeout=60)

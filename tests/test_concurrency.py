@@ -65,7 +65,7 @@ def test_one_users_messages_are_handled_one_at_a_time(two_servers, redis_client)
 
     spans = sorted((start, end) for _, _, _, start, end in traces(redis_client))
     assert len(spans) == 4
-    for (_, end), (next_start, _) in zip(spans, spans[1:]):
+    for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False):
         assert next_start >= end, "two messages of one user were processed at the same time"
 
 
@@ -80,7 +80,7 @@ def test_different_users_are_handled_in_parallel(two_servers, redis_client) -> N
         assert [r.status_code for r in pool.map(post, range(4))] == [200] * 4
 
     spans = sorted((start, end) for _, _, _, start, end in traces(redis_client))
-    overlapping = sum(1 for (_, end), (next_start, _) in zip(spans, spans[1:]) if next_start < end)
+    overlapping = sum(1 for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False) if next_start < end)
     assert overlapping >= 1
 
 
@@ -130,7 +130,7 @@ def test_one_users_messages_are_worked_in_order_by_the_lock_holder_and_the_exces
 
     rows = sorted(traces(redis_client), key=lambda row: row[3])
     assert [content for _, content, _, _, _ in rows] == [f"m{i}" for i in range(RATE_LIMIT) if i != 4]
-    for (_, _, _, _, end), (_, _, _, next_start, _) in zip(rows, rows[1:]):
+    for (_, _, _, _, end), (_, _, _, next_start, _) in zip(rows, rows[1:], strict=False):
         assert next_start >= end, "two messages of one user were processed at the same time"
     # The three that queued were worked by the thread that held the lock, wherever they arrived.
     assert len({pid for _, _, pid, _, _ in rows[:4]}) == 1

@@ -50,7 +50,7 @@ def stuck(make_settings, redis_client):
     return settings, store, Identities(redis_client, keys, secret)
 
 
-def wxbot(settings, *args: str, stdin: str | None = None):  # noqa: ANN001, ANN201
+def wxbot(settings, *args: str, stdin: str | None = None):
     return CliRunner().invoke(main, ["conversation", *args], env=settings_env(settings), input=stdin)
 
 

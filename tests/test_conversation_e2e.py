@@ -10,8 +10,8 @@ import pytest
 from bot.app import create_app
 from bot.background import BackgroundServer
 from bot.binding.factory import signing_key
-from bot.conversations.store import parse_record
 from bot.binding.sandbox.desk import SandboxDesk
+from bot.conversations.store import parse_record
 from bot.wechat.simulate import WeChatSide
 from flows import texts
 from tests.support.binding import person

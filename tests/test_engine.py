@@ -7,9 +7,21 @@ from dataclasses import replace
 from datetime import date
 
 from flows import texts
+from flows.engine import (
+    Ask,
+    Context,
+    Conversation,
+    Do,
+    EffectDone,
+    End,
+    Engine,
+    Flow,
+    Invalid,
+    Start,
+    UserImage,
+    UserText,
+)
 from flows.understanding import read
-from flows.engine import (Ask, Context, Conversation, Do, EffectDone, End, Engine, Flow, Invalid, Start,
-                          UserImage, UserText)
 
 CTX = Context(now=1_800_000_000.0, today=date(2027, 1, 15))
 

@@ -7,8 +7,20 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from flows.engine import (MAX_PAUSED, Ask, Conversation, Do, EffectDone, End, Engine, Flow, Milestone, Start,
-                          UserImage, UserText)
+from flows.engine import (
+    MAX_PAUSED,
+    Ask,
+    Conversation,
+    Do,
+    EffectDone,
+    End,
+    Engine,
+    Flow,
+    Milestone,
+    Start,
+    UserImage,
+    UserText,
+)
 from tests.test_engine import CTX, DEMO, PHOTO, parse_age
 
 
@@ -36,7 +48,7 @@ class Run:
         self.effects = effects or {"lookup": (True, "330100", ""), "check": (False, None, "too_young")}
         self.milestones: list[Milestone] = []
 
-    def send(self, event) -> "Run":  # noqa: ANN001
+    def send(self, event) -> Run:
         outcome = ENGINE.handle(self.conv, event, CTX)
         self.milestones += outcome.milestones
         while outcome.effects:
@@ -47,12 +59,12 @@ class Run:
         self.conv = outcome.conversation
         return self
 
-    def say(self, *texts: str) -> "Run":
+    def say(self, *texts: str) -> Run:
         for text in texts:
             self.send(UserText(text))
         return self
 
-    def start(self, flow: str) -> "Run":
+    def start(self, flow: str) -> Run:
         return self.send(Start(flow))
 
     def ends(self) -> Counter:

@@ -8,7 +8,8 @@ import re
 from datetime import date
 from typing import Any
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.binding.errors import ERRORS
 from bot.config import RegionSettings

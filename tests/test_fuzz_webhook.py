@@ -28,7 +28,8 @@ import time
 
 import pytest
 import redis
-from hypothesis import HealthCheck, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from bot.app import create_app
 from bot.webhook.envelope import parse_xml
@@ -36,13 +37,25 @@ from bot.webhook.signing import wechat_signature
 from bot.wechat.simulate import WeChatSide
 from flows.catalog import ENGINE, FLOWS
 from handlers.router import CLICK_ANSWERS
-from tests.support.chat import CLICK_KEYS
-from tests.support.chat import START_WORDS
 from tests.conftest import AES_KEY, APPID
 from tests.support.binding import ROSTER
-from tests.support.chat import CODE
-from tests.support.fuzz import (PADDINGS, USER_TEXT, Endpoint, Message, Wire, documents, encoded, messages,
-                                mutated, percent_garbage, seal_bytes, sign, unique, watch_route)
+from tests.support.chat import CLICK_KEYS, CODE, START_WORDS
+from tests.support.fuzz import (
+    PADDINGS,
+    USER_TEXT,
+    Endpoint,
+    Message,
+    Wire,
+    documents,
+    encoded,
+    messages,
+    mutated,
+    percent_garbage,
+    seal_bytes,
+    sign,
+    unique,
+    watch_route,
+)
 
 LONG_RUN = int(os.environ.get("FUZZ_EXAMPLES", "0"))
 settings.register_profile("webhook-fuzz", deadline=None, print_blob=True,
@@ -423,7 +436,7 @@ def test_generated_conversations_reach_every_flow(endpoints, monkeypatch) -> Non
     entered: collections.Counter[tuple[str, str]] = collections.Counter()
     enter = ENGINE._enter
 
-    def recording(flow, conv, step_id, ctx, said=()):  # noqa: ANN001, ANN202
+    def recording(flow, conv, step_id, ctx, said=()):
         entered[flow.id, step_id] += 1
         return enter(flow, conv, step_id, ctx, said)
 

@@ -17,10 +17,9 @@ from bot.wechat.simulate import WeChatSide
 from flows import texts
 from handlers.reply import Text
 from tests.conftest import wait_for
-from tests.support.chat import CODE, verify_rows
+from tests.support.chat import CODE, idle_answer, verify_rows
 from tests.support.webhook import Webhook
 from tests.test_notifications import decided_application, fake, sent, work, world  # noqa: F401 - a fixture
-from tests.support.chat import idle_answer
 
 Samples = dict[tuple[str, tuple], float]
 
@@ -37,7 +36,7 @@ def read(samples: Samples, name: str, **labels: str) -> float:
 class Counts:
     """/metrics now, compared with /metrics when this was made."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         self.client = app.test_client()
         self.before = self.scrape()
 
@@ -109,7 +108,7 @@ def test_rejections_count_by_status_and_a_forged_body_is_a_dedupe_hit(hook) -> N
 
 
 def test_a_handler_error_and_redis_down_count_as_error_and_busy(make_settings, redis_client, tmp_path) -> None:
-    def broken(inbound):  # noqa: ANN001, ANN202
+    def broken(inbound):
         raise RuntimeError("a bug")
 
     settings = make_settings()
@@ -130,7 +129,7 @@ def test_a_handler_error_and_redis_down_count_as_error_and_busy(make_settings, r
 
 
 def test_a_message_waiting_for_the_users_previous_one_counts_its_wait(make_settings, redis_client) -> None:
-    def slow(inbound):  # noqa: ANN001, ANN202
+    def slow(inbound):
         time.sleep(0.5)
         return Text(f"好的：{inbound.field('Content')}")
 
@@ -166,7 +165,7 @@ def test_messages_over_the_users_rate_are_counted_as_limited(make_settings, redi
 
 
 def test_deadline_fallbacks_and_late_replies_sent_or_failed(make_settings, fake_wechat, redis_client) -> None:
-    def slow(inbound):  # noqa: ANN001, ANN202
+    def slow(inbound):
         time.sleep(1.3)
         return Text("慢慢来的回答")
 
@@ -227,7 +226,7 @@ def test_a_restart_abandons_the_run_and_starts_another(hook) -> None:
 
 
 # -- notifications -----------------------------------------------------------------------------
-def test_notification_outcomes_sent_retried_dead_lettered_and_reported(world) -> None:  # noqa: F811
+def test_notification_outcomes_sent_retried_dead_lettered_and_reported(world) -> None:  # noqa: F811 - `world`, the imported fixture
     settings, app, fake_wechat = world  # notifications.max_attempts = 3
     counts = Counts(app)
     decided_application(app, openid="o_sent", initiator="王建国")

@@ -68,8 +68,8 @@ def test_two_gunicorn_workers_add_up_and_the_dead_ones_still_count(running, tmp_
     for pid in workers:
         assert (directory / f"gauge_livesum_{pid}.db").exists()
         os.kill(pid, signal.SIGTERM)
-        wait_for(lambda: pid not in child_pids(server.pid), timeout=15)
-        wait_for(lambda: not (directory / f"gauge_livesum_{pid}.db").exists(), timeout=15)
+        wait_for(lambda pid=pid: pid not in child_pids(server.pid), timeout=15)
+        wait_for(lambda pid=pid: not (directory / f"gauge_livesum_{pid}.db").exists(), timeout=15)
         assert (directory / f"counter_{pid}.db").exists()
     wait_for(lambda: len(gunicorn_workers(server.pid)) == 2 and healthy(url), timeout=30)
     assert set(gunicorn_workers(server.pid)).isdisjoint(workers)
@@ -83,7 +83,7 @@ def test_two_gunicorn_workers_add_up_and_the_dead_ones_still_count(running, tmp_
     assert not directory.exists()  # the master removes its directory on the way out
 
 
-def test_the_workers_metrics_count_what_its_forked_job_processes_did(world, running, tmp_path: Path) -> None:  # noqa: F811
+def test_the_workers_metrics_count_what_its_forked_job_processes_did(world, running, tmp_path: Path) -> None:  # noqa: F811 - `world`, the imported fixture
     settings, app, fake_wechat = world
     port = free_port()
     url = f"http://127.0.0.1:{port}"

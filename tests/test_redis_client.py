@@ -34,7 +34,7 @@ def test_the_embedded_servers_files_are_the_owners_alone(tmp_path: Path) -> None
         [(path.name, oct(path.stat().st_mode)) for path in files]
 
 
-def rewritten(client) -> None:  # noqa: ANN001
+def rewritten(client) -> None:
     """Wait for the start's rewrite, then rewrite once more (what is written now is on disk)."""
     wait_for(lambda: client.info("persistence")["aof_rewrite_in_progress"] == 0)
     client.bgrewriteaof()

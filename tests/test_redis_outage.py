@@ -8,8 +8,8 @@ from bot.app import create_app
 from bot.store.server import RedisServer
 from bot.wechat.simulate import WeChatSide
 from flows import texts
-from tests.support.webhook import Webhook
 from tests.support.chat import idle_answer
+from tests.support.webhook import Webhook
 
 
 def test_redis_down_then_back(make_settings, wechat_side, aes, tmp_path) -> None:

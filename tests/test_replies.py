@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import xmltodict
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wechatpy import parse_message
 
 from bot.webhook.inbound import Inbound

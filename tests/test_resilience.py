@@ -105,7 +105,7 @@ def test_redis_down_every_message_gets_busy_in_time_and_the_service_recovers(sta
     people = [family_of(stack, n + i) for i in range(4)]
     users = [stack.user(f"o_redis_{outage}_{i}") for i in range(4)]
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda pair: pair[0].play(verify_rows(pair[1])), zip(users, people)))
+        list(pool.map(lambda pair: pair[0].play(verify_rows(pair[1])), zip(users, people, strict=False)))
     workers, pid = stack.webhook_workers(), stack.redis_pid()
 
     if outage == "killed":
@@ -206,7 +206,7 @@ def test_bureau_hung_past_every_retry_then_working_through_its_backlog_one_appli
     # approved at once (a minor), and its callback comes within a second or two — before the
     # user, reading "try again", tries again.
     [application_id] = wait_for(lambda: stack.applications(family), timeout=10)
-    decided = lambda: [owner for _, d, owner in stack.decisions() if d.application_id == application_id]  # noqa: E731
+    decided = lambda: [owner for _, d, owner in stack.decisions() if d.application_id == application_id]  # noqa: E731 - a condition to wait for, named
     # The decision comes before the bot knows whose application it is: it waits, unclaimed.
     wait_for(lambda: stack.client.exists(stack.keys.unclaimed_decisions(application_id)), timeout=15)
     assert decided() == []
@@ -374,10 +374,10 @@ def test_four_copies_of_every_message_from_fifty_users_at_once(stack) -> None:
     # Each delivery processed once, whichever copies and processes it met.
     configure_for(stack.settings)
     refs = {user_ref(openid) for openid in openids}
-    processed = lambda: [e for e in stack.events("webhook", "processed") if e["user_ref"] in refs]  # noqa: E731
+    processed = lambda: [e for e in stack.events("webhook", "processed") if e["user_ref"] in refs]  # noqa: E731 - a condition to wait for, named
     wait_for(lambda: len(processed()) >= deliveries, timeout=10)
     # One application per binding, one decision each (for the right user), one message each.
-    applications = {openid: stack.applications(family) for family, openid in zip(people, openids)}
+    applications = {openid: stack.applications(family) for family, openid in zip(people, openids, strict=False)}
     assert all(len(ids) == 1 for ids in applications.values()), applications
     wait_for(lambda: len(stack.decisions()) >= before + LOAD_USERS, timeout=30)   # the bureau's callbacks
     owners = {d.application_id: owner for _, d, owner in stack.decisions()}
@@ -406,7 +406,7 @@ def percentile(values: list[float], p: int) -> float:
 
 def script_calls(commands: list[str], script: str, key_at: int) -> list[str]:
     """The keys at `key_at` (after EVALSHA, sha, numkeys) of one Lua script's calls, in the order Redis ran them."""
-    sha = hashlib.sha1(script.encode()).hexdigest()
+    sha = hashlib.sha1(script.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
     return [parts[key_at] for parts in (c.split(" ") for c in commands)
             if parts[0].upper() == "EVALSHA" and parts[1].strip('"') == sha]
 
@@ -438,7 +438,7 @@ def test_one_user_flooding_while_the_bureau_is_slow_leaves_the_others_fast(stack
                 return
             # A new user every 20 messages: a person, not a flood, however long this takes.
             user = stack.user(f"o_calm_{k}_{n // 20}")
-            calm_answers[phase[0]].append(timed(lambda: user.say("你好")))
+            calm_answers[phase[0]].append(timed(lambda user=user: user.say("你好")))
 
     stack.slow_bureau(BUREAU_SECONDS)
     try:
@@ -479,7 +479,7 @@ def test_one_user_flooding_while_the_bureau_is_slow_leaves_the_others_fast(stack
     assert all("申请" in message["text"]["content"] for message in late)
     # In order: the flooder's messages were finished in the order they were admitted.
     admitted_keys = {key for key, i in keys.items() if i in admitted}
-    order = lambda calls: list(dict.fromkeys(k for k in calls if k in admitted_keys))  # noqa: E731
+    order = lambda calls: list(dict.fromkeys(k for k in calls if k in admitted_keys))  # noqa: E731 - a condition to wait for, named
     admitted_order = order(script_calls(commands, ledger._ADMIT, 4))
     assert len(admitted_order) == len(admitted)
     assert order(script_calls(commands, ledger._FINISH, 3)) == admitted_order

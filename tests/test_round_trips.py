@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import create_app
-from bot.wechat.simulate import WeChatSide
 from bot.store.keys import Keys
+from bot.wechat.simulate import WeChatSide
 from tests.conftest import APPID, wait_for
 from tests.support.chat import CODE, verify_rows
 from tests.support.redis_monitor import commands_sent, round_trips
@@ -32,11 +32,11 @@ def click(hook: Webhook, key: str, create_time: int) -> str:
     return hook.side.open_reply(response.text).get("Content", "")
 
 
-def counted(redis_client, action) -> tuple[str, list[str]]:  # noqa: ANN001
+def counted(redis_client, action) -> tuple[str, list[str]]:
     # The reply leaves before the lock's release: wait for it, so that each message's last
     # round trip is counted with that message.
     lock = Keys("wxbot", APPID).user_lock(OPENID)
-    released = lambda: not redis_client.exists(lock)  # noqa: E731
+    released = lambda: not redis_client.exists(lock)  # noqa: E731 - a condition to wait for, named
     wait_for(released)
     # The in-process sandbox keeps its records in the same Redis: not the webhook's cost.
     with commands_sent(redis_client, exclude=(":sandbox:", f"EXISTS {lock}")) as commands:

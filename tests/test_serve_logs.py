@@ -49,7 +49,7 @@ def exchange(port: int, request_line: str) -> str:
 def test_every_line_is_json_and_each_request_has_one_access_line(running, tmp_path: Path) -> None:
     port = free_port()
     # Bound beyond loopback (all interfaces; the requests go to 127.0.0.1), without behind_proxy.
-    env = {**DEVELOPMENT, "WXBOT_SERVER__BIND": f"0.0.0.0:{port}",  # noqa: S104
+    env = {**DEVELOPMENT, "WXBOT_SERVER__BIND": f"0.0.0.0:{port}",
            "WXBOT_REDIS__DATA_DIR": str(tmp_path / "redis"), "WXBOT_LOG__FORMAT": "json"}
     server = running("serve", "--config", str(ROOT / "config.example.toml"), env=env)
     wait_for(lambda: healthy(f"http://127.0.0.1:{port}"), timeout=30)
@@ -69,7 +69,7 @@ def test_every_line_is_json_and_each_request_has_one_access_line(running, tmp_pa
     assert "o_secret_openid" not in output and "signature=" not in output  # no query strings
 
     warnings = [r for r in records if r["event"] == "bind_without_proxy"]
-    assert [(w["level"], w["bind"]) for w in warnings] == [("warning", f"0.0.0.0:{port}")]  # noqa: S104
+    assert [(w["level"], w["bind"]) for w in warnings] == [("warning", f"0.0.0.0:{port}")]
 
 
 @pytest.mark.parametrize(("bind", "beyond"), [
@@ -82,8 +82,8 @@ def test_reachable_beyond_loopback(bind: str, beyond: bool) -> None:
 
 
 def test_behind_proxy_silences_the_warning(capsys: pytest.CaptureFixture[str]) -> None:
-    warn_if_exposed(ServerSettings(bind="0.0.0.0:8080", behind_proxy=True))  # noqa: S104
+    warn_if_exposed(ServerSettings(bind="0.0.0.0:8080", behind_proxy=True))
     warn_if_exposed(ServerSettings(bind="127.0.0.1:8080"))
     assert capsys.readouterr().err == ""
-    warn_if_exposed(ServerSettings(bind="0.0.0.0:8080"))  # noqa: S104
+    warn_if_exposed(ServerSettings(bind="0.0.0.0:8080"))
     assert "bind_without_proxy" in capsys.readouterr().err

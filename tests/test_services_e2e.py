@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from decimal import Decimal
 from datetime import date
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -20,13 +20,14 @@ from bot.binding.sandbox.server import create_sandbox_app
 from bot.binding.sandbox.service import SandboxService
 from bot.binding.signing import SigningKey
 from bot.conversations.identities import Identities
-from bot.store.keys import Keys
 from bot.menu import DEFAULT_MENU
+from bot.store.keys import Keys
 from bot.wechat.simulate import WeChatSide
-from flows import service_texts as t, texts
+from flows import service_texts as t
+from flows import texts
 from flows.relationships import Relationship
-from tests.support.binding import person
 from tests.conftest import free_port
+from tests.support.binding import person
 from tests.support.chat import CODE, User, click, verify_rows
 from tests.test_binding_contract import verified
 from tests.test_notifications import deliver_callbacks, sent, work

@@ -11,7 +11,8 @@ import pytest
 from bot.app import create_app
 from bot.background import BackgroundServer
 from bot.wechat.simulate import WeChatSide
-from flows import bind_member_texts as bt, texts
+from flows import bind_member_texts as bt
+from flows import texts
 from tests.support.binding import person
 from tests.support.chat import CODE, User
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.config import RegionSettings
 from flows import faq

@@ -11,15 +11,15 @@ from wechatpy.events import EVENT_TYPES
 from wechatpy.messages import MESSAGE_TYPES
 
 from bot.app import create_app
+from bot.menu import DEFAULT_MENU
 from bot.webhook.signing import wechat_signature
 from bot.wechat.simulate import WeChatSide
-from bot.menu import DEFAULT_MENU
 from flows import texts
-from handlers.router import welcome
 from handlers.reply import Text
+from handlers.router import welcome
 from tests.conftest import TOKEN
-from tests.support.webhook import Webhook
 from tests.support.chat import idle_answer
+from tests.support.webhook import Webhook
 
 
 @pytest.fixture

@@ -11,11 +11,10 @@ import requests
 
 from bot.app import create_app
 from bot.wechat.simulate import WeChatSide
-from flows import texts
 from handlers.reply import Text
 from tests.conftest import wait_for
-from tests.support.webhook import Webhook
 from tests.support.chat import idle_answer
+from tests.support.webhook import Webhook
 
 
 @pytest.fixture
@@ -78,7 +77,7 @@ def test_a_queue_left_by_a_crashed_lock_holder_is_taken_over_by_the_users_next_m
     up: the user's next message, once the lock has expired, works the queue first, then itself."""
     seen: list[str] = []
 
-    def route(inbound):  # noqa: ANN001, ANN202
+    def route(inbound):
         seen.append(inbound.field("Content"))
         return Text(f"收到：{inbound.field('Content')}")
 
@@ -101,9 +100,9 @@ def test_a_queue_left_by_a_crashed_lock_holder_is_taken_over_by_the_users_next_m
 def test_a_handler_that_outlived_the_users_lock_still_hands_it_to_the_next_message(make_settings, redis_client) -> None:
     """The lock expired while its holder worked (nobody took it meanwhile): its release takes the
     lock back for the user's next queued message rather than stranding the queue."""
+    from bot.store.keys import Keys
     from bot.webhook.ledger import DeliveryLedger
     from tests.conftest import APPID
-    from bot.store.keys import Keys
     keys = Keys("wxbot", APPID)
     ledger = DeliveryLedger(redis_client, keys, nonce_ttl=60, lease=30, reply_ttl=60, lock_ttl=5)
     first = ledger.admit(keys.nonce("1", "a"), "d1", keys.delivery("one"), "o_user", entry="k1|x", wait=4)

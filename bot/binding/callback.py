@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import redis
 from flask import Blueprint, current_app, jsonify, request
+from flask.typing import ResponseReturnValue
 from pydantic import ValidationError
 
 from bot import metrics
@@ -33,7 +34,7 @@ blueprint = Blueprint("binding_callback", __name__)
 
 
 @blueprint.post("/binding/callback")
-def receive_decision():  # noqa: ANN201
+def receive_decision() -> ResponseReturnValue:
     bot = current_app.extensions["wxbot"]
     body = request.get_data()
     window = bot.settings.binding.callback_window

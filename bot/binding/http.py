@@ -7,6 +7,7 @@ a circuit breaker (pybreaker) stops calling a system that keeps failing, so user
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pybreaker
@@ -43,7 +44,7 @@ class HttpBindingService:
 
     def call(self, op: Operation, *args: Any) -> BaseModel:
         params, body = args[:len(op.params)], (args[len(op.params)] if op.body else None)
-        path = op.path.format(**dict(zip(op.params, (requests.utils.quote(str(p), safe="") for p in params))))
+        path = op.path.format(**dict(zip(op.params, (requests.utils.quote(str(p), safe="") for p in params), strict=False)))
         try:
             return self.breaker.call(self._with_retries, op, path, body)
         except pybreaker.CircuitBreakerError:
@@ -88,7 +89,7 @@ class HttpBindingService:
             raise _Transient("malformed response") from None
 
 
-def _bind(op: Operation):  # noqa: ANN202
+def _bind(op: Operation) -> Callable[..., BaseModel]:
     def method(self: HttpBindingService, *args: Any) -> BaseModel:
         return self.call(op, *args)
     method.__name__ = op.name

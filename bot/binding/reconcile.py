@@ -8,8 +8,8 @@ pending here, and is recorded once the status does."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from bot.binding import errors as e
 from bot.binding.decisions import Decisions

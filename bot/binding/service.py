@@ -5,9 +5,23 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.binding.models import (Application, ApplicationList, ApplicationRequest, Challenge, ConsentAnswer, ConsentRequest,
-                                DeductionOrder, DeductionOrderUpdate, Eligibility, Member, MemberList, Usage,
-                                VerificationAnswer, VerificationStart, VerifiedPerson)
+from bot.binding.models import (
+    Application,
+    ApplicationList,
+    ApplicationRequest,
+    Challenge,
+    ConsentAnswer,
+    ConsentRequest,
+    DeductionOrder,
+    DeductionOrderUpdate,
+    Eligibility,
+    Member,
+    MemberList,
+    Usage,
+    VerificationAnswer,
+    VerificationStart,
+    VerifiedPerson,
+)
 
 
 class BindingService(Protocol):

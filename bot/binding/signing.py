@@ -14,8 +14,8 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 HEADERS = ("X-Key-Id", "X-Timestamp", "X-Nonce", "X-Signature")
 

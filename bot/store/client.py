@@ -19,12 +19,12 @@ def connect(settings: RedisSettings, url: str | None = None, blocking: bool = Fa
     `blocking` clients (the job worker's, which waits on the queue) have no read timeout; a
     `timeout` client (calls made at WeChat's deadline) waits that long at most and never retries.
     """
-    options = dict(
-        socket_timeout=None if blocking else (timeout or settings.socket_timeout),
-        socket_connect_timeout=timeout or settings.socket_timeout,
-        retry=Retry(NoBackoff(), 0 if timeout else 1, supported_errors=(redis.ConnectionError,)),
-        health_check_interval=30,
-    )
+    options = {
+        "socket_timeout": None if blocking else (timeout or settings.socket_timeout),
+        "socket_connect_timeout": timeout or settings.socket_timeout,
+        "retry": Retry(NoBackoff(), 0 if timeout else 1, supported_errors=(redis.ConnectionError,)),
+        "health_check_interval": 30,
+    }
     if settings.sentinels:
         hosts = [(host, int(port)) for host, port in (item.rsplit(":", 1) for item in settings.sentinels)]
         sentinel = Sentinel(hosts, sentinel_kwargs={"socket_timeout": settings.socket_timeout}, **options)

@@ -9,9 +9,9 @@ CLI, the worker, tests) nothing is prefetched and every read goes to Redis.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Iterator
 
 
 @dataclass

@@ -70,7 +70,7 @@ class RedisServer:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def start(self, timeout: float = 10.0) -> "RedisServer":
+    def start(self, timeout: float = 10.0) -> RedisServer:
         if self.running:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -160,7 +160,7 @@ class RedisServer:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
             self._socket_dir = None
 
-    def __enter__(self) -> "RedisServer":
+    def __enter__(self) -> RedisServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -34,6 +34,7 @@ import uuid
 from dataclasses import dataclass
 
 import redis
+from redis.commands.core import Script
 
 from bot.conversations.store import parse_record
 from bot.store.keys import Keys
@@ -299,7 +300,7 @@ class DeliveryLedger:
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
 
-    def _attempt(self, script, openid: str | None, token: str, keys: list[str], args: list,  # noqa: ANN001
+    def _attempt(self, script: Script, openid: str | None, token: str, keys: list[str], args: list,
                  queues: bool = False) -> list:
         try:
             return script(keys=keys, args=args)
@@ -322,7 +323,7 @@ class Retractions:
     """Lock tokens whose script call failed, retracted in the background until Redis answers
     (or their lock has expired by itself). One thread per process, started on first need."""
 
-    def __init__(self, retract, keys: Keys, lock_ttl: int) -> None:  # noqa: ANN001
+    def __init__(self, retract: Script, keys: Keys, lock_ttl: int) -> None:
         self._retract, self._keys, self._ttl = retract, keys, lock_ttl
         self._pending: dict[str, tuple[str, float, bool]] = {}  # token -> (openid, give up at, queued)
         self._lock = threading.Lock()

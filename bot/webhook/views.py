@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot import metrics
 from bot.logs import log, user_ref
-from bot.webhook.envelope import Envelope, Rejected
+from bot.webhook.envelope import Envelope, EnvelopeCodec, Rejected
 from bot.webhook.inbound import Inbound, parse_inbound
 from bot.webhook.processing import SAFETY_MARGIN
 from bot.webhook.replies import render
@@ -84,17 +84,17 @@ def receive() -> Response:
         log.debug("delivery", status=admission.status, user_ref=user_ref(inbound.openid))
     except redis.RedisError:
         log.warning("redis_unavailable", path="/wechat")
-        reply, outcome = _apology(bot, inbound, envelope, texts.BUSY), "busy"
+        reply, outcome = _apology(bot.codec, inbound, envelope, texts.BUSY), "busy"
     except Exception:  # noqa: BLE001 - an error page would show the user "无法提供服务"
         log.exception("webhook_failed", user_ref=user_ref(inbound.openid))
-        reply, outcome = _apology(bot, inbound, envelope, texts.ERROR), "error"
+        reply, outcome = _apology(bot.codec, inbound, envelope, texts.ERROR), "error"
     metrics.request_answered("success" if reply == "success" else outcome, time.monotonic() - started)
     return Response(reply, mimetype="application/xml" if reply != "success" else "text/plain")
 
 
-def _apology(bot, inbound: Inbound, envelope: Envelope, text: str) -> str:  # noqa: ANN001
+def _apology(codec: EnvelopeCodec, inbound: Inbound, envelope: Envelope, text: str) -> str:
     """A polite answer that needs nothing but this process (Redis may be down)."""
-    return bot.codec.seal(render(Text(text), inbound), envelope)
+    return codec.seal(render(Text(text), inbound), envelope)
 
 
 def _refuse(rejected: Rejected, started: float | None = None) -> Response:

@@ -48,7 +48,7 @@ class WeChatAPI(WeChatClient):
             raise WeChatClientException(data["errcode"], data.get("errmsg", ""), client=self)
         return data["access_token"], int(data.get("expires_in", 7200))
 
-    def _request(self, method, url_or_endpoint, **kwargs):  # noqa: ANN001 - wechatpy's signature
+    def _request(self, method, url_or_endpoint, **kwargs):  # noqa: ANN001, ANN003, ANN202 - wechatpy's signature
         token = self.access_token
         params = dict(kwargs.pop("params", None) or {})
         params["access_token"] = token

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from bot.background import LOOPBACK_HOSTS
 
@@ -105,7 +106,7 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
         return not (request.path.startswith("/fake/") or "token" in request.path)
 
     @app.before_request
-    def inject_faults():  # noqa: ANN202
+    def inject_faults() -> ResponseReturnValue:
         if not api_call():
             return None
         with state.lock:
@@ -122,7 +123,7 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
         return None
 
     @app.before_request
-    def check_token():  # noqa: ANN202
+    def check_token() -> ResponseReturnValue:
         if not api_call():
             return None
         if not state.token_valid(request.args.get("access_token")):
@@ -133,21 +134,21 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
         return appid_ == state.appid and secret_ == state.secret
 
     @app.get("/cgi-bin/token")
-    def token():  # noqa: ANN202
+    def token() -> ResponseReturnValue:
         args = request.args
         if args.get("grant_type") != "client_credential" or not credentials_ok(args.get("appid"), args.get("secret")):
             return error(40013, "invalid appid or secret")
         return jsonify(state.issue_token(force=True))  # /token always rotates
 
     @app.post("/cgi-bin/stable_token")
-    def stable_token():  # noqa: ANN202
+    def stable_token() -> ResponseReturnValue:
         body = request.get_json(silent=True) or {}
         if body.get("grant_type") != "client_credential" or not credentials_ok(body.get("appid"), body.get("secret")):
             return error(40013, "invalid appid or secret")
         return jsonify(state.issue_token(force=bool(body.get("force_refresh"))))
 
     @app.post("/cgi-bin/message/custom/send")
-    def custom_send():  # noqa: ANN202
+    def custom_send() -> ResponseReturnValue:
         body = request.get_json(force=True, silent=True) or {}
         openid = body.get("touser")
         if not openid or body.get("msgtype") not in {"text", "image", "news", "miniprogrampage"}:
@@ -163,7 +164,7 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
         return error(0, "ok")
 
     @app.post("/cgi-bin/message/template/send")
-    def template_send():  # noqa: ANN202
+    def template_send() -> ResponseReturnValue:
         body = request.get_json(force=True, silent=True) or {}
         openid, template_id, data = body.get("touser"), body.get("template_id"), body.get("data")
         if not openid or not template_id or not isinstance(data, dict):
@@ -186,7 +187,7 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
         return jsonify(errcode=0, errmsg="ok", msgid=msg_id)
 
     @app.post("/cgi-bin/menu/create")
-    def menu_create():  # noqa: ANN202
+    def menu_create() -> ResponseReturnValue:
         body = request.get_json(force=True, silent=True) or {}
         buttons = body.get("button")
         if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
@@ -198,18 +199,18 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
         return error(0, "ok")
 
     @app.get("/cgi-bin/menu/get")
-    def menu_get():  # noqa: ANN202
+    def menu_get() -> ResponseReturnValue:
         if state.menu is None:
             return error(46003, "menu no exist")
         return jsonify(menu=state.menu)
 
     @app.get("/cgi-bin/menu/delete")
-    def menu_delete():  # noqa: ANN202
+    def menu_delete() -> ResponseReturnValue:
         state.menu = None
         return error(0, "ok")
 
     @app.get("/cgi-bin/media/get")
-    def media_get():  # noqa: ANN202
+    def media_get() -> ResponseReturnValue:
         content = state.media.get(request.args.get("media_id", ""))
         if content is None:
             return error(40007, "invalid media_id")
@@ -217,16 +218,16 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
 
     # -- inspection and control ----------------------------------------------------------------
     @app.get("/fake/sent")
-    def sent():  # noqa: ANN202
+    def sent() -> ResponseReturnValue:
         return jsonify(state.sent)
 
     @app.get("/fake/stats")
-    def stats():  # noqa: ANN202
+    def stats() -> ResponseReturnValue:
         return jsonify(token_fetches=state.token_fetches, forced_fetches=len(state.forced),
                        pending_failures=len(state.failures), calls=state.calls)
 
     @app.post("/fake/fail")
-    def fail():  # noqa: ANN202
+    def fail() -> ResponseReturnValue:
         """Queue faults for the next calls: [{"status": 502} | {"errcode": 45009} | {"delay": 3}],
         each optionally limited to paths containing {"path": "template"}. A fault with
         {"seconds": N} is an outage: every matching call fails that way for N seconds from now."""
@@ -239,7 +240,7 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
         return jsonify(queued=len(state.failures))
 
     @app.post("/fake/interact")
-    def interact():  # noqa: ANN202
+    def interact() -> ResponseReturnValue:
         """The user wrote to the account ("message") or clicked / followed ("event")."""
         body = request.get_json(force=True)
         with state.lock:
@@ -248,19 +249,19 @@ def create_fake_wechat(appid: str, secret: str, enforce_window: bool = True) -> 
         return jsonify(ok=True)
 
     @app.post("/fake/unfollow")
-    def unfollow():  # noqa: ANN202
+    def unfollow() -> ResponseReturnValue:
         with state.lock:
             state.unfollowed.add(request.get_json(force=True)["openid"])
         return jsonify(ok=True)
 
     @app.post("/fake/media")
-    def add_media():  # noqa: ANN202
+    def add_media() -> ResponseReturnValue:
         media_id = secrets.token_hex(8)
         state.media[media_id] = request.get_data()
         return jsonify(media_id=media_id)
 
     @app.post("/fake/reset")
-    def reset():  # noqa: ANN202
+    def reset() -> ResponseReturnValue:
         with state.lock:
             state.sent.clear()
             state.failures.clear()

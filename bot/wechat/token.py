@@ -9,7 +9,7 @@ first refreshed normally, and forced at most once per `FORCE_COOLDOWN` across al
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import redis
 

@@ -4,11 +4,8 @@ answering “确定要取消吗？” is a yes, “不解除” answering “确
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import re
-
-import rjieba
+from functools import lru_cache
 
 from flows.understanding.lexicon import WORDS
 from flows.understanding.normalise import EMOJI, PUNCTUATION, lookalikes, squeeze, strip_padding

@@ -8,8 +8,8 @@ sound when no phrase matched as typed."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Mapping
 
 import rjieba
 
@@ -33,7 +33,7 @@ class IntentIndex:
                     plain.append((phrase, intent))
         self.plain = sorted(plain, key=lambda pair: -len(pair[0]))
         # Every phrase at every position in one scan: a lookahead alternation, longest first.
-        self.by_phrase = {phrase: intent for phrase, intent in reversed(self.plain)}
+        self.by_phrase = dict(reversed(self.plain))
         alternatives = "|".join(re.escape(phrase) for phrase, _ in self.plain)
         self.scan = re.compile(f"(?=({alternatives}))") if alternatives else None
         self.patterns = patterns

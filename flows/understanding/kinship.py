@@ -118,7 +118,7 @@ def _of(text: str) -> Kin | None:
         return None
     (s1, w1), (s2, w2) = found[-2], found[-1]
     between = text[s1 + len(w1):s2]
-    if between not in ("的", "家的") or not text[s2 + len(w2):].strip("的呀啊吧") == "":
+    if between not in ("的", "家的") or text[s2 + len(w2):].strip("的呀啊吧") != "":
         return None      # 儿子女儿 is two relatives, not a relative's relative
     first, second = KINDS[w1], KINDS[w2]
     outer = first.relationship or (first.options[0] if first.options else None)
@@ -137,7 +137,7 @@ def _sounds_like(word: str) -> Kin | None:
     found = _SOUNDS.exact(word) or _SOUNDS.near(word)
     if len(found) != 1:
         return None
-    shares = any(a == b for a, b in zip(next(iter(found)), word))
+    shares = any(a == b for a, b in zip(next(iter(found)), word, strict=False))
     if not shares and _is_a_name(word):
         return None      # 唐杰 sounds like 堂姐, but it is a name (付母 shares 母 with 父母: a slip)
     kin = KINDS[next(iter(found))]
@@ -146,6 +146,6 @@ def _sounds_like(word: str) -> Kin | None:
 
 
 def _is_a_name(word: str) -> bool:
-    from flows.understanding.names import name_in   # names needs kinship's words; read lazily
+    from flows.understanding.names import name_in  # names needs kinship's words; read lazily
     guess = name_in(word)
     return guess is not None and guess.sure

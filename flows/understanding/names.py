@@ -121,7 +121,7 @@ def _one(word: str) -> NameGuess | None:
 
 def _starts_with_a_relative(word: str) -> bool:
     """孙子还小, 老伴儿说: a relative, then words — not a name."""
-    from flows.understanding.kinship import KINDS   # kinship reads names lazily too
+    from flows.understanding.kinship import KINDS  # kinship reads names lazily too
     return any(word[:length] in KINDS for length in range(2, len(word)))
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 import rjieba
 
@@ -75,5 +75,7 @@ class Matcher:
         return sorted(((score, key) for key, score in best.items()), reverse=True)
 
 
-QUESTION = re.compile(r"[?？]|吗|嘛|么$|呢$|[^不]不$|没$|没有$|怎么|怎样|咋|什么|啥|能不能|能否|可不可以|可以不|是不是|有没有|会不会|为什么|"
-                      r"如何|多少|多久|多长时间|多长|几个|几天|从哪|在哪|去哪|哪开始|哪里|哪些|哪个|哪儿|谁能|要不要|行不行|需不需要|算不算|还是用|还是先|还是.+[的呢]$")
+QUESTION = re.compile(r"[?？]|吗|嘛|么$|呢$|[^不]不$|没$|没有$|怎么|怎样|咋|什么|啥|能不能|能否|可不可以|可以不|是不是|有没有|"
+                      r"会不会|为什么|"
+                      r"如何|多少|多久|多长时间|多长|几个|几天|从哪|在哪|去哪|哪开始|哪里|哪些|哪个|哪儿|谁能|要不要|行不行|"
+                      r"需不需要|算不算|还是用|还是先|还是.+[的呢]$")

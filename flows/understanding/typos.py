@@ -8,14 +8,13 @@ misses of longer words (z/zh, n/l and the like: 儿纸 for 儿子) in C."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 from pypinyin import Style, lazy_pinyin
 from rapidfuzz.distance import Levenshtein
 
 from flows.understanding.normalise import CJK
-
 
 # Sounds that regional accents merge, and so do typists who learnt pinyin late: zh/z, ch/c,
 # sh/s, -ng/-n, n-/l- (儿纸 for 儿子, 老伴 typed as nao ban).
@@ -58,7 +57,7 @@ class SoundIndex:
         found = self.by_sound.get(sound(word, self.fold), {})
         if len(found) < 2:
             return found
-        shared = {w: sum(a == b for a, b in zip(w, word)) for w in found}
+        shared = {w: sum(a == b for a, b in zip(w, word, strict=False)) for w in found}
         best = max(shared.values())
         return {w: m for w, m in found.items() if shared[w] == best}
 

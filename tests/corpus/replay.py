@@ -104,7 +104,7 @@ class Place:
 
 
 class Replay:
-    def __init__(self, app, server, settings) -> None:  # noqa: ANN001
+    def __init__(self, app, server, settings) -> None:
         self.app, self.server, self.settings = app, server, settings
         self.bot = app.extensions["wxbot"]
         self.side = WeChatSide(settings.wechat)
@@ -232,7 +232,7 @@ def _nothing_happened(seen: Observed) -> bool:
             and conv.confirming in (None, "clarify", before.confirming))
 
 
-def _understood(case: Case, seen: Observed) -> bool:  # noqa: C901 - one branch per kind of meaning
+def _understood(case: Case, seen: Observed) -> bool:
     meaning, slots, conv, reply = case.meaning, case.slots, seen.conversation, seen.reply
     kind, _, arg = meaning.partition(":")
     if "=" in kind:                       # name=…, id=…, relationship=…, code=…

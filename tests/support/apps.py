@@ -35,7 +35,7 @@ def traced_app() -> Flask:
     app = create_app(settings, route=route)
 
     @app.after_request
-    def tag_worker(response):  # noqa: ANN001, ANN202
+    def tag_worker(response):
         response.headers["X-Test-Worker"] = str(os.getpid())
         return response
 

@@ -31,9 +31,8 @@ from bot.wechat.simulate import WeChatSide
 from flows import texts
 from flows.identity import _CHECK, _WEIGHTS
 from handlers.router import CLICK_ANSWERS
-from tests.support.chat import CLICK_KEYS
-from tests.support.chat import START_WORDS
 from tests.support.binding import ROSTER
+from tests.support.chat import CLICK_KEYS, START_WORDS
 
 ID_NUMBER = re.compile(r"\d{17}[\dXx]")
 DEADLINE = 5.0   # WeChat's: a reply later than this is no reply
@@ -58,7 +57,7 @@ TRICKY = ["]]>", "]]]]><![CDATA[>", "<![CDATA[", "&amp;", "&lt;xml&gt;", "</xml>
 
 
 def check_char(body17: str) -> str:
-    return _CHECK[sum(int(d) * w for d, w in zip(body17, _WEIGHTS)) % 11]
+    return _CHECK[sum(int(d) * w for d, w in zip(body17, _WEIGHTS, strict=False)) % 11]
 
 
 @st.composite
@@ -136,7 +135,7 @@ class Message:
     msg_type: str
 
     @classmethod
-    def of(cls, xml: str) -> "Message":
+    def of(cls, xml: str) -> Message:
         parsed = parse_xml(xml)
         return cls(xml, parsed["FromUserName"], parsed["ToUserName"], parsed["MsgType"].lower())
 
@@ -182,9 +181,9 @@ EXTERNAL_DTD = '<?xml version="1.0"?><!DOCTYPE xml SYSTEM "http://127.0.0.1:9/x.
 
 def _laughs(levels: int = 9) -> str:
     entities = ['<!ENTITY lol1 "lol">'] + [
-        '<!ENTITY lol%d "%s">' % (i, ("&lol%d;" % (i - 1)) * 10) for i in range(2, levels + 1)]
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(2, levels + 1)]
     return ('<?xml version="1.0"?><!DOCTYPE lolz [' + "".join(entities) + "]>"
-            "<xml><Content>&lol%d;</Content></xml>" % levels)
+            f"<xml><Content>&lol{levels};</Content></xml>")
 
 
 LAUGHS = _laughs()
@@ -273,7 +272,7 @@ def encoded(draw, xml: str) -> tuple[str, bytes]:
     if how == "gbk-declared-utf8":
         return how, b'<?xml version="1.0" encoding="GBK"?>' + xml.encode()
     if how == "gbk":
-        return how, '<?xml version="1.0" encoding="GBK"?>'.encode() + xml.encode("gbk", errors="replace")
+        return how, b'<?xml version="1.0" encoding="GBK"?>' + xml.encode("gbk", errors="replace")
     if how == "utf-16":
         return how, xml.encode("utf-16")
     if how == "latin-1-declared":
@@ -476,7 +475,7 @@ def watch_route(app: Flask, errors: list[str]) -> None:
     processor = app.extensions["wxbot"].processor
     route = processor.route
 
-    def watched(inbound):  # noqa: ANN001, ANN202
+    def watched(inbound):
         try:
             return route(inbound)
         except Exception:

@@ -28,7 +28,7 @@ class Gunicorn:
         self._env = {**os.environ, **env}
         self._process: subprocess.Popen | None = None
 
-    def start(self) -> "Gunicorn":
+    def start(self) -> Gunicorn:
         self._process = subprocess.Popen(self._args, cwd=ROOT, env=self._env, start_new_session=True)
         wait_for(self._healthy, timeout=20)
         return self
@@ -50,14 +50,14 @@ class Gunicorn:
                 os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
-def settings_env(settings) -> dict[str, str]:  # noqa: ANN001
+def settings_env(settings) -> dict[str, str]:
     """The environment that reproduces `settings` in a child process."""
     env: dict[str, str] = {}
 

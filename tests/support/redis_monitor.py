@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import redis
 
 from tests.conftest import wait_for
-
 
 # A new connection's handshake and the idle health check: per connection, not per piece of work.
 _CONNECTION_UPKEEP = frozenset({"HELLO", "CLIENT", "PING", "SELECT"})

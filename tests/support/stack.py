@@ -11,10 +11,10 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable
 
 import redis
 import requests
@@ -101,7 +101,7 @@ class Stack:
         self.worker: subprocess.Popen | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "Stack":
+    def start(self) -> Stack:
         roster = self.directory / "roster.toml"
         roster.write_text(roster_toml(self.people), encoding="utf-8")
         self.redis.start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -57,7 +58,7 @@ class Roster:
         self._by_person_id = {person.person_id: person for person in people}
 
     @classmethod
-    def load(cls, path: str | Path | None) -> "Roster":
+    def load(cls, path: str | Path | None) -> Roster:
         if not path:
             text = resources.files("bot.binding.sandbox").joinpath(DEMO_ROSTER).read_text("utf-8")
             source = DEMO_ROSTER
@@ -75,5 +76,5 @@ class Roster:
     def by_person_id(self, person_id: str) -> Person | None:
         return self._by_person_id.get(person_id)
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self) -> Iterator[Person]:
         return iter(self._by_person_id.values())

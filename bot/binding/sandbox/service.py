@@ -11,17 +11,38 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import redis
 
 from bot.binding import errors as e
-from bot.binding.models import (Application, ApplicationList, ApplicationRequest, ApplicationStatus, BindingStatus, Challenge,
-                                Consent, ConsentAnswer, ConsentRequest, DeductionOrder, DeductionOrderUpdate,
-                                Decision, Eligibility, Insurance, Member, MemberList, Payer, Usage, UsageRecord,
-                                VerificationAnswer, VerificationStart, VerifiedPerson)
+from bot.binding.models import (
+    Application,
+    ApplicationList,
+    ApplicationRequest,
+    ApplicationStatus,
+    BindingStatus,
+    Challenge,
+    Consent,
+    ConsentAnswer,
+    ConsentRequest,
+    Decision,
+    DeductionOrder,
+    DeductionOrderUpdate,
+    Eligibility,
+    Insurance,
+    Member,
+    MemberList,
+    Payer,
+    Usage,
+    UsageRecord,
+    VerificationAnswer,
+    VerificationStart,
+    VerifiedPerson,
+)
 from bot.binding.sandbox.roster import Person, Roster, person_id_for
 from bot.binding.sandbox.store import SandboxStore
 from bot.config import RegionSettings, SandboxSettings
@@ -328,7 +349,7 @@ class SandboxService:
     def recent_sms(self) -> list[tuple[str, str]]:
         return [tuple(raw.decode().split(":")[:2]) for raw in self.store.redis.lrange(self.store.key("sms"), 0, 9)]
 
-    def outbox(self) -> "Outbox":
+    def outbox(self) -> Outbox:
         return Outbox(self.store, self.clock)
 
     # -- internals ------------------------------------------------------------------------------

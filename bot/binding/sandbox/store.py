@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import redis
+from redis.lock import Lock
 
 
 class SandboxStore:
@@ -23,6 +24,6 @@ class SandboxStore:
     def put(self, record: dict[str, Any], *parts: str, ttl: int | None = None) -> None:
         self.redis.set(self.key(*parts), json.dumps(record, ensure_ascii=False), ex=ttl)
 
-    def lock(self):  # noqa: ANN201
+    def lock(self) -> Lock:
         """One writer at a time: the sandbox favours obvious correctness over throughput."""
         return self.redis.lock(self.key("lock"), timeout=10, blocking_timeout=10, sleep=0.01)
