@@ -27,7 +27,11 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/wxbot run --config config.example.toml
 
+# The linter, the layer contracts (bot -> handlers -> flows) and declared = imported, then the tests.
 test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/deptry .
 	$(BIN)/python -m pytest
 
 # The understood rate per category of tests/corpus/ (docs/understanding.md), through the real endpoint.

@@ -98,7 +98,9 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     secret = settings.conversation.secret_key
     store = ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600)
     identities = Identities(client, keys, secret, days=settings.conversation.identity_days)
-    guard = Guard(client, keys, settings.limits, identities.digest)
-    return Router(Conversations(store, identities, binding, decisions, settings, run_effect=guard.run),
-                  NotificationRecords(client, keys))
+    guard = Guard(client, keys, settings.limits, identities.digest, binding)
+    conversations = Conversations(store, identities, run_effect=guard.run,
+                                  follow_up=decisions.follow_up, settings=settings,
+                                  count_milestones=metrics.flow_milestones)
+    return Router(conversations, NotificationRecords(client, keys))
 

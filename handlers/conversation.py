@@ -11,31 +11,23 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot import metrics
-from bot.binding.decisions import Decisions
-from bot.binding.models import Decision
-from bot.binding.service import BindingService
-from bot.config import Settings
-from bot.conversations.identities import Identities
-from bot.conversations.store import ConversationStore
 from flows import texts
 from flows.catalog import ENGINE
-from flows.engine import Context, Effect, EffectDone, Event, Milestone, Outcome, Start
-from handlers.effects import run_effect
+from flows.engine import Context, Event, Milestone, Outcome, Start
+from handlers.ports import CountMilestones, DraftStore, FollowUp, IdentityStore, RunEffect, Settings
 
 MAX_EFFECTS = 5  # effects per message; a flow never chains more, this only guards against a loop
 
 
 @dataclass
 class Conversations:
-    store: ConversationStore
-    identities: Identities
-    binding: BindingService
-    decisions: Decisions
+    store: DraftStore
+    identities: IdentityStore
+    run_effect: RunEffect           # the binding service, within the bot's limits (bot/binding/guard.py)
+    follow_up: FollowUp             # a submission's decision to wait for, an unbinding's to record
     settings: Settings
+    count_milestones: CountMilestones = lambda milestones: None
     clock: Callable[[], float] = time.time
-    # (effect, service, openid, person id) -> its outcome; the bot puts its limits here (bot/binding/guard.py)
-    run_effect: Callable[[Effect, BindingService, str, str | None], EffectDone] = run_effect
 
     def handle(self, openid: str, event: Event | None = None, start: str | None = None) -> list[str]:
         """The replies to one message (`event`), or to a menu click that starts flow `start`."""
@@ -56,7 +48,7 @@ class Conversations:
             conversation = replace(conversation, updated_at=now)
         if conversation != conv:   # small talk and answers outside any flow change nothing: no write
             self.store.save(openid, conversation, rev)
-        metrics.flow_milestones(milestones)  # counted once saved: a stale save counts nothing
+        self.count_milestones(milestones)  # counted once saved: a stale save counts nothing
         return replies
 
     def forget(self, openid: str) -> None:
@@ -79,9 +71,9 @@ class Conversations:
         for _ in range(MAX_EFFECTS):
             if outcome.effects:
                 [effect] = outcome.effects
-                done = self.run_effect(effect, self.binding, openid, identity["person_id"] if identity else None)
+                done = self.run_effect(effect, openid, identity["person_id"] if identity else None)
                 if done.ok:
-                    self._remember(openid, effect.name, done.value, now)
+                    self.follow_up(openid, effect.name, done.value, now)
                 outcome = ENGINE.handle(outcome.conversation, done, self._context(identity, now))
                 replies += outcome.replies
                 milestones += outcome.milestones
@@ -107,18 +99,6 @@ class Conversations:
             else:
                 break
         return replies, outcome, milestones
-
-    def _remember(self, openid: str, effect: str, value: dict[str, Any], now: float) -> None:
-        """What the bot must follow up on: a submission's decision; an unbinding's notification
-        (recorded here too, so it does not depend on the bureau's callback; the two are one). Both
-        are the bureau's own answers to our calls: nothing to confirm, unlike a callback's."""
-        if effect == "submit_application":
-            self.decisions.remember_submission(value["application_id"], openid, now)
-        elif effect == "unbind" and value.get("application_id"):
-            self.decisions.record(Decision(
-                event_id=f"bot:{value['binding_id']}:ended", kind="binding.ended",
-                application_id=value["application_id"], binding_id=value["binding_id"], status="ended",
-                reason=value.get("end_reason"), decided_at=value.get("ended_at") or now), openid=openid)
 
     def _context(self, identity: dict[str, Any] | None, now: float) -> Context:
         identity = identity or {}

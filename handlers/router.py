@@ -5,13 +5,12 @@ each flow declares how it starts (flows/*.py `Entry`)."""
 
 from __future__ import annotations
 
-from bot.menu import MenuSettings
-from bot.notify.records import NotificationRecords
-from bot.webhook.inbound import Inbound
 from flows import faq, texts
 from flows.catalog import ENGINE
 from flows.engine import Event, Unreadable, UserImage, UserText
 from handlers.conversation import Conversations
+from handlers.inbound import Inbound
+from handlers.ports import Menu, Notices
 from handlers.reply import NoReply, Reply, Text
 
 # Events that are notifications to the account, not something the user expects an answer to.
@@ -29,7 +28,7 @@ CLICK_ANSWERS = {
 }
 
 
-def welcome(menu: MenuSettings) -> str:
+def welcome(menu: Menu) -> str:
     """The welcome explains the menu the user actually sees, whatever the settings put in it."""
     lines = [texts.MENU_LINE.format(name=button.name, items="、".join(sub.name for sub in button.sub_button))
              if button.sub_button else f"· {button.name}" for button in menu.button]
@@ -56,7 +55,7 @@ def user_event(inbound: Inbound) -> Event:
 
 
 class Router:
-    def __init__(self, conversations: Conversations, notifications: NotificationRecords) -> None:
+    def __init__(self, conversations: Conversations, notifications: Notices) -> None:
         self.conversations = conversations
         self.notifications = notifications
         self.welcome = welcome(conversations.settings.menu)

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wechatpy import parse_message
 
-from bot.webhook.inbound import Inbound
 from bot.webhook.replies import cdata_safe, render
+from handlers.inbound import Inbound
 from handlers.reply import NoReply, Text
 
 CDATA_BREAKERS = st.sampled_from(["]]>", "]]]]>", "<![CDATA[", "</Content>", "</xml>", "&amp;", "\x00", "\x1b"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 
@@ -110,6 +111,19 @@ class Decisions:
                         decision=Decision.model_validate_json(fields[b"decision"]),
                         reason=fields[b"reason"].decode(), bureau_status=fields[b"bureau_status"].decode())
                 for entry_id, fields in reversed(entries)]
+
+    def follow_up(self, openid: str, effect: str, value: dict[str, Any], now: float) -> None:
+        """What the bot must follow up on after a flow's effect: a submission's decision; an
+        unbinding's notification (recorded here too, so it does not depend on the bureau's
+        callback; the two are one). Both are the bureau's own answers to our calls: nothing to
+        confirm, unlike a callback's."""
+        if effect == "submit_application":
+            self.remember_submission(value["application_id"], openid, now)
+        elif effect == "unbind" and value.get("application_id"):
+            self.record(Decision(
+                event_id=f"bot:{value['binding_id']}:ended", kind="binding.ended",
+                application_id=value["application_id"], binding_id=value["binding_id"], status="ended",
+                reason=value.get("end_reason"), decided_at=value.get("ended_at") or now), openid=openid)
 
     def pending_since(self, before: float, limit: int = 100) -> list[str]:
         raw = self.redis.zrangebyscore(self.keys.pending_applications(), "-inf", before, start=0, num=limit)

@@ -1,7 +1,7 @@
 """The bot's own limits on identity verification and everything guessable, on top of the
 bureau's (issue 14; docs/security.md has the threat model).
 
-It runs where the flows' effects run (handlers/effects.py), because only there are the asker (the
+It runs where the flows' effects run (bot/binding/effects.py), because only there are the asker (the
 openid), the effect and its outcome all known:
 - starting a verification: per openid, at most `people_per_day` different people and
   `codes_per_openid_hour` codes; per name and ID number, `codes_per_person_hour` codes whoever
@@ -30,12 +30,12 @@ from datetime import UTC, datetime
 import redis
 
 from bot import metrics
+from bot.binding.effects import run_effect
 from bot.binding.service import BindingService
 from bot.config import LimitSettings
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
 from flows.engine import TOO_MANY_ATTEMPTS, Effect, EffectDone
-from handlers.effects import run_effect
 
 HOUR, DAY = 3600, 24 * 3600
 # How long the guard keeps a challenge, real or decoy, alike: as long as the bureau's codes live
@@ -88,17 +88,19 @@ class Limited(Exception):
 
 class Guard:
     def __init__(self, client: redis.Redis, keys: Keys, limits: LimitSettings, digest: Callable[[str], str],
-                 clock: Callable[[], float] = time.time) -> None:
+                 binding: BindingService, clock: Callable[[], float] = time.time) -> None:
         self.redis, self.keys, self.limits, self.digest, self.clock = client, keys, limits, digest, clock
+        self.binding = binding
         self._take = client.register_script(_TAKE)
 
-    def run(self, effect: Effect, binding: BindingService, openid: str, person_id: str | None) -> EffectDone:
-        """`run_effect`, within the limits."""
+    def run(self, effect: Effect, openid: str, person_id: str | None) -> EffectDone:
+        """`run_effect` on the binding service, within the limits."""
+        binding = self.binding
         try:
             if effect.name == "start_verification":
-                return self._start(effect, binding, openid, person_id)
+                return self._start(effect, openid, person_id)
             if effect.name == "complete_verification":
-                return self._complete(effect, binding, openid, person_id)
+                return self._complete(effect, openid, person_id)
             if effect.name in WRONG_GUESSES:
                 self._check(self._wrong_guesses(openid, ""))
                 return self._counted(effect, run_effect(effect, binding, openid, person_id), openid)
@@ -107,7 +109,7 @@ class Guard:
         return run_effect(effect, binding, openid, person_id)
 
     # -- verification ---------------------------------------------------------------------------
-    def _start(self, effect: Effect, binding: BindingService, openid: str, person_id: str | None) -> EffectDone:
+    def _start(self, effect: Effect, openid: str, person_id: str | None) -> EffectDone:
         person = self.digest(effect.args["id_number"])
         fresh = uuid.uuid4().hex
         windows = [self._wrong_guesses(openid, ""), self._lock(openid, person, ""),
@@ -122,7 +124,7 @@ class Guard:
             windows.append(Window("codes_per_person_hour", self.keys.limit("person-codes", pair), fresh,
                                   self.limits.codes_per_person_hour, HOUR))
         self._check(*windows)
-        done = run_effect(effect, binding, openid, person_id)
+        done = run_effect(effect, self.binding, openid, person_id)
         if done.ok:
             challenge_id = done.value["challenge_id"]
         elif done.error in UNMATCHED or done.error == "verification_locked":
@@ -137,7 +139,7 @@ class Guard:
         return EffectDone(effect.name, ok=True, value={"challenge_id": challenge_id, "method": "sms",
                                                        "masked_phone": None, "url": None, "expires_at": expires})
 
-    def _complete(self, effect: Effect, binding: BindingService, openid: str, person_id: str | None) -> EffectDone:
+    def _complete(self, effect: Effect, openid: str, person_id: str | None) -> EffectDone:
         self._check(self._wrong_guesses(openid, ""))
         key = self.keys.challenge(effect.args["challenge_id"])
         owner, sent, person = self.redis.hmget(key, "openid", "sent", "person")
@@ -146,7 +148,7 @@ class Guard:
         person = person.decode()
         self._check(self._lock(openid, person, ""))
         tries = self.redis.hincrby(key, "tries", 1)
-        done = run_effect(effect, binding, openid, person_id)   # a decoy's too: the bureau knows no such challenge
+        done = run_effect(effect, self.binding, openid, person_id)   # a decoy's too: the bureau knows no such challenge
         if done.ok and sent == b"1":
             self.redis.delete(key)
             return done

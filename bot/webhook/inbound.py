@@ -1,37 +1,17 @@
-"""Parse the plaintext message XML into an `Inbound`: the message plus its delivery identity."""
+"""Parse the plaintext message XML into an `Inbound` (handlers/inbound.py): the message plus its
+delivery identity."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from xml.parsers.expat import ExpatError
 
 from wechatpy import parse_message
-from wechatpy.messages import BaseMessage, UnknownMessage
 
 from bot.webhook.envelope import Rejected
+from handlers.inbound import Inbound
 
 _REQUIRED = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
-
-
-@dataclass(frozen=True)
-class Inbound:
-    message: BaseMessage
-    openid: str
-    account: str
-    msg_type: str
-    event: str
-    delivery_id: str
-
-    @property
-    def known(self) -> bool:
-        """Whether wechatpy knows this message or event type."""
-        return not isinstance(self.message, UnknownMessage)
-
-    def field(self, name: str) -> str:
-        """A top-level field as text ('' when absent or not text)."""
-        value = self.message._data.get(name)
-        return value if isinstance(value, str) else ""
 
 
 def parse_inbound(xml: str) -> Inbound:

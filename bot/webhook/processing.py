@@ -29,11 +29,12 @@ from bot import metrics
 from bot.logs import log, user_ref
 from bot.store.prefetch import UserRecords, using
 from bot.webhook.envelope import Envelope, EnvelopeCodec
-from bot.webhook.inbound import Inbound, parse_inbound
+from bot.webhook.inbound import parse_inbound
 from bot.webhook.ledger import Admission, DeliveryLedger, Finished, Work
 from bot.webhook.queued import QueueCodec, QueuedMessage
 from bot.webhook.replies import render
 from flows import texts
+from handlers.inbound import Inbound
 from handlers.reply import NoReply, Reply, Text
 
 Route = Callable[[Inbound], Reply]

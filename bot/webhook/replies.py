@@ -6,7 +6,7 @@ import re
 
 from wechatpy.replies import TextReply
 
-from bot.webhook.inbound import Inbound
+from handlers.inbound import Inbound
 from handlers.reply import NoReply, Reply, Text
 
 # Characters XML 1.0 forbids; a reply containing one is rejected by WeChat's parser.

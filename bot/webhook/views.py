@@ -12,10 +12,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bot import metrics
 from bot.logs import log, user_ref
 from bot.webhook.envelope import Envelope, EnvelopeCodec, Rejected
-from bot.webhook.inbound import Inbound, parse_inbound
+from bot.webhook.inbound import parse_inbound
 from bot.webhook.processing import SAFETY_MARGIN
 from bot.webhook.replies import render
 from flows import texts
+from handlers.inbound import Inbound
 from handlers.reply import Text
 
 blueprint = Blueprint("wechat", __name__)

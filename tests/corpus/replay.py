@@ -112,7 +112,7 @@ class Replay:
         self.store = ConversationStore(self.bot.redis, self.bot.keys, secret, ttl=3600)
         self.identities = Identities(self.bot.redis, self.bot.keys, secret)
         # Challenges are started as the bot starts them, so that its guard knows them.
-        self.guard = Guard(self.bot.redis, self.bot.keys, settings.limits, self.identities.digest)
+        self.guard = Guard(self.bot.redis, self.bot.keys, settings.limits, self.identities.digest, self.bot.binding)
         self.today = date.today()
         # The bureau (the sandbox) knows the user as verified, as after a real verification.
         challenge = self.bot.binding.start_verification(
@@ -152,7 +152,7 @@ class Replay:
                 data, history = {"name": USER.name}, ("name",)
             if name == "code":
                 started = self.guard.run(Effect("start_verification", {"name": USER.name, "id_number": USER.id_number}),
-                                         self.bot.binding, openid, None)
+                                         openid, None)
                 data.update(id_number=USER.id_number, challenge_id=started.value["challenge_id"])
                 history += ("id_number",)
             conv = Conversation(flow="verify", version=FLOWS["verify"].version, step=name, data=data, history=history)

@@ -1,0 +1,69 @@
+"""What the handlers need from the outside world, as protocols: the bot (bot/) supplies the real
+ones — Redis stores, the binding service behind the guard, metrics — and the handlers import
+nothing from it. Tests may supply in-memory ones.
+
+Dependencies run one way, bot → handlers → flows (import-linter checks it in `make test`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from typing import Any, Protocol
+
+from flows.engine import Conversation, Effect, EffectDone, Milestone
+
+
+class DraftStore(Protocol):
+    """Each user's conversation, revision-checked (bot/conversations/store.py)."""
+    def load(self, openid: str) -> tuple[Conversation, int]: ...
+    def save(self, openid: str, conversation: Conversation, rev: int) -> None: ...
+    def delete(self, openid: str) -> None: ...
+
+
+class Linked(Protocol):
+    record: dict[str, Any]
+    elsewhere: str | None    # another account the person was linked from until now
+
+
+class IdentityStore(Protocol):
+    """Which insured person each account has proven to be (bot/conversations/identities.py)."""
+    def get(self, openid: str) -> dict[str, Any] | None: ...
+    def link(self, openid: str, person: dict[str, Any], id_number: str, today: date) -> Linked: ...
+    def unlink(self, openid: str) -> None: ...
+    def tell(self, openid: str, text: str) -> None: ...
+    def digest(self, id_number: str) -> str: ...
+
+
+class Notices(Protocol):
+    """Notifications that wait for the user's next message (bot/notify/records.py)."""
+    def take_pending(self, openid: str) -> list[str]: ...
+    def delivery_report(self, msgid: str, status: str) -> str | None: ...
+
+
+class ConversationSettings(Protocol):
+    idle_minutes: int
+    fresh_minutes: int
+
+
+class MenuButton(Protocol):
+    name: str
+    sub_button: Sequence[MenuButton]
+
+
+class Menu(Protocol):
+    button: Sequence[MenuButton]
+
+
+class Settings(Protocol):
+    """The settings the handlers read (bot/config.py Settings has them all)."""
+    conversation: ConversationSettings
+    region: Any        # the flows' region rules, passed on in the Context
+    menu: Menu
+
+
+# (effect, openid, person id) -> its outcome: the binding service, within the bot's limits.
+RunEffect = Callable[[Effect, str, str | None], EffectDone]
+# (openid, effect, its value, now): what the bot must follow up on (a decision to wait for).
+FollowUp = Callable[[str, str, dict[str, Any], float], None]
+# The milestones of one message, once its conversation is saved (the metrics).
+CountMilestones = Callable[[Iterable[Milestone]], None]
