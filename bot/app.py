@@ -45,7 +45,7 @@ class Bot:
 def create_app(settings: Settings, *, route: Route | None = None, binding: BindingService | None = None) -> Flask:
     configure_for(settings)
     client = connect(settings.redis)
-    keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
+    keys = Keys.of(settings)
     hook = settings.webhook
 
     wechat = wechat_api(settings, client)

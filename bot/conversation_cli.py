@@ -64,7 +64,7 @@ def _user(config_path: str | None) -> Iterator[_User]:
     with redis_for(settings_or_exit(config_path)) as settings:
         configure_for(settings)  # user_ref keyed as the webhook keys it
         client = connect(settings.redis)
-        keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
+        keys = Keys.of(settings)
         secret = settings.conversation.secret_key
         yield _User(settings, client, keys,
                     ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600),

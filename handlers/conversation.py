@@ -14,7 +14,7 @@ from typing import Any
 from flows import texts
 from flows.catalog import ENGINE
 from flows.engine import Context, Event, Milestone, Outcome, Start
-from handlers.ports import CountMilestones, DraftStore, FollowUp, IdentityStore, RunEffect, Settings
+from handlers.ports import CountMilestones, DraftStore, FollowUp, IdentityStore, RunEffect, Session, Settings
 
 MAX_EFFECTS = 5  # effects per message; a flow never chains more, this only guards against a loop
 
@@ -29,11 +29,13 @@ class Conversations:
     count_milestones: CountMilestones = lambda milestones: None
     clock: Callable[[], float] = time.time
 
-    def handle(self, openid: str, event: Event | None = None, start: str | None = None) -> list[str]:
-        """The replies to one message (`event`), or to a menu click that starts flow `start`."""
-        conv, rev = self.store.load(openid)
+    def handle(self, openid: str, event: Event | None = None, start: str | None = None,
+               session: Session | None = None) -> list[str]:
+        """The replies to one message (`event`), or to a menu click that starts flow `start`;
+        `session`: the user's records read with the message (none outside a message)."""
+        conv, rev = self.store.load(openid, session)
         now = self.clock()
-        identity = self.identities.get(openid)  # read once per message; replaced when verification links it
+        identity = self.identities.get(openid, session)  # read once per message; replaced when verification links it
         ctx = self._context(identity, now)
         if start is not None:
             outcome = ENGINE.handle(conv, Start(start, ENGINE.start_data(start, None, ctx)), ctx)
@@ -42,30 +44,30 @@ class Conversations:
             outcome = ENGINE.ask_to_resume(conv)
         else:
             outcome = ENGINE.handle(conv, event, ctx)
-        replies, outcome, milestones = self._settle(openid, identity, outcome, now)
+        replies, outcome, milestones = self._settle(openid, identity, outcome, now, session)
         conversation = outcome.conversation
         if conversation.active:
             conversation = replace(conversation, updated_at=now)
         if conversation != conv:   # small talk and answers outside any flow change nothing: no write
-            self.store.save(openid, conversation, rev)
+            self.store.save(openid, conversation, rev, session)
         self.count_milestones(milestones)  # counted once saved: a stale save counts nothing
         return replies
 
-    def forget(self, openid: str) -> None:
+    def forget(self, openid: str, session: Session | None = None) -> None:
         """The user unfollowed: delete their draft and their verified identity."""
-        self.store.delete(openid)
-        self.identities.unlink(openid)
+        self.store.delete(openid, session)
+        self.identities.unlink(openid, session)
 
-    def active_flow(self, openid: str) -> str | None:
-        return self.store.load(openid)[0].flow
+    def active_flow(self, openid: str, session: Session | None = None) -> str | None:
+        return self.store.load(openid, session)[0].flow
 
-    def active_title(self, openid: str) -> str | None:
-        flow = ENGINE.flows.get(self.active_flow(openid) or "")
+    def active_title(self, openid: str, session: Session | None = None) -> str | None:
+        flow = ENGINE.flows.get(self.active_flow(openid, session) or "")
         return flow.title if flow else None
 
     # -- internals ---------------------------------------------------------------------------
     def _settle(self, openid: str, identity: dict[str, Any] | None, outcome: Outcome,
-                now: float) -> tuple[list[str], Outcome, list[Milestone]]:
+                now: float, session: Session | None) -> tuple[list[str], Outcome, list[Milestone]]:
         """Run effects and follow finished flows until the engine waits for the user."""
         replies, milestones = list(outcome.replies), list(outcome.milestones)
         for _ in range(MAX_EFFECTS):
@@ -79,7 +81,7 @@ class Conversations:
                 milestones += outcome.milestones
             elif outcome.finished == ENGINE.verify_flow and outcome.result:
                 linked = self.identities.link(openid, outcome.result["person"], outcome.result["id_number"],
-                                              datetime.fromtimestamp(now).date())
+                                              datetime.fromtimestamp(now).date(), session)
                 identity = linked.record
                 if linked.elsewhere:
                     # The person is now linked from a second WeChat account: the first one hears of it.
@@ -93,7 +95,7 @@ class Conversations:
                 replies += outcome.replies
                 milestones += outcome.milestones
             elif outcome.finished and (outcome.result or {}).get("forget_identity"):
-                self.identities.unlink(openid)
+                self.identities.unlink(openid, session)
                 identity = None
                 break
             else:

@@ -10,7 +10,7 @@ from flows.catalog import ENGINE
 from flows.engine import Event, Unreadable, UserImage, UserText
 from handlers.conversation import Conversations
 from handlers.inbound import Inbound
-from handlers.ports import Menu, Notices
+from handlers.ports import Menu, Notices, Session
 from handlers.reply import NoReply, Reply, Text
 
 # Events that are notifications to the account, not something the user expects an answer to.
@@ -60,43 +60,44 @@ class Router:
         self.notifications = notifications
         self.welcome = welcome(conversations.settings.menu)
 
-    def __call__(self, inbound: Inbound) -> Reply:
+    def __call__(self, inbound: Inbound, session: Session | None = None) -> Reply:
+        """The reply to one message; `session`: its user's records, read with it under their lock."""
         if inbound.msg_type == "event" and inbound.event == "templatesendjobfinish":
             self.notifications.delivery_report(inbound.field("MsgID"), inbound.field("Status"))
             return NoReply()
-        reply = self._route(inbound)
+        reply = self._route(inbound, session)
         if inbound.msg_type == "event" and inbound.event in _SILENT_EVENTS:
             return reply
         # Decisions that could not be pushed (the user had unfollowed) come with the next reply.
-        notices = self.notifications.take_pending(inbound.openid)
+        notices = self.notifications.take_pending(inbound.openid, session)
         if not notices:
             return reply
         text = "\n\n".join(notices)
         return Text(f"{text}\n\n{reply.content}") if isinstance(reply, Text) else Text(text)
 
-    def _route(self, inbound: Inbound) -> Reply:
+    def _route(self, inbound: Inbound, session: Session | None) -> Reply:
         if inbound.msg_type == "event":
-            return self._event(inbound)
-        return _joined(self.conversations.handle(inbound.openid, user_event(inbound)))
+            return self._event(inbound, session)
+        return _joined(self.conversations.handle(inbound.openid, user_event(inbound), session=session))
 
-    def _event(self, inbound: Inbound) -> Reply:
+    def _event(self, inbound: Inbound, session: Session | None) -> Reply:
         if inbound.event in ("subscribe", "subscribe_scan", "scan"):
             return Text(self.welcome)
         if inbound.event == "unsubscribe":
             # Nobody to talk to any more: the draft and the verified identity go.
-            self.conversations.forget(inbound.openid)
+            self.conversations.forget(inbound.openid, session)
             return NoReply()
         if inbound.event in _SILENT_EVENTS:
             return NoReply()
         key = inbound.field("EventKey") if inbound.event == "click" else ""
         if key in CLICK_ANSWERS:
             # An answer, not a service: a flow in the middle stays where it is.
-            still_open = self.conversations.active_title(inbound.openid)
+            still_open = self.conversations.active_title(inbound.openid, session)
             answer = CLICK_ANSWERS[key]()
             return Text(f"{answer}\n\n{texts.STILL_OPEN.format(title=still_open)}" if still_open else answer)
         flow = ENGINE.start_for(key)
         if flow:
-            return _joined(self.conversations.handle(inbound.openid, start=flow))
+            return _joined(self.conversations.handle(inbound.openid, start=flow, session=session))
         return Text(texts.HELP)
 
 

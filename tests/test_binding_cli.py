@@ -94,7 +94,7 @@ def test_sms_shows_the_codes_sent(env, sandbox) -> None:
 
 def test_refused_decisions_are_listed_for_operators(env, redis_client) -> None:
     settings = load_settings(CONFIG, redis={"url": env["WXBOT_REDIS__URL"]})
-    decisions = Decisions(redis_client, Keys(settings.redis.key_prefix, settings.wechat.appid))
+    decisions = Decisions(redis_client, Keys.of(settings))
     forged = Decision(event_id="e1", kind="binding.ended", application_id="A-forged", binding_id="B-forged",
                       status="ended", decided_at="2026-11-20T08:00:00Z")
     decisions.refuse(forged, "not_decided", "active")

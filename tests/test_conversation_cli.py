@@ -28,7 +28,7 @@ def stuck(make_settings, redis_client):
     """A user at the photo step of 绑定家人, with a verification paused under it, verified, and
     two notices waiting."""
     settings = make_settings()
-    keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
+    keys = Keys.of(settings)
     secret = settings.conversation.secret_key
     store = ConversationStore(redis_client, keys, secret, ttl=3600)
     now = time.time()

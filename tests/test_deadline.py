@@ -20,7 +20,7 @@ class SlowRoute:
     def __init__(self, delay: float) -> None:
         self.delay, self.calls = delay, 0
 
-    def __call__(self, inbound):
+    def __call__(self, inbound, session):
         self.calls += 1
         time.sleep(self.delay)
         return Text(f"慢慢来的回答：{inbound.field('Content')}")
@@ -105,7 +105,7 @@ def test_late_answer_survives_an_expired_access_token(slow_webhook, fake_wechat,
 
 
 def test_handler_that_crashes_gets_an_apology_not_an_error_page(make_settings, wechat_side, aes, redis_client) -> None:
-    def broken(inbound):
+    def broken(inbound, session):
         raise RuntimeError("bug")
     webhook = Webhook(create_app(make_settings(aes=aes), route=broken), wechat_side)
     assert webhook.say("你好")["Content"] == texts.ERROR

@@ -108,7 +108,7 @@ def test_rejections_count_by_status_and_a_forged_body_is_a_dedupe_hit(hook) -> N
 
 
 def test_a_handler_error_and_redis_down_count_as_error_and_busy(make_settings, redis_client, tmp_path) -> None:
-    def broken(inbound):
+    def broken(inbound, session):
         raise RuntimeError("a bug")
 
     settings = make_settings()
@@ -120,7 +120,7 @@ def test_a_handler_error_and_redis_down_count_as_error_and_busy(make_settings, r
     server = RedisServer(tmp_path / "redis").start()
     try:
         settings = make_settings(redis={"url": server.url})
-        webhook = Webhook(create_app(settings, route=lambda inbound: Text("ok")), WeChatSide(settings.wechat))
+        webhook = Webhook(create_app(settings, route=lambda inbound, session: Text("ok")), WeChatSide(settings.wechat))
         server.stop()
         assert webhook.say("还在吗", "o_busy")["Content"] == texts.BUSY
     finally:
@@ -129,7 +129,7 @@ def test_a_handler_error_and_redis_down_count_as_error_and_busy(make_settings, r
 
 
 def test_a_message_waiting_for_the_users_previous_one_counts_its_wait(make_settings, redis_client) -> None:
-    def slow(inbound):
+    def slow(inbound, session):
         time.sleep(0.5)
         return Text(f"好的：{inbound.field('Content')}")
 
@@ -156,7 +156,7 @@ def test_a_message_waiting_for_the_users_previous_one_counts_its_wait(make_setti
 
 def test_messages_over_the_users_rate_are_counted_as_limited(make_settings, redis_client) -> None:
     settings = make_settings(webhook={"user_rate_limit": 2})
-    webhook = Webhook(create_app(settings, route=lambda inbound: Text("好的")), WeChatSide(settings.wechat))
+    webhook = Webhook(create_app(settings, route=lambda inbound, session: Text("好的")), WeChatSide(settings.wechat))
     counts = Counts(webhook.app)
     answers = [webhook.say(text, "o_fast")["Content"] for text in ("一", "二", "三")]
     assert answers[:2] == ["好的", "好的"] and answers[2].startswith("您发送得太快了")
@@ -165,7 +165,7 @@ def test_messages_over_the_users_rate_are_counted_as_limited(make_settings, redi
 
 
 def test_deadline_fallbacks_and_late_replies_sent_or_failed(make_settings, fake_wechat, redis_client) -> None:
-    def slow(inbound):
+    def slow(inbound, session):
         time.sleep(1.3)
         return Text("慢慢来的回答")
 

@@ -49,7 +49,7 @@ def test_redis_stalling_at_the_deadline_neither_delays_the_reply_nor_loses_the_a
     try:
         settings = make_settings(redis={"url": server.url}, webhook={"reply_deadline": 1.0},
                                  wechat={"api_base_url": fake_wechat.url})
-        app = create_app(settings, route=lambda inbound: (time.sleep(1.5), Text("慢慢查好了"))[1])
+        app = create_app(settings, route=lambda inbound, session: (time.sleep(1.5), Text("慢慢查好了"))[1])
         side = WeChatSide(settings.wechat)
         requests.post(f"{fake_wechat.url}/fake/interact", json={"openid": "o_user"}, timeout=5)
         pauser = redis_lib.Redis.from_url(server.url)

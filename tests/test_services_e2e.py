@@ -209,7 +209,7 @@ def test_an_outage_gets_a_polite_try_again_and_the_service_runs_when_it_is_back(
     bureau = SandboxService(redis_client, Roster.load(None), settings.region, settings.binding.sandbox)
     me = verified(bureau, "王建国", code=CODE)
     who = person("王建国")
-    Identities(redis_client, Keys(settings.redis.key_prefix, settings.wechat.appid),
+    Identities(redis_client, Keys.of(settings),
                settings.conversation.secret_key).link(
         "o_outage", {"person_id": me, "masked_name": "王**", "masked_id_number": "3301**********0111"},
         who.id_number, date.today())

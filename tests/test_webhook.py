@@ -35,7 +35,7 @@ class CountingRoute:
         self.delay = delay
         self._lock = threading.Lock()
 
-    def __call__(self, inbound):
+    def __call__(self, inbound, session):
         with self._lock:
             self.calls += 1
         time.sleep(self.delay)

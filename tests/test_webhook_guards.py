@@ -77,7 +77,7 @@ def test_a_queue_left_by_a_crashed_lock_holder_is_taken_over_by_the_users_next_m
     up: the user's next message, once the lock has expired, works the queue first, then itself."""
     seen: list[str] = []
 
-    def route(inbound):
+    def route(inbound, session):
         seen.append(inbound.field("Content"))
         return Text(f"收到：{inbound.field('Content')}")
 

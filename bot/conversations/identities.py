@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
-from bot.store.prefetch import prefetched
+from bot.store.session import Session, of
 from flows.identity import normalise_id_number, parse_id_number
 
 DEFAULT_DAYS = 30
@@ -42,7 +42,8 @@ class Identities:
         self.cipher = Fernet(secret_key.encode())
         self._digest_key = hashlib.sha256(b"id-digest:" + secret_key.encode()).digest()
 
-    def link(self, openid: str, person: dict[str, Any], id_number: str, today: date) -> Linked:
+    def link(self, openid: str, person: dict[str, Any], id_number: str, today: date,
+             session: Session | None = None) -> Linked:
         record = {"openid": openid, "verified_at": self.clock(),
                   "person_id": person["person_id"], "masked_name": person["masked_name"],
                   "masked_id_number": person["masked_id_number"],
@@ -54,13 +55,13 @@ class Identities:
         pipe.getset(self.keys.person_openid(record["id_digest"]), openid)
         pipe.expire(self.keys.person_openid(record["id_digest"]), self.ttl)
         _, before, _ = pipe.execute()
-        self._remember(openid, token)
+        self._remember(session, openid, token)
         before = before.decode() if before else None
         still = before and before != openid and (self.get(before) or {}).get("person_id") == person["person_id"]
         return Linked(record, before if still else None)
 
-    def get(self, openid: str) -> dict[str, Any] | None:
-        records = prefetched(openid)
+    def get(self, openid: str, session: Session | None = None) -> dict[str, Any] | None:
+        records = of(session, openid)
         token = records.identity if records else self.redis.get(self.keys.identity(openid))
         if token is None:
             return None
@@ -75,14 +76,14 @@ class Identities:
             return None
         return record
 
-    def unlink(self, openid: str) -> None:
-        record = self.get(openid)
+    def unlink(self, openid: str, session: Session | None = None) -> None:
+        record = self.get(openid, session)
         self.redis.delete(self.keys.identity(openid))
         if record:   # the person's newest account is no longer this one
             owner = self.keys.person_openid(record["id_digest"])
             if self.redis.get(owner) == openid.encode():
                 self.redis.delete(owner)
-        self._remember(openid, None)
+        self._remember(session, openid, None)
 
     def tell(self, openid: str, text: str) -> None:
         """A notice shown in front of the user's next reply (with the parked notifications)."""
@@ -91,8 +92,8 @@ class Identities:
         self.redis.expire(key, self.ttl)
 
     @staticmethod
-    def _remember(openid: str, token: bytes | None) -> None:
-        records = prefetched(openid)  # a later read in this message sees the change
+    def _remember(session: Session | None, openid: str, token: bytes | None) -> None:
+        records = of(session, openid)  # a later read in this message sees the change
         if records:
             records.identity = token
 

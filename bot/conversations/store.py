@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
-from bot.store.prefetch import prefetched
+from bot.store.session import Session, of
 from flows.engine import IDLE, Conversation
 
 # The record is one string, "<rev>:<state json>". (As a hash it would be stored as a hashtable,
@@ -45,8 +45,8 @@ class ConversationStore:
         self.cipher = Fernet(secret_key.encode())
         self._save = client.register_script(_SAVE)
 
-    def load(self, openid: str) -> tuple[Conversation, int]:
-        records = prefetched(openid)
+    def load(self, openid: str, session: Session | None = None) -> tuple[Conversation, int]:
+        records = of(session, openid)
         if records:
             rev, state = records.conversation_rev, records.conversation_state
         else:
@@ -60,31 +60,31 @@ class ConversationStore:
             log.warning("conversation_unreadable", user_ref=user_ref(openid))
             return IDLE, rev
 
-    def save(self, openid: str, conversation: Conversation, rev: int) -> int:
+    def save(self, openid: str, conversation: Conversation, rev: int, session: Session | None = None) -> int:
         if not conversation.active:
-            return self.clear(openid, rev)
-        return self._write(openid, rev, self._encode(conversation))
+            return self.clear(openid, rev, session)
+        return self._write(openid, rev, self._encode(conversation), session)
 
-    def clear(self, openid: str, rev: int = 0) -> int:
+    def clear(self, openid: str, rev: int = 0, session: Session | None = None) -> int:
         """Delete the draft and its data; keep the revision so stale writers still conflict."""
-        return self._write(openid, rev, "")
+        return self._write(openid, rev, "", session)
 
-    def delete(self, openid: str) -> None:
+    def delete(self, openid: str, session: Session | None = None) -> None:
         """Delete the record, revision included (the user is gone)."""
         self.redis.delete(self.keys.conversation(openid))
-        self._remember(openid, 0, "")
+        self._remember(session, openid, 0, "")
 
-    def _write(self, openid: str, rev: int, state: str) -> int:
+    def _write(self, openid: str, rev: int, state: str, session: Session | None) -> int:
         new_rev = self._save(keys=[self.keys.conversation(openid)], args=[rev, state, self.ttl])
         if new_rev == -1:
             raise StaleConversation()
-        self._remember(openid, new_rev, state)
+        self._remember(session, openid, new_rev, state)
         return new_rev
 
     @staticmethod
-    def _remember(openid: str, rev: int, state: str) -> None:
-        """Keep the records prefetched for this message current: a second load sees this write."""
-        records = prefetched(openid)
+    def _remember(session: Session | None, openid: str, rev: int, state: str) -> None:
+        """Keep the message's session current: a second load in this message sees this write."""
+        records = of(session, openid)
         if records:
             records.conversation_rev, records.conversation_state = rev, state.encode() or None
 

@@ -65,7 +65,7 @@ def dead(config_path: str | None) -> None:
     from bot.store.keys import Keys
 
     with _dead_letters(config_path) as (settings, registry):
-        records = NotificationRecords(registry.connection, Keys(settings.redis.key_prefix, settings.wechat.appid))
+        records = NotificationRecords(registry.connection, Keys.of(settings))
         job_ids = registry.get_job_ids()
         for job_id in job_ids:
             record = records.get(job_id.removeprefix("notify-")) or {}

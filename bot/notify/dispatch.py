@@ -30,7 +30,7 @@ def job_id(notification_id: str) -> str:
 class Dispatcher:
     def __init__(self, client: redis.Redis, settings: Settings, consumer: str | None = None) -> None:
         self.redis, self.settings = client, settings
-        self.keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
+        self.keys = Keys.of(settings)
         self.records = NotificationRecords(client, self.keys)
         self.queue = Queue(settings.notifications.queue, connection=client)
         self.stream = self.keys.decisions()

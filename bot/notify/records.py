@@ -10,7 +10,7 @@ import redis
 
 from bot import metrics
 from bot.store.keys import Keys
-from bot.store.prefetch import prefetched
+from bot.store.session import Session, of
 
 RECORD_TTL = 90 * 24 * 3600
 
@@ -66,9 +66,9 @@ class NotificationRecords:
                                                                       ensure_ascii=False))
         self.redis.expire(self.keys.pending_notices(openid), RECORD_TTL)
 
-    def take_pending(self, openid: str) -> list[str]:
+    def take_pending(self, openid: str, session: Session | None = None) -> list[str]:
         """The notices waiting for this user, removed as they are taken (shown once)."""
-        records = prefetched(openid)
+        records = of(session, openid)
         if records and not records.waiting_notices:
             return []  # known from the message's admission: nothing waits, no need to ask
         key = self.keys.pending_notices(openid)

@@ -30,7 +30,7 @@ _current: Runtime | None = None
 
 def build(settings: Settings, client: redis.Redis | None = None) -> Runtime:
     client = client or connect(settings.redis)
-    keys = Keys(settings.redis.key_prefix, settings.wechat.appid)
+    keys = Keys.of(settings)
     return Runtime(settings, client, NotificationRecords(client, keys), wechat_api(settings, client),
                    binding_service(settings, client))
 

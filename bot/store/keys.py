@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 class Keys:
     def __init__(self, prefix: str, appid: str) -> None:
         self._base = f"{prefix}:{appid}"
+
+    @classmethod
+    def of(cls, settings: Settings) -> Keys:
+        """The namespace of this deployment's account: `<redis.key_prefix>:<wechat.appid>`."""
+        return cls(settings.redis.key_prefix, settings.wechat.appid)
 
     def delivery(self, delivery_id: str) -> str:
         """The record of one inbound delivery: its processing status and cached reply."""

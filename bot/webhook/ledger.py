@@ -18,7 +18,7 @@ answer; the request at its deadline takes the reply if it came, else marks the r
 
 The ledger also carries the user's side of a message, so that a step in a conversation costs
 three Redis round trips: `admit` claims the delivery and, in the same script, counts the user's
-rate window, takes the user's lock and reads their records (bot/store/prefetch.py); the
+rate window, takes the user's lock and reads their records (bot/store/session.py); the
 conversation's save is the second; `finish` records the reply and releases the lock. When the
 lock is held by the user's previous message, `admit` puts this one in the user's queue instead
 (or refuses it: the rate window or the queue is full), and the holder's `finish` hands the lock
@@ -38,7 +38,7 @@ from redis.commands.core import Script
 
 from bot.conversations.store import parse_record
 from bot.store.keys import Keys
-from bot.store.prefetch import UserRecords
+from bot.store.session import Session
 
 # The user's keys, from KEYS[o+1]: lock, conversation, identity, waiting notices, queue, rate
 # window, this call's token's retraction.
@@ -176,7 +176,7 @@ class Work:
     openid: str
     lock_token: str
     entry: str          # processing.QueueCodec's: the delivery key, then the sealed message
-    records: UserRecords
+    records: Session
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ class Admission:
     delivery_key: str
     body: str = ""
     lock_token: str | None = None     # the user's lock, when this admission took it for this message
-    records: UserRecords | None = None  # the user's records, read under that lock
+    records: Session | None = None  # the user's records, read under that lock
     queued: bool = False              # it waits in the user's queue; its reply comes through the record
     work: Work | None = None          # a queue left by a holder whose lock expired, taken over
     limited: str = ""                 # refused: 'rate' (the window's count) or 'queue' (its length)
@@ -357,9 +357,9 @@ class Retractions:
             time.sleep(0.2)
 
 
-def _records(openid: str, values: list) -> UserRecords:
+def _records(openid: str, values: list) -> Session:
     draft, identity, notices = values
-    return UserRecords(openid, *parse_record(draft), identity or None, int(notices))
+    return Session(openid, *parse_record(draft), identity or None, int(notices))
 
 
 def _work(openid: str, token: str, values: list) -> Work:

@@ -27,7 +27,7 @@ import redis
 
 from bot import metrics
 from bot.logs import log, user_ref
-from bot.store.prefetch import UserRecords, using
+from bot.store.session import Session
 from bot.webhook.envelope import Envelope, EnvelopeCodec
 from bot.webhook.inbound import parse_inbound
 from bot.webhook.ledger import Admission, DeliveryLedger, Finished, Work
@@ -37,7 +37,8 @@ from flows import texts
 from handlers.inbound import Inbound
 from handlers.reply import NoReply, Reply, Text
 
-Route = Callable[[Inbound], Reply]
+# (the message, its session: the user's records read under their lock, or None) -> the reply
+Route = Callable[[Inbound, Session | None], Reply]
 SendText = Callable[[str, str], None]  # (openid, content)
 
 
@@ -52,7 +53,7 @@ _OUTCOMES = {Text(texts.BUSY): "busy", Text(texts.ERROR): "error"}  # what the u
 class UserLock:
     """The user's lock for one message (None: not held) and the records read under it."""
     token: str | None
-    records: UserRecords | None
+    records: Session | None
 
 
 @dataclass
@@ -274,8 +275,7 @@ class Processor:
         try:
             # Under the user's lock, taken at admission or handed over by their previous message;
             # it expires by itself, so a crashed worker blocks the user no longer than its TTL.
-            with using(lock.records):
-                return self.route(inbound)
+            return self.route(inbound, lock.records)
         except redis.RedisError:
             log.warning("handler_unavailable", user_ref=user_ref(inbound.openid), exc_info=True)
             return Text(texts.BUSY)
@@ -285,7 +285,7 @@ class Processor:
 
     def _unlocked(self, inbound: Inbound) -> Reply:
         try:
-            return self.route(inbound)
+            return self.route(inbound, None)
         except Exception:  # noqa: BLE001 - an acknowledgement must not fail
             log.exception("handler_failed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
             return NoReply()

@@ -69,6 +69,6 @@ def wechat_api(settings: Settings, client) -> WeChatAPI:  # noqa: ANN001 - a red
     """The client every process uses, its token shared through `client` (Redis)."""
     api = WeChatAPI(settings.wechat.appid, settings.wechat.secret, base_url=settings.wechat.api_base_url,
                     timeout=settings.wechat.api_timeout)
-    api.tokens = SharedAccessToken(client, Keys(settings.redis.key_prefix, settings.wechat.appid),
+    api.tokens = SharedAccessToken(client, Keys.of(settings),
                                    api.fetch_stable_token)
     return api

@@ -26,7 +26,7 @@ def traced_app() -> Flask:
     observer = redis.Redis.from_url(settings.redis.url)
     delay = float(os.environ.get("TEST_HANDLER_DELAY", "0"))
 
-    def route(inbound):
+    def route(inbound, session):
         start = time.time()
         time.sleep(delay)
         observer.rpush(TRACE_KEY, f"{inbound.openid}|{inbound.field('Content')}|{os.getpid()}|{start}|{time.time()}")

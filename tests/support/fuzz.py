@@ -475,9 +475,9 @@ def watch_route(app: Flask, errors: list[str]) -> None:
     processor = app.extensions["wxbot"].processor
     route = processor.route
 
-    def watched(inbound):
+    def watched(inbound, session):
         try:
-            return route(inbound)
+            return route(inbound, session)
         except Exception:
             errors.append(traceback.format_exc())
             raise

@@ -124,7 +124,7 @@ class Stack:
             notifications={"max_attempts": 6, "retry_intervals": [1, 1, 2, 2, 2]},
             log={"format": "json", "level": "INFO"})
         self.env = settings_env(self.settings)
-        self.keys = Keys(self.settings.redis.key_prefix, self.settings.wechat.appid)
+        self.keys = Keys.of(self.settings)
         self.client = redis.Redis.from_url(self.redis.url)
         self.start_sandbox()
         self.webhook = self.commands.start("serve", env=self.env, output=self.log_path("webhook"))
