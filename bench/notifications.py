@@ -20,7 +20,7 @@ from bot.app import create_app
 from bot.background import BackgroundServer
 from bot.binding.models import ApplicationRequest, Decision
 from bot.wechat.fake import create_fake_wechat
-from flows.relationships import Relationship
+from flows.domain.relationships import Relationship
 from tests.support.processes import settings_env
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"

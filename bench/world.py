@@ -9,7 +9,7 @@ from bot.app import create_app
 from bot.binding.models import VerificationAnswer, VerificationStart
 from bot.binding.sandbox.roster import Roster
 from bot.config import Settings, load_settings
-from flows.identity import mask_id_number, mask_name
+from flows.domain.identity import mask_id_number, mask_name
 
 APPID, TOKEN, SECRET = "wxbench0000000001", "benchtoken", "benchsecret"
 CONVERSATION_KEY = "YmVuY2gtY29udmVyc2F0aW9uLWtleS0zMi1ieXRlcyE="

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from bot.menu import DEFAULT_MENU, MenuSettings
-from flows.relationships import CLOSE_RELATIVES, Relationship
+from flows.domain.relationships import CLOSE_RELATIVES, Relationship
 
 CONFIG_ENV = "WXBOT_CONFIG"
 

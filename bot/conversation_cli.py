@@ -19,8 +19,8 @@ from bot.config import Settings
 from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore, StaleConversation
 from bot.store.keys import Keys
+from flows.domain.identity import mask_id_number, mask_name, mask_phone
 from flows.engine import Conversation
-from flows.identity import mask_id_number, mask_name, mask_phone
 
 # What a draft's fields hold, for showing them masked. Anything not named here shows as "(filled)".
 NAME_FIELDS = frozenset({"name", "member_name"})

@@ -11,10 +11,10 @@ from typing import Any
 
 from flows import bind_member_texts as t
 from flows.answers import id_number_in, name_in
+from flows.domain.identity import mask_id_number, mask_name
+from flows.domain.refusals import refusal
+from flows.domain.relationships import LABELS, Relationship
 from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, Invalid, Unclear, yes_or_no_answer
-from flows.identity import mask_id_number, mask_name
-from flows.refusals import refusal
-from flows.relationships import LABELS, Relationship
 from flows.understanding import Reading, read
 
 FLOW_ID = "bind_member"

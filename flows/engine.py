@@ -36,7 +36,7 @@ from datetime import date
 from typing import Any
 
 from flows import texts
-from flows.refusals import refusal
+from flows.domain.refusals import refusal
 from flows.understanding import Reading, read
 from flows.understanding.intents import IntentIndex
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from flows import service_texts as t
+from flows.domain.refusals import refused
+from flows.domain.relationships import LABELS, Relationship
 from flows.engine import Ask, Context, Data, Do, End, Invalid, Step
-from flows.refusals import refused
-from flows.relationships import LABELS, Relationship
 from flows.understanding import read
 
 MAX_LISTED = 10   # a passive reply must stay short: WeChat cuts long texts

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from flows import service_texts as t
+from flows.domain.refusals import refused, short_reason
 from flows.engine import Context, Data, Do, End, Entry, Flow
 from flows.members import day, numbered, who
-from flows.refusals import refused, short_reason
 
 FLOW_ID = "progress"
 VERSION = 1

@@ -7,8 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 from flows import service_texts as t
+from flows.domain.refusals import refused
 from flows.engine import Context, Data, Do, End, Entry, Flow
-from flows.refusals import refused
 
 FLOW_ID = "usage"
 VERSION = 1

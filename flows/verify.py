@@ -7,9 +7,9 @@ from typing import Any
 
 from flows import verify_texts as t
 from flows.answers import code_in, id_number_in, name_in
+from flows.domain.identity import parse_id_number
+from flows.domain.refusals import refusal
 from flows.engine import Ask, Context, Data, Do, End, Entry, Flow
-from flows.identity import parse_id_number
-from flows.refusals import refusal
 
 FLOW_ID = "verify"
 VERSION = 1

@@ -22,7 +22,7 @@ from bot.binding.sandbox.server import create_sandbox_app
 from bot.binding.sandbox.service import SandboxService
 from bot.binding.signing import sign
 from bot.config import RegionSettings, SandboxSettings
-from flows.relationships import Relationship
+from flows.domain.relationships import Relationship
 from tests.support.binding import Clock, person
 from tests.test_binding_contract import CODE, KEY, verified
 from tests.test_binding_http_adapter import FlakyServer
@@ -418,7 +418,7 @@ def test_what_the_user_is_told_is_the_bureaus_reason_not_the_callbacks(make_sett
 
     from bot.app import create_app
     from bot.binding.models import ApplicationRequest, ConsentAnswer
-    from flows.relationships import Relationship
+    from flows.domain.relationships import Relationship
     from tests.support.binding import person
     from tests.test_binding_contract import verified
 

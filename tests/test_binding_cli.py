@@ -21,7 +21,7 @@ from bot.binding.sandbox.roster import Roster
 from bot.binding.sandbox.service import SandboxService
 from bot.config import BindingSettings, RegionSettings, SandboxSettings, load_settings
 from bot.store.keys import Keys
-from flows.relationships import Relationship
+from flows.domain.relationships import Relationship
 from tests.conftest import free_port, wait_for
 from tests.support.binding import person
 from tests.test_binding_contract import CODE, verified

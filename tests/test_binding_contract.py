@@ -25,7 +25,7 @@ from bot.binding.sandbox.server import create_sandbox_app
 from bot.binding.sandbox.service import SandboxService
 from bot.binding.signing import SigningKey
 from bot.config import BindingSettings, RegionSettings, SandboxSettings
-from flows.relationships import BASELINE, Relationship
+from flows.domain.relationships import BASELINE, Relationship
 from tests.support.binding import Clock, person
 
 CODE = "246810"

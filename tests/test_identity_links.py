@@ -42,7 +42,7 @@ def _person_id(app) -> str:
 def _bound_grandchild(app) -> tuple[str, str]:
     """王建国 with 王朵朵 (a minor, proof given) bound at the bureau: (his person id, the binding)."""
     from bot.binding.models import ApplicationRequest
-    from flows.relationships import Relationship
+    from flows.domain.relationships import Relationship
     granddaughter = person("王朵朵")
     application = app.extensions["wxbot"].binding.submit_application(ApplicationRequest(
         initiator_id=(person_id := _person_id(app)), member_name=granddaughter.name,

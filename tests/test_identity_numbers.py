@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from flows.identity import IdNumberError, IdType, mask_id_number, mask_name, mask_phone, parse_id_number
+from flows.domain.identity import IdNumberError, IdType, mask_id_number, mask_name, mask_phone, parse_id_number
 
 TODAY = date(2026, 11, 22)
 

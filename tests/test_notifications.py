@@ -21,7 +21,7 @@ from bot.notify import runtime
 from bot.notify.dispatch import Dispatcher
 from bot.store.client import connect
 from bot.wechat.simulate import WeChatSide
-from flows.relationships import Relationship
+from flows.domain.relationships import Relationship
 from tests.support.binding import person
 from tests.support.processes import settings_env
 from tests.test_binding_contract import CODE, verified

@@ -26,7 +26,7 @@ from bot.logs import configure_for, user_ref
 from bot.webhook import ledger
 from bot.wechat.simulate import WeChatSide
 from flows import texts
-from flows.identity import mask_id_number, mask_name
+from flows.domain.identity import mask_id_number, mask_name
 from tests.conftest import wait_for
 from tests.support.redis_monitor import commands_sent
 from tests.support.stack import Stack, bind_rows, families, timed, verify_rows

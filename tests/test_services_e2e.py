@@ -25,7 +25,7 @@ from bot.store.keys import Keys
 from bot.wechat.simulate import WeChatSide
 from flows import service_texts as t
 from flows import texts
-from flows.relationships import Relationship
+from flows.domain.relationships import Relationship
 from tests.conftest import free_port
 from tests.support.binding import person
 from tests.support.chat import CODE, User, click, verify_rows

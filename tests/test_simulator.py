@@ -15,7 +15,7 @@ from bot.binding.models import ApplicationRequest
 from bot.simulator.app import create_simulator
 from bot.simulator.chat import TerminalChat
 from bot.simulator.phone import Phone
-from flows.relationships import Relationship
+from flows.domain.relationships import Relationship
 from tests.support.binding import person
 from tests.support.chat import CODE
 from tests.test_binding_contract import verified

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flows.identity import IdType
-from flows.relationships import Relationship
+from flows.domain.identity import IdType
+from flows.domain.relationships import Relationship
 
 
 class _Model(BaseModel):

@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
 from bot.store.session import Session, of
-from flows.identity import normalise_id_number, parse_id_number
+from flows.domain.identity import normalise_id_number, parse_id_number
 
 DEFAULT_DAYS = 30
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.binding.models import Decision
 from bot.config import NotificationSettings, TemplateSettings
-from flows.refusals import short_reason
-from flows.relationships import LABELS, Relationship
+from flows.domain.refusals import short_reason
+from flows.domain.relationships import LABELS, Relationship
 
 RESULTS = {"approved": "已通过", "rejected": "未通过", "ended": "已解除", "terminated": "已解除"}
 MAX_VALUE = 20

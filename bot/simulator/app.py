@@ -17,8 +17,8 @@ from bot.background import LOOPBACK_HOSTS
 from bot.binding import errors as e
 from bot.binding.sandbox.service import SandboxService
 from bot.simulator.phone import Phone
-from flows.refusals import SHORT
-from flows.relationships import LABELS
+from flows.domain.refusals import SHORT
+from flows.domain.relationships import LABELS
 
 STATIC = Path(__file__).parent / "static"
 MAX_PHOTO = 5 * 1024 * 1024

@@ -270,7 +270,8 @@ class Processor:
             self._send_late(inbound, reply)
 
     def _handle(self, inbound: Inbound, lock: UserLock) -> Reply:
-        if not self.needs_user_lock(inbound):
+        if lock.token is None:
+            # The message needs no lock (decided once, at admission): nobody's conversation.
             return self._unlocked(inbound)
         try:
             # Under the user's lock, taken at admission or handed over by their previous message;

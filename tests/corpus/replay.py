@@ -32,8 +32,8 @@ from bot.conversations.store import ConversationStore
 from bot.wechat.simulate import WeChatSide
 from flows import bind_member_texts, faq, service_texts, texts
 from flows.catalog import FLOWS
+from flows.domain.identity import parse_id_number
 from flows.engine import Ask, Conversation, Effect
-from flows.identity import parse_id_number
 from tests.support.binding import ROSTER
 
 CORPUS = Path(__file__).parent

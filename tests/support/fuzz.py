@@ -29,7 +29,7 @@ from bot.webhook.replies import cdata_safe
 from bot.webhook.signing import wechat_signature
 from bot.wechat.simulate import WeChatSide
 from flows import texts
-from flows.identity import _CHECK, _WEIGHTS
+from flows.domain.identity import _CHECK, _WEIGHTS
 from handlers.router import CLICK_ANSWERS
 from tests.support.binding import ROSTER
 from tests.support.chat import CLICK_KEYS, START_WORDS

@@ -27,7 +27,7 @@ from bot.notify.records import NotificationRecords
 from bot.store.keys import Keys
 from bot.store.server import RedisServer
 from bot.wechat.simulate import WeChatSide
-from flows.identity import checksum_ok
+from flows.domain.identity import checksum_ok
 from tests.conftest import APPID, SECRET, free_port, wait_for
 from tests.support.binding import Somebody
 from tests.support.chat import CODE, User

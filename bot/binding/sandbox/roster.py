@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.binding.models import Insurance
-from flows.identity import IdNumber, IdNumberError, normalise_id_number, parse_id_number
+from flows.domain.identity import IdNumber, IdNumberError, normalise_id_number, parse_id_number
 
 DEMO_ROSTER = "demo_roster.toml"
 

@@ -47,8 +47,8 @@ from bot.binding.sandbox.roster import Person, Roster, person_id_for
 from bot.binding.sandbox.store import SandboxStore
 from bot.config import RegionSettings, SandboxSettings
 from bot.logs import log
-from flows.identity import IdNumberError, mask_id_number, mask_name, mask_phone, parse_id_number
-from flows.relationships import Relationship
+from flows.domain.identity import IdNumberError, mask_id_number, mask_name, mask_phone, parse_id_number
+from flows.domain.relationships import Relationship
 
 CHALLENGE_TTL = 300
 CODE_ATTEMPTS = 3
