@@ -116,3 +116,19 @@ def test_a_handler_that_outlived_the_users_lock_still_hands_it_to_the_next_messa
     assert (done.late, done.work) == (False, None)
     assert ledger.poll(keys.delivery("two"), "o_user")[:2] == ("done", "reply two")
     assert not redis_client.exists(keys.user_lock("o_user"), keys.user_queue("o_user"))
+
+
+def test_a_draft_saved_by_another_writer_first_is_a_polite_busy_not_a_bug(make_settings, redis_client, capfd) -> None:
+    # Two writers of one draft means a lock that expired under a slow handler: the later save is
+    # refused (StaleConversation); the user is asked to say it again, and no traceback is logged.
+    from bot.conversations.store import StaleConversation
+    from flows import texts
+
+    def route(inbound, session):
+        raise StaleConversation()
+
+    settings = make_settings(log={"format": "json"})
+    webhook = Webhook(create_app(settings, route=route), WeChatSide(settings.wechat))
+    assert webhook.say("绑定家人")["Content"] == texts.BUSY
+    output = "".join(capfd.readouterr())
+    assert '"conversation_stale"' in output and "Traceback" not in output and "handler_failed" not in output

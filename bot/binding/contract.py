@@ -62,5 +62,3 @@ OPERATIONS = [
     Operation("usage", "GET", "/v1/persons/{person_id}/usage", m.Usage,
               summary="Balance, shareable balance and the members' usage records"),
 ]
-
-BY_NAME = {op.name: op for op in OPERATIONS}

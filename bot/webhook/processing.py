@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import redis
 
 from bot import metrics
+from bot.conversations.store import StaleConversation
 from bot.logs import log, user_ref
 from bot.store.session import Session
 from bot.webhook.envelope import Envelope, EnvelopeCodec
@@ -279,6 +280,11 @@ class Processor:
             return self.route(inbound, lock.records)
         except redis.RedisError:
             log.warning("handler_unavailable", user_ref=user_ref(inbound.openid), exc_info=True)
+            return Text(texts.BUSY)
+        except StaleConversation:
+            # Another writer saved the draft first (its lock had expired): nothing of this message
+            # was kept; the user says it again.
+            log.warning("conversation_stale", user_ref=user_ref(inbound.openid))
             return Text(texts.BUSY)
         except Exception:  # noqa: BLE001 - the user must get an answer whatever a handler does
             log.exception("handler_failed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)

@@ -41,10 +41,6 @@ class IdNumber:
         years = today.year - self.birth_date.year
         return years - ((today.month, today.day) < (self.birth_date.month, self.birth_date.day))
 
-    @property
-    def masked(self) -> str:
-        return mask_id_number(self.value)
-
 
 def normalise_id_number(raw: str) -> str:
     """Full-width digits and letters (from Chinese input methods) → ASCII; spaces and dashes go;
