@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.conversation_cli import masked
+from bot.cli.conversation import masked
 from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore, StaleConversation
 from bot.notify.records import NotificationRecords

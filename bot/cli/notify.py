@@ -10,7 +10,7 @@ import click
 from rq import Queue
 from rq.registry import FailedJobRegistry
 
-from bot.binding.cli import config_option
+from bot.cli.settings import config_option
 from bot.config import Settings
 
 
@@ -23,7 +23,7 @@ def worker(config_path: str | None, burst: bool, metrics_bind: str | None) -> No
     """Send notifications: run the job queue and the decision dispatcher."""
     import os
 
-    from bot.cli import log_start_warnings, redis_checked_or_exit, serving_settings_or_exit
+    from bot.cli.settings import log_start_warnings, redis_checked_or_exit, serving_settings_or_exit
     from bot.server import metrics_directory, redis_for
 
     settings = serving_settings_or_exit(config_path)
@@ -48,7 +48,7 @@ def notify() -> None:
 
 @contextlib.contextmanager
 def _dead_letters(config_path: str | None) -> Iterator[tuple[Settings, FailedJobRegistry]]:
-    from bot.cli import settings_or_exit
+    from bot.cli.settings import settings_or_exit
     from bot.server import redis_for
     from bot.store.client import connect
 

@@ -1,4 +1,5 @@
-"""The `wxbot` command."""
+"""`wxbot serve`, `run`, `check-config`, `keygen`, `say`, `chat` and `flows diagram`: the service
+itself, and the local stand-ins around it."""
 
 from __future__ import annotations
 
@@ -7,83 +8,21 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot import production
-from bot.config import ConfigError, Settings, load_settings
+from bot.cli.settings import (
+    config_option,
+    development_settings_or_exit,
+    log_start_warnings,
+    redis_checked_or_exit,
+    serving_settings_or_exit,
+    settings_or_exit,
+)
+from bot.config import Settings
 
 if TYPE_CHECKING:
     from bot.background import BackgroundServer
 
-config_option = click.option("--config", "config_path", envvar="WXBOT_CONFIG",
-                             type=click.Path(dir_okay=False),
-                             help="TOML settings file (default: $WXBOT_CONFIG).")
 
-
-def settings_or_exit(config_path: str | None) -> Settings:
-    try:
-        return load_settings(config_path)
-    except ConfigError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-
-
-def serving_settings_or_exit(config_path: str | None) -> Settings:
-    """Settings for a command that serves real users (`serve`, `worker`): in production, the
-    laptop's values are refused, one line per key, exit 1."""
-    settings = settings_or_exit(config_path)
-    refused = production.refusals(settings)
-    if refused:
-        for line in refused:
-            click.echo(f"production refuses {line}", err=True)
-        click.echo('(on a laptop: server.environment = "development", or `wxbot run`)', err=True)
-        sys.exit(1)
-    return settings
-
-
-def log_start_warnings(settings: Settings) -> None:
-    from bot.logs import configure_for, log
-
-    configure_for(settings)
-    for event, fields in production.warnings(settings):
-        log.warning(event, **fields)
-
-
-def development_settings_or_exit(config_path: str | None, command: str) -> Settings:
-    """Settings for the laptop's stand-ins (the local stack, the sandbox bureau): refused for a
-    config that says production, or that production would accept (a real deployment's)."""
-    settings = settings_or_exit(config_path)
-    if settings.server.environment == "production":
-        if "environment" in settings.server.model_fields_set or not production.refusals(settings):
-            click.echo(f"`wxbot {command}` is for development, and this config is production's "
-                       '(set server.environment = "development" on a laptop)', err=True)
-            sys.exit(1)
-        settings = settings.model_copy(update={"server": settings.server.model_copy(
-            update={"environment": "development"})})
-    return settings
-
-
-def redis_checked_or_exit(settings: Settings) -> None:
-    """`serve` and `worker` with an external Redis: exit 2 when it is too old to work; a warning
-    when it lacks security fixes (bot/store/version.py says why only a warning)."""
-    from bot.logs import configure_for
-    from bot.store.server import RedisServer
-    from bot.store.version import RedisTooOld, check_server
-
-    if settings.redis.embedded or settings.redis.url == RedisServer(settings.redis.data_dir).url:
-        return  # the embedded server (`wxbot run` hands its URL to the worker): for development only
-    configure_for(settings)
-    try:
-        check_server(settings.redis)
-    except RedisTooOld as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-
-
-@click.group()
-def main() -> None:
-    """WeChat official-account service for medical-insurance family mutual aid."""
-
-
-@main.command("check-config")
+@click.command("check-config")
 @config_option
 def check_config(config_path: str | None) -> None:
     """Validate the settings and say which mode the webhook will run in."""
@@ -94,7 +33,7 @@ def check_config(config_path: str | None) -> None:
                f"{redis} Redis, {settings.binding.adapter} binding service")
 
 
-@main.command()
+@click.command()
 def keygen() -> None:
     """Print a new key for conversation.secret_key."""
     from cryptography.fernet import Fernet
@@ -102,7 +41,7 @@ def keygen() -> None:
     click.echo(Fernet.generate_key().decode())
 
 
-@main.command()
+@click.command()
 @config_option
 def serve(config_path: str | None) -> None:
     """Run the webhook under gunicorn (production)."""
@@ -115,7 +54,7 @@ def serve(config_path: str | None) -> None:
         WebhookServer(settings).run()
 
 
-@main.command()
+@click.command()
 @config_option
 @click.option("--fake-wechat-port", default=8081, show_default=True,
               help="Port of the local fake WeChat API server.")
@@ -192,7 +131,7 @@ def _start_simulator(settings: Settings, fake_api_url: str, port: int) -> Backgr
     return BackgroundServer(create_simulator(phone, desk), port=port).start()
 
 
-@main.command()
+@click.command()
 @config_option
 @click.option("--url", default=None, help="Webhook base URL (default: from server.bind).")
 @click.option("--openid", default="o_local_user", show_default=True)
@@ -224,7 +163,7 @@ def say(config_path: str | None, url: str | None, openid: str, event: str | None
     click.echo(reply.get("Content", "(no reply: success)"))
 
 
-@main.command()
+@click.command()
 @click.option("--simulator", "simulator_url", default="http://127.0.0.1:8082", show_default=True,
               help="The simulator that `wxbot run` started.")
 @click.option("--openid", default=None, help="Talk as this user (default: a new one).")
@@ -241,7 +180,7 @@ def chat(simulator_url: str, openid: str | None) -> None:
         sys.exit(1)
 
 
-@main.group()
+@click.group()
 def flows() -> None:
     """The conversations."""
 
@@ -260,19 +199,3 @@ def diagram(output: str) -> None:
     for flow in FLOWS.values():
         (folder / f"{flow.id}.md").write_text(document(flow), encoding="utf-8")
         click.echo(f"wrote {folder / f'{flow.id}.md'}")
-
-
-from bot.binding.cli import binding, sandbox  # noqa: E402 - the groups need `main` defined first
-from bot.conversation_cli import conversation  # noqa: E402 - the groups need `main` first
-from bot.menu_cli import menu  # noqa: E402 - the groups need `main` first
-from bot.notify.cli import notify, worker  # noqa: E402 - the groups need `main` first
-
-main.add_command(sandbox)
-main.add_command(binding)
-main.add_command(worker)
-main.add_command(notify)
-main.add_command(menu)
-main.add_command(conversation)
-
-if __name__ == "__main__":
-    main()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 from wechatpy.exceptions import WeChatClientException
 
-from bot.binding.cli import config_option
+from bot.cli.settings import config_option
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -23,7 +23,7 @@ def menu() -> None:
 
 
 def _api(config_path: str | None, action: Callable[[Settings, WeChatAPI], None]) -> None:
-    from bot.cli import settings_or_exit
+    from bot.cli.settings import settings_or_exit
     from bot.server import redis_for
     from bot.store.client import connect
     from bot.wechat.client import wechat_api

@@ -12,16 +12,14 @@ from pathlib import Path
 import click
 
 from bot.binding import errors as e
+from bot.cli.settings import config_option
 from bot.config import Settings
-
-config_option = click.option("--config", "config_path", envvar="WXBOT_CONFIG",
-                             type=click.Path(dir_okay=False), help="TOML settings file (default: $WXBOT_CONFIG).")
 
 
 @contextlib.contextmanager
 def _sandbox(config_path: str | None) -> Iterator[tuple[Settings, object]]:
     from bot.binding.factory import sandbox_service
-    from bot.cli import development_settings_or_exit
+    from bot.cli.settings import development_settings_or_exit
     from bot.server import redis_for
     from bot.store.client import connect
 
@@ -155,7 +153,7 @@ def reconcile(config_path: str | None) -> None:
     """Ask the binding service about applications pending too long; record what was decided."""
     from bot.app import create_app
     from bot.binding.reconcile import Reconciler
-    from bot.cli import settings_or_exit
+    from bot.cli.settings import settings_or_exit
     from bot.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:
@@ -170,7 +168,7 @@ def reconcile(config_path: str | None) -> None:
 def decisions(config_path: str | None, count: int) -> None:
     """The newest decisions recorded (for the notification path)."""
     from bot.app import create_app
-    from bot.cli import settings_or_exit
+    from bot.cli.settings import settings_or_exit
     from bot.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:
@@ -186,7 +184,7 @@ def decisions(config_path: str | None, count: int) -> None:
 def refused(config_path: str | None, count: int) -> None:
     """The newest callback decisions the bureau did not confirm (never notified), and why."""
     from bot.app import create_app
-    from bot.cli import settings_or_exit
+    from bot.cli.settings import settings_or_exit
     from bot.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:

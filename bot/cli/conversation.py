@@ -14,7 +14,7 @@ from typing import Any
 import click
 import redis
 
-from bot.binding.cli import config_option
+from bot.cli.settings import config_option
 from bot.config import Settings
 from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore, StaleConversation
@@ -56,7 +56,7 @@ class _User:
 
 @contextlib.contextmanager
 def _user(config_path: str | None) -> Iterator[_User]:
-    from bot.cli import settings_or_exit
+    from bot.cli.settings import settings_or_exit
     from bot.logs import configure_for
     from bot.server import redis_for
     from bot.store.client import connect
