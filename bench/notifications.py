@@ -19,7 +19,7 @@ from bench.load import ROOT
 from bot.app import create_app
 from bot.background import BackgroundServer
 from bot.binding.models import ApplicationRequest, Decision
-from bot.wechat.fake import create_fake_wechat
+from bot.simulator.fake_wechat import create_fake_wechat
 from flows.domain.relationships import Relationship
 from tests.support.processes import settings_env
 

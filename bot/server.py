@@ -16,7 +16,6 @@ from gunicorn.app.base import BaseApplication
 from bot.config import ServerSettings, Settings
 from bot.logs import configure_for, log
 from bot.server_logs import ServerLogs
-from bot.store.server import RedisServer
 
 
 class WebhookServer(BaseApplication):
@@ -108,25 +107,3 @@ def metrics_directory() -> Iterator[str]:
     finally:
         if os.getpid() == owner:  # gunicorn's forked workers unwind through here too
             shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def redis_for(settings: Settings) -> Iterator[Settings]:
-    """Settings pointing at a usable Redis: the configured one; the embedded one another wxbot
-    command already runs on this data directory; or a new embedded server that we own."""
-    if not settings.redis.embedded:
-        yield settings
-        return
-    server = RedisServer(settings.redis.data_dir)
-    if server.answering():
-        yield _with_url(settings, server.url)
-        return
-    server.start()
-    try:
-        yield _with_url(settings, server.url)
-    finally:
-        server.cleanup()
-
-
-def _with_url(settings: Settings, url: str) -> Settings:
-    return settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": url})})

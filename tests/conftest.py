@@ -11,9 +11,9 @@ import redis
 
 from bot.background import BackgroundServer
 from bot.config import Settings, load_settings
+from bot.simulator.fake_wechat import create_fake_wechat
+from bot.simulator.wechat_side import WeChatSide
 from bot.store.server import RedisServer
-from bot.wechat.fake import create_fake_wechat
-from bot.wechat.simulate import WeChatSide
 
 APPID = "wx1234567890abcdef"
 TOKEN = "testtoken123"

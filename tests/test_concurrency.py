@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from bot.simulator.wechat_side import WeChatSide
 from bot.store.keys import Keys
-from bot.wechat.simulate import WeChatSide
 from flows import texts
 from tests.conftest import APPID, MODES
 from tests.support.apps import TRACE_KEY

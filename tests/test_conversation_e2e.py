@@ -12,7 +12,7 @@ from bot.background import BackgroundServer
 from bot.binding.factory import signing_key
 from bot.binding.sandbox.desk import SandboxDesk
 from bot.conversations.store import parse_record
-from bot.wechat.simulate import WeChatSide
+from bot.simulator.wechat_side import WeChatSide
 from flows import texts
 from tests.support.binding import person
 from tests.support.chat import CODE, User, click, verify_rows

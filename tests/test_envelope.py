@@ -7,10 +7,10 @@ import time
 import pytest
 
 from bot.config import WechatSettings
+from bot.simulator.wechat_side import WeChatSide
 from bot.webhook.envelope import EnvelopeCodec, Rejected
 from bot.webhook.inbound import parse_inbound
 from bot.webhook.signing import wechat_signature
-from bot.wechat.simulate import WeChatSide
 
 # WeChat's own sample for message encryption (WXBizMsgCrypt demo, compatible mode: the
 # plaintext fields and the Encrypt field side by side).

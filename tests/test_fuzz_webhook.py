@@ -32,9 +32,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import create_app
+from bot.simulator.wechat_side import WeChatSide
 from bot.webhook.envelope import parse_xml
 from bot.webhook.signing import wechat_signature
-from bot.wechat.simulate import WeChatSide
 from flows.catalog import ENGINE, FLOWS
 from handlers.router import CLICK_ANSWERS
 from tests.conftest import AES_KEY, APPID

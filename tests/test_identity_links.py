@@ -145,7 +145,7 @@ def test_a_hong_kong_resident_with_a_residence_permit_verifies(make_settings, re
     # 港澳台居民居住证 numbers (8x…) are accepted by the ID step; the bureau must be told the type.
     from bot.app import create_app
     from bot.background import BackgroundServer
-    from bot.wechat.simulate import WeChatSide
+    from bot.simulator.wechat_side import WeChatSide
     roster = tmp_path / "roster.toml"
     roster.write_text('[[person]]\nname = "陈家明"\nid_number = "810000199001011230"\ninsurance = "employee"\n'
                       'balance = 100.00\ncarried_over = 0.00\nregion = "330100"\nphone = "13900000009"\n',

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 
 from bot.app import create_app
+from bot.simulator.wechat_side import Delivery, WeChatSide
 from bot.webhook.signing import wechat_signature
-from bot.wechat.simulate import Delivery, WeChatSide
 from tests.conftest import TOKEN
 from tests.support.webhook import Webhook
 

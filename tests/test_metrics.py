@@ -12,8 +12,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import create_app
+from bot.simulator.wechat_side import WeChatSide
 from bot.store.server import RedisServer
-from bot.wechat.simulate import WeChatSide
 from flows import texts
 from handlers.reply import Text
 from tests.conftest import wait_for

@@ -11,7 +11,7 @@ from pathlib import Path
 import requests
 
 from bot.config import load_settings
-from bot.wechat.simulate import WeChatSide
+from bot.simulator.wechat_side import WeChatSide
 from tests.conftest import free_port, wait_for
 from tests.support.processes import DEVELOPMENT, ROOT, healthy, settings_env
 from tests.test_cli import child_pids, cmdline

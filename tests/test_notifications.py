@@ -19,8 +19,8 @@ from bot.binding.models import ApplicationRequest, ConsentAnswer, Decision
 from bot.binding.signing import sign
 from bot.notify import runtime
 from bot.notify.dispatch import Dispatcher
+from bot.simulator.wechat_side import WeChatSide
 from bot.store.client import connect
-from bot.wechat.simulate import WeChatSide
 from flows.domain.relationships import Relationship
 from tests.support.binding import person
 from tests.support.processes import settings_env

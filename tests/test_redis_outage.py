@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from bot.app import create_app
+from bot.simulator.wechat_side import WeChatSide
 from bot.store.server import RedisServer
-from bot.wechat.simulate import WeChatSide
 from flows import texts
 from tests.support.chat import idle_answer
 from tests.support.webhook import Webhook

@@ -23,8 +23,8 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 from rq.scheduler import RQScheduler
 
 from bot.logs import configure_for, user_ref
+from bot.simulator.wechat_side import WeChatSide
 from bot.webhook import ledger
-from bot.wechat.simulate import WeChatSide
 from flows import texts
 from flows.domain.identity import mask_id_number, mask_name
 from tests.conftest import wait_for

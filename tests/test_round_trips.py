@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import create_app
+from bot.simulator.wechat_side import WeChatSide
 from bot.store.keys import Keys
-from bot.wechat.simulate import WeChatSide
 from tests.conftest import APPID, wait_for
 from tests.support.chat import CODE, verify_rows
 from tests.support.redis_monitor import commands_sent, round_trips

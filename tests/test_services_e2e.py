@@ -21,8 +21,8 @@ from bot.binding.sandbox.service import SandboxService
 from bot.binding.signing import SigningKey
 from bot.conversations.identities import Identities
 from bot.menu import DEFAULT_MENU
+from bot.simulator.wechat_side import WeChatSide
 from bot.store.keys import Keys
-from bot.wechat.simulate import WeChatSide
 from flows import service_texts as t
 from flows import texts
 from flows.domain.relationships import Relationship

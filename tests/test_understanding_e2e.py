@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import create_app
 from bot.background import BackgroundServer
-from bot.wechat.simulate import WeChatSide
+from bot.simulator.wechat_side import WeChatSide
 from flows import bind_member_texts as bt
 from flows import texts
 from tests.support.binding import person

@@ -12,8 +12,8 @@ from wechatpy.messages import MESSAGE_TYPES
 
 from bot.app import create_app
 from bot.menu import DEFAULT_MENU
+from bot.simulator.wechat_side import WeChatSide
 from bot.webhook.signing import wechat_signature
-from bot.wechat.simulate import WeChatSide
 from flows import texts
 from handlers.reply import Text
 from handlers.router import welcome

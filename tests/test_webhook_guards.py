@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from bot.app import create_app
-from bot.wechat.simulate import WeChatSide
+from bot.simulator.wechat_side import WeChatSide
 from handlers.reply import Text
 from tests.conftest import wait_for
 from tests.support.chat import idle_answer

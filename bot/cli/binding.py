@@ -20,8 +20,8 @@ from bot.config import Settings
 def _sandbox(config_path: str | None) -> Iterator[tuple[Settings, object]]:
     from bot.binding.factory import sandbox_service
     from bot.cli.settings import development_settings_or_exit
-    from bot.server import redis_for
     from bot.store.client import connect
+    from bot.store.server import redis_for
 
     with redis_for(development_settings_or_exit(config_path, "sandbox")) as settings:
         try:
@@ -154,7 +154,7 @@ def reconcile(config_path: str | None) -> None:
     from bot.app import create_app
     from bot.binding.reconcile import Reconciler
     from bot.cli.settings import settings_or_exit
-    from bot.server import redis_for
+    from bot.store.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:
         bot = create_app(settings).extensions["wxbot"]
@@ -169,7 +169,7 @@ def decisions(config_path: str | None, count: int) -> None:
     """The newest decisions recorded (for the notification path)."""
     from bot.app import create_app
     from bot.cli.settings import settings_or_exit
-    from bot.server import redis_for
+    from bot.store.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:
         bot = create_app(settings).extensions["wxbot"]
@@ -185,7 +185,7 @@ def refused(config_path: str | None, count: int) -> None:
     """The newest callback decisions the bureau did not confirm (never notified), and why."""
     from bot.app import create_app
     from bot.cli.settings import settings_or_exit
-    from bot.server import redis_for
+    from bot.store.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:
         bot = create_app(settings).extensions["wxbot"]

@@ -58,8 +58,8 @@ class _User:
 def _user(config_path: str | None) -> Iterator[_User]:
     from bot.cli.settings import settings_or_exit
     from bot.logs import configure_for
-    from bot.server import redis_for
     from bot.store.client import connect
+    from bot.store.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:
         configure_for(settings)  # user_ref keyed as the webhook keys it

@@ -45,7 +45,8 @@ def keygen() -> None:
 @config_option
 def serve(config_path: str | None) -> None:
     """Run the webhook under gunicorn (production)."""
-    from bot.server import WebhookServer, redis_for
+    from bot.server import WebhookServer
+    from bot.store.server import redis_for
 
     settings = serving_settings_or_exit(config_path)
     log_start_warnings(settings)
@@ -66,8 +67,9 @@ def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> 
     import subprocess
 
     from bot.background import BackgroundServer
-    from bot.server import WebhookServer, redis_for
-    from bot.wechat.fake import create_fake_wechat
+    from bot.server import WebhookServer
+    from bot.simulator.fake_wechat import create_fake_wechat
+    from bot.store.server import redis_for
 
     settings = development_settings_or_exit(config_path, "run")
     log_start_warnings(settings)
@@ -145,7 +147,7 @@ def _start_simulator(settings: Settings, fake_api_url: str, port: int) -> Backgr
 def say(config_path: str | None, url: str | None, openid: str, event: str | None, menu_key: str | None,
         voice: bool, fake_wechat: str, text: str) -> None:
     """Send one message to the webhook as WeChat would, and print the reply."""
-    from bot.wechat.simulate import WeChatSide
+    from bot.simulator.wechat_side import WeChatSide
 
     settings = settings_or_exit(config_path)
     side = WeChatSide(settings.wechat, fake_api=fake_wechat)

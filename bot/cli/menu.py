@@ -24,8 +24,8 @@ def menu() -> None:
 
 def _api(config_path: str | None, action: Callable[[Settings, WeChatAPI], None]) -> None:
     from bot.cli.settings import settings_or_exit
-    from bot.server import redis_for
     from bot.store.client import connect
+    from bot.store.server import redis_for
     from bot.wechat.client import wechat_api
 
     with redis_for(settings_or_exit(config_path)) as settings:

@@ -24,7 +24,8 @@ def worker(config_path: str | None, burst: bool, metrics_bind: str | None) -> No
     import os
 
     from bot.cli.settings import log_start_warnings, redis_checked_or_exit, serving_settings_or_exit
-    from bot.server import metrics_directory, redis_for
+    from bot.server import metrics_directory
+    from bot.store.server import redis_for
 
     settings = serving_settings_or_exit(config_path)
     log_start_warnings(settings)
@@ -49,8 +50,8 @@ def notify() -> None:
 @contextlib.contextmanager
 def _dead_letters(config_path: str | None) -> Iterator[tuple[Settings, FailedJobRegistry]]:
     from bot.cli.settings import settings_or_exit
-    from bot.server import redis_for
     from bot.store.client import connect
+    from bot.store.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:
         client = connect(settings.redis)

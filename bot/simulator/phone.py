@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from bot.config import Settings
-from bot.wechat.simulate import WeChatSide
+from bot.simulator.wechat_side import WeChatSide
 
 # What a template keyword shows as, by the value the settings fill it with.
 VALUE_LABELS = {"member": "家庭成员", "relationship": "关系", "result": "办理结果", "reason": "原因",

@@ -7,6 +7,7 @@ system ``redis-server`` is the fallback.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.util
 import os
@@ -15,9 +16,12 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
+
+from bot.config import Settings
 
 
 def find_redis_server() -> str:
@@ -188,3 +192,25 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+@contextlib.contextmanager
+def redis_for(settings: Settings) -> Iterator[Settings]:
+    """Settings pointing at a usable Redis: the configured one; the embedded one another wxbot
+    command already runs on this data directory; or a new embedded server that we own."""
+    if not settings.redis.embedded:
+        yield settings
+        return
+    server = RedisServer(settings.redis.data_dir)
+    if server.answering():
+        yield _with_url(settings, server.url)
+        return
+    server.start()
+    try:
+        yield _with_url(settings, server.url)
+    finally:
+        server.cleanup()
+
+
+def _with_url(settings: Settings, url: str) -> Settings:
+    return settings.model_copy(update={"redis": settings.redis.model_copy(update={"url": url})})

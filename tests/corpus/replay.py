@@ -29,7 +29,7 @@ from bot.binding.guard import Guard
 from bot.binding.models import VerificationAnswer, VerificationStart
 from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore
-from bot.wechat.simulate import WeChatSide
+from bot.simulator.wechat_side import WeChatSide
 from flows import bind_member_texts, faq, service_texts, texts
 from flows.catalog import FLOWS
 from flows.domain.identity import parse_id_number

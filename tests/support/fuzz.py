@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 from wechatpy.events import EVENT_TYPES
 from wechatpy.messages import MESSAGE_TYPES
 
+from bot.simulator.wechat_side import WeChatSide
 from bot.webhook.envelope import parse_xml
 from bot.webhook.replies import cdata_safe
 from bot.webhook.signing import wechat_signature
-from bot.wechat.simulate import WeChatSide
 from flows import texts
 from flows.domain.identity import _CHECK, _WEIGHTS
 from handlers.router import CLICK_ANSWERS

@@ -24,9 +24,9 @@ from bot.binding.models import Decision
 from bot.binding.sandbox.roster import person_id_for
 from bot.config import Settings
 from bot.notify.records import NotificationRecords
+from bot.simulator.wechat_side import WeChatSide
 from bot.store.keys import Keys
 from bot.store.server import RedisServer
-from bot.wechat.simulate import WeChatSide
 from flows.domain.identity import checksum_ok
 from tests.conftest import APPID, SECRET, free_port, wait_for
 from tests.support.binding import Somebody
@@ -105,7 +105,7 @@ class Stack:
         roster = self.directory / "roster.toml"
         roster.write_text(roster_toml(self.people), encoding="utf-8")
         self.redis.start()
-        self.fake = Gunicorn(f"bot.wechat.fake:create_fake_wechat({APPID!r}, {SECRET!r})", {}, workers=1,
+        self.fake = Gunicorn(f"bot.simulator.fake_wechat:create_fake_wechat({APPID!r}, {SECRET!r})", {}, workers=1,
                              threads=16, health="/fake/stats").start()
         webhook_port, sandbox_port = free_port(), free_port()
         self.url = f"http://127.0.0.1:{webhook_port}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from bot.wechat.simulate import Delivery, WeChatSide
+from bot.simulator.wechat_side import Delivery, WeChatSide
 
 
 @dataclass
