@@ -788,8 +788,7 @@ class Engine:
     def _start(self, flow_id: str, data: dict[str, Any], ctx: Context,
                paused: tuple[Conversation, ...] = ()) -> Outcome:
         replaced: tuple[Milestone, ...] = ()
-        stale = flow_id in self.needs_fresh_identity and not ctx.user.get("fresh")
-        if flow_id in self.needs_identity and (not ctx.user.get("verified") or stale):
+        if flow_id in self.needs_identity and (not ctx.user.get("verified") or self._stale(flow_id, ctx)):
             again = {"again": True} if ctx.user.get("verified") else {}
             flow_id, data = self.verify_flow, {"then": flow_id, "then_data": data, **again}
             replaced = tuple(abandoned(p, "restart") for p in paused if p.flow == flow_id)

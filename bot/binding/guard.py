@@ -95,7 +95,6 @@ class Guard:
 
     def run(self, effect: Effect, openid: str, person_id: str | None) -> EffectDone:
         """`run_effect` on the binding service, within the limits."""
-        binding = self.binding
         try:
             if effect.name == "start_verification":
                 return self._start(effect, openid, person_id)
@@ -103,10 +102,10 @@ class Guard:
                 return self._complete(effect, openid, person_id)
             if effect.name in WRONG_GUESSES:
                 self._check(self._wrong_guesses(openid, ""))
-                return self._counted(effect, run_effect(effect, binding, openid, person_id), openid)
+                return self._counted(effect, run_effect(effect, self.binding, openid, person_id), openid)
         except Limited as limited:
             return self._refused(effect, openid, limited)
-        return run_effect(effect, binding, openid, person_id)
+        return run_effect(effect, self.binding, openid, person_id)
 
     # -- verification ---------------------------------------------------------------------------
     def _start(self, effect: Effect, openid: str, person_id: str | None) -> EffectDone:
