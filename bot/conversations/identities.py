@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
+from bot.store.notices import wait_for_user
 from bot.store.session import Session, of
 from flows.domain.identity import normalise_id_number, parse_id_number
 
@@ -87,9 +88,7 @@ class Identities:
 
     def tell(self, openid: str, text: str) -> None:
         """A notice shown in front of the user's next reply (with the parked notifications)."""
-        key = self.keys.pending_notices(openid)
-        self.redis.rpush(key, json.dumps({"id": "", "text": text}, ensure_ascii=False))
-        self.redis.expire(key, self.ttl)
+        wait_for_user(self.redis, self.keys, openid, text, self.ttl)
 
     @staticmethod
     def _remember(session: Session | None, openid: str, token: bytes | None) -> None:

@@ -10,6 +10,7 @@ import redis
 
 from bot import metrics
 from bot.store.keys import Keys
+from bot.store.notices import wait_for_user
 from bot.store.session import Session, of
 
 RECORD_TTL = 90 * 24 * 3600
@@ -62,9 +63,7 @@ class NotificationRecords:
     # -- users who had unfollowed (43004) --------------------------------------------------------
     def park_for_user(self, notification_id: str, openid: str, text: str) -> None:
         self.update(notification_id, status=WAITING_FOR_USER)
-        self.redis.rpush(self.keys.pending_notices(openid), json.dumps({"id": notification_id, "text": text},
-                                                                      ensure_ascii=False))
-        self.redis.expire(self.keys.pending_notices(openid), RECORD_TTL)
+        wait_for_user(self.redis, self.keys, openid, text, RECORD_TTL, notification_id)
 
     def take_pending(self, openid: str, session: Session | None = None) -> list[str]:
         """The notices waiting for this user, removed as they are taken (shown once)."""
