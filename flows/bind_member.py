@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from flows import bind_member_texts as t
+from flows import texts
 from flows.answers import id_number_in, name_in
 from flows.domain.identity import mask_id_number, mask_name
 from flows.domain.refusals import refusal
@@ -200,7 +201,7 @@ def result_message(data: Data, ctx: Context) -> str:
         return t.APPROVED.format(relationship=relationship, name=name)
     if status == "pending_consent":
         consent = application["consent"]
-        expires = datetime.fromisoformat(consent["expires_at"]).astimezone().strftime("%m月%d日 %H:%M")
+        expires = datetime.fromisoformat(consent["expires_at"]).astimezone().strftime(texts.DAY_AND_TIME)
         return t.PENDING_CONSENT.format(relationship=relationship, name=name, code=consent["code"], expires=expires,
                                         url=consent["url"])
     if status == "under_review":

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flows import service_texts as t
+from flows import texts
 from flows.domain.refusals import refused, short_reason
 from flows.engine import Context, Data, Do, End, Entry, Flow
 from flows.members import day, numbered, who
@@ -26,7 +27,7 @@ def application_lines(application: Any) -> str:
         return f"{line}，{short_reason(application.get('reason'))}"
     if status == "pending_consent" and application.get("consent"):
         consent = application["consent"]
-        expires = datetime.fromisoformat(consent["expires_at"]).astimezone().strftime("%m月%d日 %H:%M")
+        expires = datetime.fromisoformat(consent["expires_at"]).astimezone().strftime(texts.DAY_AND_TIME)
         return line + "\n" + t.HOW_TO_CONSENT.format(name=name, code=consent["code"], url=consent["url"],
                                                      expires=expires)
     if status == "under_review":

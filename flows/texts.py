@@ -31,6 +31,9 @@ TOO_MANY_ATTEMPTS = ("为了保护您的医保信息安全，尝试次数已经�
 WAIT_MINUTES = "{n} 分钟"
 WAIT_HOURS = "{n} 小时"
 
+# A moment as users read it (a consent's deadline, when something happened), for strftime.
+DAY_AND_TIME = "%m月%d日 %H:%M"
+
 # Told in a WeChat account when the same person has just verified in another one.
 LINKED_ELSEWHERE = ("【安全提醒】您的医保身份（{name}）于 {at} 在另一个微信号上完成了验证。"
                     "如果不是您本人操作，请立即拨打医保服务热线 12393；"

@@ -86,7 +86,7 @@ class Conversations:
                 if linked.elsewhere:
                     # The person is now linked from a second WeChat account: the first one hears of it.
                     self.identities.tell(linked.elsewhere, texts.LINKED_ELSEWHERE.format(
-                        name=identity["masked_name"], at=datetime.fromtimestamp(now).strftime("%m月%d日 %H:%M")))
+                        name=identity["masked_name"], at=datetime.fromtimestamp(now).strftime(texts.DAY_AND_TIME)))
                 then = outcome.result.get("then")
                 if not then:
                     break
