@@ -40,4 +40,4 @@ def _faq_answer_to_a_statement(text: str) -> str | None:
 ENGINE = Engine(FLOWS, answer_question=_faq_answer, answer_statement=_faq_answer_to_a_statement,
                 needs_identity=NEEDS_IDENTITY, verify_flow=verify.FLOW_ID, needs_fresh_identity=NEEDS_FRESH_IDENTITY,
                 no_answer=texts.UNKNOWN_QUESTION.format(topics=faq.topics()),
-                human=faq.by_topic("人工服务和热线").answer)
+                human=faq.by_id("hotline").answer)

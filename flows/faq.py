@@ -24,6 +24,7 @@ MIN_SCORE_STATEMENT = 0.6   # a message that is not a question needs a clearer m
 
 @dataclass(frozen=True)
 class Entry:
+    id: str        # stable: code, tests and the corpus name an entry by it; the topic can be reworded
     topic: str
     questions: tuple[str, ...]
     keywords: tuple[str, ...]
@@ -32,13 +33,13 @@ class Entry:
 
 def load_entries(text: str | None = None) -> tuple[Entry, ...]:
     text = text if text is not None else resources.files("flows").joinpath("faq.toml").read_text("utf-8")
-    return tuple(Entry(e["topic"], tuple(e["questions"]), tuple(e.get("keywords", ())), e["answer"])
+    return tuple(Entry(e["id"], e["topic"], tuple(e["questions"]), tuple(e.get("keywords", ())), e["answer"])
                  for e in tomllib.loads(text)["entry"])
 
 
 ENTRIES = load_entries()
-_BY_TOPIC = {entry.topic: entry for entry in ENTRIES}
-_MATCHER = Matcher((entry.topic, (entry.topic, *entry.questions, *entry.keywords)) for entry in ENTRIES)
+_BY_ID = {entry.id: entry for entry in ENTRIES}
+_MATCHER = Matcher((entry.id, (entry.topic, *entry.questions, *entry.keywords)) for entry in ENTRIES)
 
 
 def match(text: str, min_score: float | None = None) -> Entry | None:
@@ -52,12 +53,12 @@ def match(text: str, min_score: float | None = None) -> Entry | None:
         return None
     if len(ranked) > 1 and ranked[0][0] < ranked[1][0] * MIN_LEAD:
         return None
-    return _BY_TOPIC[ranked[0][1]]
+    return _BY_ID[ranked[0][1]]
 
 
 def topics(entries: tuple[Entry, ...] = ENTRIES) -> str:
     return "\n".join(f"· {entry.topic}" for entry in entries)
 
 
-def by_topic(topic: str) -> Entry:
-    return _BY_TOPIC[topic]
+def by_id(entry_id: str) -> Entry:
+    return _BY_ID[entry_id]

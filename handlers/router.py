@@ -23,8 +23,8 @@ _SILENT_EVENTS = frozenset({
 # Menu clicks that answer at once (the policy Q&A's content).
 CLICK_ANSWERS = {
     "FAQ": lambda: texts.FAQ_MENU.format(topics=faq.topics()),
-    "OFFLINE": lambda: faq.by_topic("线下怎么办理").answer,
-    "HOTLINE": lambda: faq.by_topic("人工服务和热线").answer,
+    "OFFLINE": lambda: faq.by_id("at_the_service_hall").answer,
+    "HOTLINE": lambda: faq.by_id("hotline").answer,
 }
 
 

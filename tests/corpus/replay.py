@@ -258,7 +258,7 @@ def _understood(case: Case, seen: Observed) -> bool:
                  and s.field in (seen.before.data if seen.before else {})]
         return conv.editing and conv.step == steps[int(arg) - 1].id
     if kind == "faq":
-        return faq.by_topic(arg).answer in reply
+        return faq.by_id(arg).answer in reply
     if kind == "ask":
         return conv.confirming == "clarify" and not seen.new_data()
     if kind == "refuse":
@@ -284,7 +284,7 @@ def _yes_no(step: str, yes: bool, seen: Observed) -> bool:
     return False
 
 
-HUMAN = faq.by_topic("人工服务和热线").answer
+HUMAN = faq.by_id("hotline").answer
 
 
 def _move(move: str, step: str, seen: Observed) -> bool:
