@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from bot.menu import DEFAULT_MENU, MenuSettings
+from bot.secret_files import SecretFileError, read_secret_files
 from flows.domain.relationships import CLOSE_RELATIVES, Relationship
 
 CONFIG_ENV = "WXBOT_CONFIG"
@@ -46,6 +47,10 @@ class WechatSettings(_Section):
     encoding_aes_key: str = ""
     allow_plaintext: bool = False   # production refuses plaintext mode unless this says it is meant
     secret: str = ""
+    # Each secret may come from a file instead (bot/secret_files.py); these hold the path only.
+    token_file: str = ""
+    encoding_aes_key_file: str = ""
+    secret_file: str = ""
     api_base_url: str = "https://api.weixin.qq.com"
     api_timeout: float = Field(5.0, gt=0, le=30)
 
@@ -84,6 +89,7 @@ class WechatSettings(_Section):
 
 class RedisSettings(_Section):
     url: str = ""
+    url_file: str = ""                  # the URL from a file (it may carry the password)
     data_dir: Path = Path("var/redis")
     key_prefix: str = Field("wxbot", pattern=r"^[A-Za-z0-9_.-]+$")
     socket_timeout: float = Field(1.0, gt=0, le=10)
@@ -127,6 +133,7 @@ class WebhookSettings(_Section):
 
 class ConversationSettings(_Section):
     secret_key: str                     # Fernet key encrypting the personal data in drafts
+    secret_key_file: str = ""
     idle_minutes: int = Field(30, ge=1)     # after this, ask 继续上次 / 重新开始
     expire_hours: int = Field(72, ge=1)     # a draft untouched this long is deleted
     identity_days: int = Field(30, ge=1, le=365)   # a verified identity lasts this long, then verify again
@@ -206,6 +213,7 @@ class BindingSettings(_Section):
     adapter: Literal["sandbox", "http"] = "sandbox"
     key_id: str = Field("wxbot-local", min_length=1)
     secret: str = Field("local-binding-secret-change-me", min_length=16)
+    secret_file: str = ""
     callback_window: int = Field(300, ge=10, le=3600)
     reconcile_after: int = Field(600, ge=10)
     sandbox: SandboxSettings = SandboxSettings()
@@ -295,7 +303,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     for section, values in overrides.items():
         data.setdefault(section, {}).update(values)
     try:
+        read_secret_files(data)
         return Settings(**data)
+    except SecretFileError as exc:
+        raise ConfigError(str(exc)) from None
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None
     except SettingsError as exc:  # an environment value that is not valid JSON for a list/section
