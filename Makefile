@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 # system-wide, from Debian's packages (Playwright's own browser download is never used).
 CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+# The deployment's systemd units are verified with Debian's systemd-analyze (tests/test_deploy.py).
+SYSTEMD_ANALYZE := /usr/bin/systemd-analyze
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 
 WRK         := /usr/bin/wrk
@@ -28,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/wxbot run --config config.example.toml
 
 # The linter, the layer contracts (bot -> handlers -> flows) and declared = imported, then the tests.
-test: $(STAMP) $(CHROMIUM) $(CJK_FONT)
+test: $(STAMP) $(CHROMIUM) $(CJK_FONT) $(SYSTEMD_ANALYZE)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/deptry .
@@ -53,6 +55,10 @@ $(WRK):
 $(CHROMIUM) $(CJK_FONT):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei
+
+$(SYSTEMD_ANALYZE):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

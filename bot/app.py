@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
@@ -11,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from bot import metrics
 from bot.binding.callback import blueprint as callback_blueprint
 from bot.binding.decisions import Decisions
+from bot.binding.errors import BindingError
 from bot.binding.factory import binding_service, signing_key
 from bot.binding.service import BindingService
 from bot.binding.signing import SigningKey
@@ -78,12 +80,29 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
             return jsonify(status="degraded", redis="down"), 503
         return jsonify(status="ok", redis="ok")
 
+    @app.get("/readyz")
+    def readyz() -> ResponseReturnValue:
+        """Ready to serve: Redis and the binding service both answer. For deploys and start-up
+        gating; the load balancer's check is /healthz (the bureau being down is every
+        instance's problem, answered politely, not a reason to take them all out)."""
+        checks = {"redis": _answers(client.ping), "binding": _answers(binding.health)}
+        ready = all(state == "ok" for state in checks.values())
+        return jsonify(status="ready" if ready else "not_ready", **checks), 200 if ready else 503
+
     @app.get("/metrics")
     def prometheus_metrics() -> ResponseReturnValue:
         body, content_type = metrics.exposition()
         return Response(body, content_type=content_type)
 
     return app
+
+
+def _answers(check: Callable[[], object]) -> str:
+    try:
+        check()
+    except (redis.RedisError, BindingError):
+        return "down"
+    return "ok"
 
 
 def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding: BindingService,

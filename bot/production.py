@@ -63,7 +63,23 @@ def refusals(settings: Settings) -> list[str]:
         if template_id in DEMO_TEMPLATE_IDS:
             found.append(f"notifications.{kind}.template_id: {template_id} is the example's placeholder; "
                          "use the template's id from WeChat's console")
+    found += _unfilled(settings.model_dump(mode="json"))
     return [line for line in _first_per_key(found) if line]
+
+
+# deploy/config.toml.example marks what each deployment must fill in.
+UNFILLED = "FILLIN"
+
+
+def _unfilled(values: object, key: str = "") -> list[str]:
+    """Every setting still saying FILLIN, as deploy/config.toml.example left it."""
+    if isinstance(values, dict):
+        return [line for name, value in values.items() for line in _unfilled(value, f"{key}.{name}".lstrip("."))]
+    if isinstance(values, list):
+        return [line for value in values for line in _unfilled(value, key)]
+    if isinstance(values, str) and UNFILLED in values:
+        return [f"{key}: still says {UNFILLED}; fill in your deployment's value"]
+    return []
 
 
 def warnings(settings: Settings) -> list[tuple[str, dict[str, str]]]:

@@ -148,3 +148,19 @@ def test_requests_with_a_wrong_key_are_refused_by_the_server(world) -> None:
                                http={"base_url": server.url, "retries": 0})
     with pytest.raises(e.InvalidRequest, match="signature"):
         HttpBindingService(settings).eligibility(person("王建国").person_id)
+
+
+def test_readyz_says_whether_redis_and_the_binding_service_answer(world, make_settings) -> None:
+    """The webhook's readiness (deploy gating, `wxbot probe`): Redis and the bureau both answer."""
+    from bot.app import create_app
+
+    server, adapter = world
+    app = create_app(make_settings(), binding=adapter(retries=0, connect_timeout=0.2)).test_client()
+    ready = app.get("/readyz")
+    assert ready.status_code == 200 and ready.json == {"status": "ready", "redis": "ok", "binding": "ok"}
+    server.stop()
+    down = app.get("/readyz")
+    assert down.status_code == 503 and down.json == {"status": "not_ready", "redis": "ok", "binding": "down"}
+    assert app.get("/healthz").status_code == 200   # alive all the same: the bureau is everyone's problem
+    server.start()
+    assert app.get("/readyz").status_code == 200

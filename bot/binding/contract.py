@@ -31,6 +31,9 @@ class Operation:
 
 
 OPERATIONS = [
+    # A readiness probe (the bot's /readyz): one attempt, never retried, so it answers in time.
+    Operation("health", "GET", "/v1/health", m.Health, idempotent=False,
+              summary="Whether the service answers; the bot's readiness check asks it"),
     Operation("start_verification", "POST", "/v1/verifications", m.Challenge, m.VerificationStart,
               idempotent=False, summary="Verify who an openid's owner is: sends an SMS code (or gives a face-scan URL)"),
     Operation("complete_verification", "POST", "/v1/verifications/{challenge_id}/complete", m.VerifiedPerson,

@@ -168,6 +168,10 @@ class Usage(_Model):
     records: list[UsageRecord]
 
 
+class Health(_Model):
+    status: Literal["ok"]
+
+
 # -- decisions (callbacks) ---------------------------------------------------------------------
 class Decision(_Model):
     """What the bureau tells the bot later: an application decided, a binding ended by either

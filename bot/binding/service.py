@@ -15,6 +15,7 @@ from bot.binding.models import (
     DeductionOrder,
     DeductionOrderUpdate,
     Eligibility,
+    Health,
     Member,
     MemberList,
     Usage,
@@ -25,6 +26,7 @@ from bot.binding.models import (
 
 
 class BindingService(Protocol):
+    def health(self) -> Health: ...
     def start_verification(self, body: VerificationStart) -> Challenge: ...
     def complete_verification(self, challenge_id: str, body: VerificationAnswer) -> VerifiedPerson: ...
     def eligibility(self, person_id: str) -> Eligibility: ...

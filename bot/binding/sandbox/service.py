@@ -33,6 +33,7 @@ from bot.binding.models import (
     DeductionOrder,
     DeductionOrderUpdate,
     Eligibility,
+    Health,
     Insurance,
     Member,
     MemberList,
@@ -291,6 +292,9 @@ class SandboxService:
             self.store.redis.delete(key)
             self.store.redis.rpush(key, *body.order)
             return self._order_view(binding["member_id"], person_id)
+
+    def health(self) -> Health:
+        return Health(status="ok")   # answering at all is the sandbox's health
 
     def usage(self, person_id: str) -> Usage:
         person = self._verified(person_id)
