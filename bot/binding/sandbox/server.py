@@ -22,7 +22,6 @@ MAX_BODY = 64 * 1024
 def create_sandbox_app(service: SandboxService, key: SigningKey, window: int = 300) -> Flask:
     app = Flask("binding_sandbox")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    nonces = service.store
 
     def authenticate() -> Response | None:
         body = request.get_data()
@@ -31,7 +30,7 @@ def create_sandbox_app(service: SandboxService, key: SigningKey, window: int = 3
             nonce = verify(key, request.method, target, body, request.headers, window)
         except SignatureError as exc:
             return _error(e.InvalidRequest(f"signature: {exc}"), status=401)
-        if not nonces.redis.set(nonces.key("nonce", nonce), 1, nx=True, ex=2 * window):
+        if not service.store.spend_nonce(nonce, ttl=2 * window):
             return _error(e.InvalidRequest("replayed request"), status=409)
         return None
 

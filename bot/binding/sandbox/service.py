@@ -1,4 +1,5 @@
-"""The sandbox bureau: every rule of domain.md §3, region rules from settings, state in Redis.
+"""The sandbox bureau: every rule of domain.md §3, region rules from settings, state in Redis
+(store.py: what it keeps, by kind; the rules here never see a key).
 
 Decisions that happen later than the call that caused them (delayed or manual review, consent
 timing out, automatic termination) are written to its outbox (outbox.py); the desk (desk.py)
@@ -8,7 +9,6 @@ delivers them to the bot's callback, the same path the real system uses.
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Callable
@@ -46,7 +46,7 @@ from bot.binding.models import (
 )
 from bot.binding.sandbox.outbox import Outbox
 from bot.binding.sandbox.roster import Person, Roster, person_id_for
-from bot.binding.sandbox.store import SandboxStore
+from bot.binding.sandbox.store import Role, SandboxStore
 from bot.config import RegionSettings, SandboxSettings
 from bot.logs import log
 from flows.domain.identity import IdNumberError, mask_id_number, mask_name, mask_phone, parse_id_number
@@ -72,46 +72,43 @@ class SandboxService:
     # -- identity verification ----------------------------------------------------------------
     def start_verification(self, body: VerificationStart) -> Challenge:
         person = self._match(body.name, body.id_number, body.id_type)
-        if self._failures(person.person_id, body.openid) >= LOCK_AFTER_FAILURES:
+        if self.store.verifications.failures(person.person_id, body.openid) >= LOCK_AFTER_FAILURES:
             raise e.VerificationLocked()
         challenge_id = "C" + secrets.token_hex(8)
         code = self.settings.verification_code or f"{secrets.randbelow(10**6):06d}"
-        self.store.put({"person_id": person.person_id, "openid": body.openid, "code": code, "attempts": 0},
-                       "challenge", challenge_id, ttl=CHALLENGE_TTL)
+        self.store.verifications.save_challenge(
+            challenge_id, {"person_id": person.person_id, "openid": body.openid, "code": code, "attempts": 0},
+            ttl=CHALLENGE_TTL)
         # The sandbox's "SMS": the code goes to the simulator's panel (and, in development, the log),
         # never a phone.
-        self.store.redis.lpush(self.store.key("sms"), f"{challenge_id}:{code}:{int(self.clock())}")
-        self.store.redis.ltrim(self.store.key("sms"), 0, 49)
+        self.store.verifications.remember_code(challenge_id, code, self.clock())
         if self.log_codes:
             log.info("sandbox_sms_code", challenge_id=challenge_id, code=code)
         return Challenge(challenge_id=challenge_id, method="sms", masked_phone=mask_phone(person.phone),
                          expires_at=self._at(self.clock() + CHALLENGE_TTL))
 
     def complete_verification(self, challenge_id: str, body: VerificationAnswer) -> VerifiedPerson:
-        challenge = self.store.get("challenge", challenge_id)
+        challenge = self.store.verifications.challenge(challenge_id)
         if challenge is None or challenge["openid"] != body.openid:
             raise e.VerificationExpired()
-        if self._failures(challenge["person_id"], body.openid) >= LOCK_AFTER_FAILURES:
+        if self.store.verifications.failures(challenge["person_id"], body.openid) >= LOCK_AFTER_FAILURES:
             raise e.VerificationLocked()
         if not hmac.compare_digest(challenge["code"].encode(), body.code.strip().encode()):
             # Failures lock the one who made them (this openid, for this person), never the person:
             # a stranger's wrong codes must not lock the real person out. The 5th locks at once.
-            failures_key = self.store.key("failures", challenge["person_id"], body.openid)
-            failures = self.store.redis.incr(failures_key)
-            if failures == 1:
-                self.store.redis.expire(failures_key, LOCK_WINDOW)
+            failures = self.store.verifications.count_failure(challenge["person_id"], body.openid, LOCK_WINDOW)
             if failures >= LOCK_AFTER_FAILURES:
-                self.store.redis.delete(self.store.key("challenge", challenge_id))
+                self.store.verifications.drop_challenge(challenge_id)
                 raise e.VerificationLocked()
             challenge["attempts"] += 1
             if challenge["attempts"] >= CODE_ATTEMPTS:
-                self.store.redis.delete(self.store.key("challenge", challenge_id))
+                self.store.verifications.drop_challenge(challenge_id)
                 raise e.VerificationExpired("this code was tried too often; start again")
-            self.store.put(challenge, "challenge", challenge_id, ttl=CHALLENGE_TTL)
+            self.store.verifications.save_challenge(challenge_id, challenge, ttl=CHALLENGE_TTL)
             raise e.VerificationCodeWrong()
-        self.store.redis.delete(self.store.key("challenge", challenge_id))
+        self.store.verifications.drop_challenge(challenge_id)
         person = self._person(challenge["person_id"])
-        self.store.redis.sadd(self.store.key("verified"), person.person_id)
+        self.store.verifications.mark_verified(person.person_id)
         return VerifiedPerson(person_id=person.person_id, masked_name=mask_name(person.name),
                               masked_id_number=mask_id_number(person.id_number), insurance=person.insurance,
                               region=person.region)
@@ -119,7 +116,7 @@ class SandboxService:
     # -- eligibility ----------------------------------------------------------------------------
     def eligibility(self, person_id: str) -> Eligibility:
         person = self._verified(person_id)
-        _, shareable = self._balances(person, self._usage_records(person.person_id))
+        _, shareable = self._balances(person, self.store.usage.of(person.person_id))
         reason = None
         if person.insurance != Insurance.EMPLOYEE:
             reason = e.InitiatorNotEmployee.code
@@ -132,7 +129,7 @@ class SandboxService:
     # -- applications ---------------------------------------------------------------------------
     def submit_application(self, body: ApplicationRequest) -> Application:
         with self.store.lock():
-            remembered = self.store.get("idempotency", body.idempotency_key)
+            remembered = self.store.applications.answer_to(body.idempotency_key)
             if remembered is not None:
                 if "error" in remembered:
                     raise e.ERRORS[remembered["error"]]()
@@ -140,10 +137,11 @@ class SandboxService:
             try:
                 record = self._new_application(body)
             except e.BindingError as error:
-                self.store.put({"error": error.code}, "idempotency", body.idempotency_key, ttl=IDEMPOTENCY_TTL)
+                self.store.applications.remember_answer(body.idempotency_key, {"error": error.code},
+                                                        ttl=IDEMPOTENCY_TTL)
                 raise
-            self.store.put({"application_id": record["id"]}, "idempotency", body.idempotency_key,
-                           ttl=IDEMPOTENCY_TTL)
+            self.store.applications.remember_answer(body.idempotency_key, {"application_id": record["id"]},
+                                                    ttl=IDEMPOTENCY_TTL)
             return self._view(record)
 
     def _new_application(self, body: ApplicationRequest) -> dict[str, Any]:
@@ -180,22 +178,21 @@ class SandboxService:
                   "member_id": member.person_id, "relationship": body.relationship.value,
                   "proof": list(body.proof_media_ids), "submitted_at": self.clock(), "decided_at": None,
                   "status": None, "reason": None, "binding_id": None, "consent": None}
-        self.store.redis.sadd(self.store.key("open", initiator.person_id), member.person_id)
-        self.store.redis.lpush(self.store.key("applications", initiator.person_id), record["id"])
+        self.store.applications.open(record)
         if minor:
             self._to_review(record)
         else:
             code = secrets.token_hex(3).upper()
             expires = self.clock() + self.settings.consent_ttl
             record.update(status=ApplicationStatus.PENDING_CONSENT.value, consent={"code": code, "expires": expires})
-            self.store.redis.set(self.store.key("consent", code), record["id"], ex=self.settings.consent_ttl * 2)
-            self._save(record)
+            self.store.applications.give_consent_code(code, record["id"], ttl=self.settings.consent_ttl * 2)
+            self.store.applications.save(record)
         return record
 
     def _check_not_bound(self, initiator_id: str, member_id: str) -> None:
-        if self.store.redis.sismember(self.store.key("open", initiator_id), member_id):
+        if self.store.applications.is_open(initiator_id, member_id):
             raise e.AlreadyBound()
-        for binding in self._bindings_of_member(member_id):
+        for binding in self._bindings(member_id, "member"):
             if binding["status"] != BindingStatus.ACTIVE.value:
                 continue
             if binding["initiator_id"] == initiator_id:
@@ -210,21 +207,21 @@ class SandboxService:
             self._decide(record, approve=True, reason=None)
             return
         record["status"] = ApplicationStatus.UNDER_REVIEW.value
-        self._save(record)
-        self.store.redis.sadd(self.store.key("under_review"), record["id"])
+        self.store.applications.save(record)
+        self.store.reviews.wait(record["id"])
         if mode == "delayed":
-            self.store.redis.zadd(self.store.key("due"), {record["id"]: self.clock() + self.settings.review_delay})
+            self.store.reviews.schedule(record["id"], self.clock() + self.settings.review_delay)
 
     def application(self, application_id: str) -> Application:
-        record = self.store.get("application", application_id)
+        record = self.store.applications.get(application_id)
         if record is None:
             raise e.ApplicationNotFound()
         return self._view(self._expire_consent(record))
 
     def applications(self, person_id: str) -> ApplicationList:
         self._verified(person_id)
-        ids = self.store.redis.lrange(self.store.key("applications", person_id), 0, LISTED_APPLICATIONS - 1)
-        return ApplicationList(applications=[self.application(i.decode()) for i in ids])
+        ids = self.store.applications.of(person_id, LISTED_APPLICATIONS)
+        return ApplicationList(applications=[self.application(i) for i in ids])
 
     # -- member consent -------------------------------------------------------------------------
     def consent_request(self, code: str) -> ConsentRequest:
@@ -254,8 +251,7 @@ class SandboxService:
     # -- bindings -------------------------------------------------------------------------------
     def members(self, person_id: str) -> MemberList:
         self._verified(person_id)
-        ids = self.store.redis.smembers(self.store.key("bindings", "initiator", person_id))
-        bindings = sorted((self._binding(i.decode()) for i in ids), key=lambda b: b["since"])
+        bindings = sorted(self._bindings(person_id, "initiator"), key=lambda b: b["since"])
         return MemberList(members=[self._member_view(b) for b in bindings])
 
     def unbind(self, person_id: str, binding_id: str) -> Member:
@@ -285,12 +281,10 @@ class SandboxService:
             binding = self._binding(binding_id)
             if binding["initiator_id"] != person_id:
                 raise e.NotPermitted()
-            current = self._payer_ids(binding["member_id"])
+            current = self.store.deduction_orders.of(binding["member_id"])
             if sorted(body.order) != sorted(current):
                 raise e.InvalidRequest("the order must name each active binding of this member once")
-            key = self.store.key("order", binding["member_id"])
-            self.store.redis.delete(key)
-            self.store.redis.rpush(key, *body.order)
+            self.store.deduction_orders.replace(binding["member_id"], body.order)
             return self._order_view(binding["member_id"], person_id)
 
     def health(self) -> Health:
@@ -298,7 +292,7 @@ class SandboxService:
 
     def usage(self, person_id: str) -> Usage:
         person = self._verified(person_id)
-        raw = self._usage_records(person_id)
+        raw = self.store.usage.of(person_id)
         balance, shareable = self._balances(person, raw)
         records = [self._record_view(r) for r in raw]
         return Usage(balance=balance, shareable_balance=shareable,
@@ -306,12 +300,11 @@ class SandboxService:
 
     # -- the bureau's desk: used by desk.py and the `wxbot sandbox` commands --------------------
     def under_review(self) -> list[Application]:
-        ids = sorted(i.decode() for i in self.store.redis.smembers(self.store.key("under_review")))
-        return [self.application(i) for i in ids]
+        return [self.application(i) for i in self.store.reviews.waiting()]
 
     def decide(self, application_id: str, approve: bool, reason: str | None = None) -> Application:
         with self.store.lock():
-            record = self.store.get("application", application_id)
+            record = self.store.applications.get(application_id)
             if record is None:
                 raise e.ApplicationNotFound()
             if record["status"] == ApplicationStatus.UNDER_REVIEW.value:
@@ -322,12 +315,10 @@ class SandboxService:
 
     def decide_due(self) -> int:
         """Delayed review: decide (approve) every application whose time has come."""
-        due = self.store.redis.zrangebyscore(self.store.key("due"), "-inf", self.clock())
         decided = 0
-        for raw in due:
-            # ZREM is the claim: with several desks running, exactly one decides each application.
-            if self.store.redis.zrem(self.store.key("due"), raw):
-                self.decide(raw.decode(), approve=True)
+        for application_id in self.store.reviews.due(self.clock()):
+            if self.store.reviews.claim(application_id):   # several desks may run: one decides it
+                self.decide(application_id, approve=True)
                 decided += 1
         return decided
 
@@ -348,26 +339,27 @@ class SandboxService:
         if binding["status"] != BindingStatus.ACTIVE.value:
             raise e.BindingNotFound("the binding is not active")
         record = {"at": self.clock(), "binding_id": binding_id, "place": place, "amount": str(amount)}
-        self.store.redis.rpush(self.store.key("usage", binding["initiator_id"]), json.dumps(record))
+        self.store.usage.record(binding["initiator_id"], record)
         return self._record_view(record)
 
     def recent_sms(self) -> list[tuple[str, str]]:
-        return [tuple(raw.decode().split(":")[:2]) for raw in self.store.redis.lrange(self.store.key("sms"), 0, 9)]
+        return self.store.verifications.recent_codes()
 
     def outbox(self) -> Outbox:
+        """Decisions waiting for the bot's callback: written here, delivered by the desk (desk.py)."""
         return Outbox(self.store, self.clock)
 
     # -- internals ------------------------------------------------------------------------------
     def _decide(self, record: dict[str, Any], approve: bool, reason: str | None) -> None:
         record["decided_at"] = self.clock()
-        self.store.redis.srem(self.store.key("under_review"), record["id"])
-        self.store.redis.srem(self.store.key("open", record["initiator_id"]), record["member_id"])
+        self.store.reviews.done(record["id"])
+        self.store.applications.close(record)
         if approve:
             record["status"] = ApplicationStatus.APPROVED.value
             record["binding_id"] = self._create_binding(record)
         else:
             record["status"], record["reason"] = ApplicationStatus.REJECTED.value, reason
-        self._save(record)
+        self.store.applications.save(record)
         self._emit(Decision(event_id=f"{record['id']}:decided", kind="application.decided",
                             application_id=record["id"], binding_id=record["binding_id"],
                             status=record["status"], reason=record["reason"],
@@ -378,21 +370,19 @@ class SandboxService:
         binding = {"id": binding_id, "application_id": record["id"], "initiator_id": record["initiator_id"],
                    "member_id": record["member_id"], "relationship": record["relationship"],
                    "status": BindingStatus.ACTIVE.value, "since": self.clock(), "ended_at": None, "end_reason": None}
-        self.store.put(binding, "binding", binding_id)
-        self.store.redis.sadd(self.store.key("bindings", "initiator", record["initiator_id"]), binding_id)
-        self.store.redis.sadd(self.store.key("bindings", "member", record["member_id"]), binding_id)
-        self.store.redis.rpush(self.store.key("order", record["member_id"]), binding_id)
+        self.store.bindings.add(binding)
+        self.store.deduction_orders.append(record["member_id"], binding_id)   # the newest pays last
         return binding_id
 
     def _end(self, binding: dict[str, Any], status: BindingStatus, reason: str) -> None:
         binding.update(status=status.value, ended_at=self.clock(), end_reason=reason)
-        self.store.put(binding, "binding", binding["id"])
-        self.store.redis.lrem(self.store.key("order", binding["member_id"]), 0, binding["id"])
+        self.store.bindings.save(binding)
+        self.store.deduction_orders.remove(binding["member_id"], binding["id"])
 
     def _emit(self, decision: Decision) -> None:
         # Always after the state it reports is saved: the bot confirms each callback with the
         # status calls (bot.binding.confirm), so the sandbox's own callbacks are always confirmed.
-        Outbox(self.store, self.clock).add(decision)
+        self.outbox().add(decision)
 
     def _expire_consent(self, record: dict[str, Any]) -> dict[str, Any]:
         consent = record.get("consent")
@@ -402,14 +392,10 @@ class SandboxService:
         return record
 
     def _by_consent(self, code: str) -> dict[str, Any]:
-        application_id = self.store.redis.get(self.store.key("consent", code.strip().upper()))
-        record = self.store.get("application", application_id.decode()) if application_id else None
+        record = self.store.applications.by_consent_code(code.strip().upper())
         if record is None:
             raise e.ConsentNotFound()
         return record
-
-    def _save(self, record: dict[str, Any]) -> None:
-        self.store.put(record, "application", record["id"])
 
     def _match(self, name: str, id_number: str, id_type: Any) -> Person:
         try:
@@ -422,9 +408,6 @@ class SandboxService:
             raise e.NameIdMismatch()
         return person
 
-    def _failures(self, person_id: str, openid: str) -> int:
-        return int(self.store.redis.get(self.store.key("failures", person_id, openid)) or 0)
-
     def _person(self, person_id: str) -> Person:
         person = self.roster.by_person_id(person_id)
         if person is None:
@@ -433,34 +416,27 @@ class SandboxService:
 
     def _verified(self, person_id: str) -> Person:
         person = self._person(person_id)
-        if not self.store.redis.sismember(self.store.key("verified"), person_id):
+        if not self.store.verifications.is_verified(person_id):
             raise e.NotVerified()
         return person
 
     def _binding(self, binding_id: str) -> dict[str, Any]:
-        binding = self.store.get("binding", binding_id)
+        binding = self.store.bindings.get(binding_id)
         if binding is None:
             raise e.BindingNotFound()
         return binding
 
-    def _bindings_of_member(self, member_id: str) -> list[dict[str, Any]]:
-        ids = self.store.redis.smembers(self.store.key("bindings", "member", member_id))
-        return [self._binding(i.decode()) for i in ids]
-
-    def _payer_ids(self, member_id: str) -> list[str]:
-        return [raw.decode() for raw in self.store.redis.lrange(self.store.key("order", member_id), 0, -1)]
+    def _bindings(self, person_id: str, role: Role) -> list[dict[str, Any]]:
+        return [self._binding(i) for i in self.store.bindings.of(person_id, role)]
 
     def _order_view(self, member_id: str, person_id: str) -> DeductionOrder:
         payers = []
-        for binding_id in self._payer_ids(member_id):
+        for binding_id in self.store.deduction_orders.of(member_id):
             binding = self._binding(binding_id)
             initiator = self._person(binding["initiator_id"])
             payers.append(Payer(binding_id=binding_id, initiator_masked_name=mask_name(initiator.name),
                                 is_me=binding["initiator_id"] == person_id))
         return DeductionOrder(member_masked_name=mask_name(self._person(member_id).name), payers=payers)
-
-    def _usage_records(self, person_id: str) -> list[dict[str, Any]]:
-        return [json.loads(raw) for raw in self.store.redis.lrange(self.store.key("usage", person_id), 0, -1)]
 
     def _balances(self, person: Person, records: list[dict[str, Any]]) -> tuple[Decimal, Decimal]:
         """(balance, shareable balance) after what the members spent (`records`)."""

@@ -1,0 +1,152 @@
+"""WeChat's side of the protocol: access tokens, customer-service and template messages, the custom
+menu and media, each refused with WeChat's own error codes where WeChat refuses it. Every call but
+the token endpoints first meets the injected faults, then the access-token check."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, Response, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from bot.simulator.fake_wechat.state import CLIENT_MSG_ID_WINDOW, current_state
+
+blueprint = Blueprint("wechat_api", __name__)
+
+
+def _error(code: int, message: str) -> Response:
+    return jsonify(errcode=code, errmsg=message)
+
+
+def _api_call() -> bool:
+    """An API call that needs an access token (not the token endpoints, not /fake/)."""
+    return not (request.path.startswith("/fake/") or "token" in request.path)
+
+
+# App-wide, not the blueprint's own: a call to a path WeChat does not have (404) or with the wrong
+# method (405) is counted and token-checked too, as it always was.
+@blueprint.before_app_request
+def inject_faults() -> ResponseReturnValue:
+    if not _api_call():
+        return None
+    state = current_state()
+    with state.lock:
+        state.calls[request.path] = state.calls.get(request.path, 0) + 1
+    failure = state.next_failure(request.path)
+    if failure is None:
+        return None
+    if failure.get("delay"):
+        time.sleep(failure["delay"])
+    if failure.get("status"):
+        return Response("fault injected", status=failure["status"])
+    if failure.get("errcode"):
+        return _error(failure["errcode"], "fault injected")
+    return None
+
+
+@blueprint.before_app_request
+def check_token() -> ResponseReturnValue:
+    if not _api_call():
+        return None
+    if not current_state().token_valid(request.args.get("access_token")):
+        return _error(40001, "invalid credential, access_token is invalid or not latest")
+    return None
+
+
+def _credentials_ok(appid: str | None, secret: str | None) -> bool:
+    state = current_state()
+    return appid == state.appid and secret == state.secret
+
+
+@blueprint.get("/cgi-bin/token")
+def token() -> ResponseReturnValue:
+    args = request.args
+    if args.get("grant_type") != "client_credential" or not _credentials_ok(args.get("appid"), args.get("secret")):
+        return _error(40013, "invalid appid or secret")
+    return jsonify(current_state().issue_token(force=True))  # /token always rotates
+
+
+@blueprint.post("/cgi-bin/stable_token")
+def stable_token() -> ResponseReturnValue:
+    body = request.get_json(silent=True) or {}
+    if body.get("grant_type") != "client_credential" or not _credentials_ok(body.get("appid"), body.get("secret")):
+        return _error(40013, "invalid appid or secret")
+    return jsonify(current_state().issue_token(force=bool(body.get("force_refresh"))))
+
+
+@blueprint.post("/cgi-bin/message/custom/send")
+def custom_send() -> ResponseReturnValue:
+    state = current_state()
+    body = request.get_json(force=True, silent=True) or {}
+    openid = body.get("touser")
+    if not openid or body.get("msgtype") not in {"text", "image", "news", "miniprogrampage"}:
+        return _error(40008, "invalid message type")
+    if openid in state.unfollowed:
+        return _error(43004, "require subscribe")
+    refused = state.use_window(openid)
+    if refused:
+        return _error(refused, "response out of time limit or subscription is canceled"
+                      if refused == 45015 else "reach max api daily quota limit")
+    with state.lock:
+        state.sent.append({"kind": "custom", "at": time.time(), **body})
+    return _error(0, "ok")
+
+
+@blueprint.post("/cgi-bin/message/template/send")
+def template_send() -> ResponseReturnValue:
+    state = current_state()
+    body = request.get_json(force=True, silent=True) or {}
+    openid, template_id, data = body.get("touser"), body.get("template_id"), body.get("data")
+    if not openid or not template_id or not isinstance(data, dict):
+        return _error(47001, "data format error")
+    for key, item in data.items():
+        value = item.get("value") if isinstance(item, dict) else None
+        if not isinstance(value, str) or len(value) > 20 or "\n" in value:
+            return _error(47003, f"argument invalid! data.{key}.value invalid")
+    if openid in state.unfollowed:
+        return _error(43004, "require subscribe")
+    with state.lock:
+        client_msg_id = body.get("client_msg_id")
+        seen = state.client_msg_ids.get((openid, client_msg_id)) if client_msg_id else None
+        if seen and time.time() - seen[0] < CLIENT_MSG_ID_WINDOW:
+            return jsonify(errcode=0, errmsg="ok", msgid=seen[1])  # a repeat: not sent again
+        msg_id = next(state.msg_ids)
+        if client_msg_id:
+            state.client_msg_ids[(openid, client_msg_id)] = (time.time(), msg_id)
+        state.sent.append({"kind": "template", "at": time.time(), "msgid": msg_id, **body})
+    return jsonify(errcode=0, errmsg="ok", msgid=msg_id)
+
+
+@blueprint.post("/cgi-bin/menu/create")
+def menu_create() -> ResponseReturnValue:
+    body = request.get_json(force=True, silent=True) or {}
+    buttons = body.get("button")
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        return _error(40016, "invalid button size")
+    for button in buttons:
+        if len(button.get("name", "").encode()) > 16 or len(button.get("sub_button", [])) > 5:
+            return _error(40017 if len(button.get("sub_button", [])) <= 5 else 40023, "invalid button")
+    current_state().menu = body
+    return _error(0, "ok")
+
+
+@blueprint.get("/cgi-bin/menu/get")
+def menu_get() -> ResponseReturnValue:
+    menu = current_state().menu
+    if menu is None:
+        return _error(46003, "menu no exist")
+    return jsonify(menu=menu)
+
+
+@blueprint.get("/cgi-bin/menu/delete")
+def menu_delete() -> ResponseReturnValue:
+    current_state().menu = None
+    return _error(0, "ok")
+
+
+@blueprint.get("/cgi-bin/media/get")
+def media_get() -> ResponseReturnValue:
+    content = current_state().media.get(request.args.get("media_id", ""))
+    if content is None:
+        return _error(40007, "invalid media_id")
+    return Response(content, mimetype="image/jpeg")
