@@ -18,8 +18,10 @@ CODE = "123456"
 
 
 def overrides(redis_url: str, **sections: dict) -> dict:
-    """The product's settings for the benchmark: plaintext mode, as the peers run."""
-    return {"wechat": {"appid": APPID, "token": TOKEN, "secret": SECRET, "encoding_aes_key": "",
+    """The product's settings for the benchmark: plaintext mode, as the peers run; the sandbox
+    bureau and demo secrets, so "development" (`wxbot worker` refuses them in production)."""
+    return {"server": {"environment": "development", **sections.pop("server", {})},
+            "wechat": {"appid": APPID, "token": TOKEN, "secret": SECRET, "encoding_aes_key": "",
                        **sections.pop("wechat", {})},
             "redis": {"url": redis_url}, "conversation": {"secret_key": CONVERSATION_KEY},
             "binding": {"sandbox": {"verification_code": CODE}}, **sections}
