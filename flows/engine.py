@@ -94,20 +94,20 @@ Text = Callable[[Data, Context], str]
 Next = str | Callable[[Data, Context], str]   # a step id, or a choice among the ids in `to`
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Ask:
-    id: str
     field: str
     prompt: Text
     parse: Callable[[str, Data, Context], Any]
     next: Next
+    to: tuple[str, ...] = ()  # where a callable `next` may lead (for diagrams and checks)
     help: str = ""
     label: str = ""          # shown in the summary; fields with a label can be changed with 修改N
     wants_image: bool = False
-    to: tuple[str, ...] = ()  # where a callable `next` may lead (for diagrams and checks)
     slot: str = ""           # what this step takes from any message (name, id_number, relationship)
     aliases: tuple[str, ...] = ()   # words for this item at the summary (名字 → 姓名): “名字写错了”
     depends: tuple[str, ...] = ()   # fields whose change makes this answer stale (asked again)
+    id: str = ""             # the step's key in its Flow, filled in by the Flow: never written by hand
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -117,9 +117,8 @@ class Ask:
         return self.next if isinstance(self.next, str) else self.next(data, ctx)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Do:
-    id: str
     effect: str
     args: Callable[[Data, Context], dict[str, Any]]
     # (data, context, result) -> (next step, data updates)
@@ -127,16 +126,17 @@ class Do:
     # (data, context, error code) -> (next step or None to end the flow, message)
     on_error: Callable[[Data, Context, str], tuple[str | None, str]]
     to: tuple[str, ...] = ()  # every step on_ok and on_error may lead to
+    id: str = ""             # filled in by the Flow, like Ask's
 
     @property
     def targets(self) -> tuple[str, ...]:
         return self.to
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class End:
-    id: str
     message: Text
+    id: str = ""             # filled in by the Flow, like Ask's
 
 
 Step = Ask | Do | End
@@ -163,12 +163,21 @@ class Entry:
 
 @dataclass(frozen=True)
 class Flow:
+    """A flow's steps, by their ids: each step is declared once, under its key, and gets that
+    key as its `id` here (a step never names itself)."""
     id: str
     version: int
     title: str
     first: str
     steps: Mapping[str, Step]
     entry: Entry | None = None
+
+    def __post_init__(self) -> None:
+        for key, step in self.steps.items():
+            if step.id not in ("", key):
+                raise ValueError(f"{self.id}: the step under {key!r} is already {step.id!r}")
+        # A frozen dataclass sets its own field through object.__setattr__: once, here.
+        object.__setattr__(self, "steps", {key: replace(step, id=key) for key, step in self.steps.items()})
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]

@@ -43,11 +43,11 @@ ENTRY = Entry(phrases=("我的家人", "我的共济", "共济成员", "我的�
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.MY_FAMILY_TITLE, first="members", entry=ENTRY, steps={
-    "members": Do("members", "members", lambda d, c: {},
-                  lambda d, c, result: ("applications", {"members": result["members"]}), refused,
+    "members": Do(effect="members", args=lambda d, c: {},
+                  on_ok=lambda d, c, result: ("applications", {"members": result["members"]}), on_error=refused,
                   to=("applications",)),
-    "applications": Do("applications", "applications", lambda d, c: {},
-                       lambda d, c, result: ("list", {"applications": result["applications"]}), refused,
-                       to=("list",)),
-    "list": End("list", render),
+    "applications": Do(effect="applications", args=lambda d, c: {},
+                       on_ok=lambda d, c, result: ("list", {"applications": result["applications"]}),
+                       on_error=refused, to=("list",)),
+    "list": End(message=render),
 })

@@ -43,8 +43,8 @@ ENTRY = Entry(phrases=("共济记录", "使用记录", "消费记录", "共济�
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.USAGE_TITLE, first="usage", entry=ENTRY, steps={
-    "usage": Do("usage", "usage", lambda d, c: {},
-                lambda d, c, usage: ("show", {"usage": {**usage, "records": usage["records"][:SHOWN + 1]}}),
-                refused, to=("show",)),
-    "show": End("show", render),
+    "usage": Do(effect="usage", args=lambda d, c: {},
+                on_ok=lambda d, c, usage: ("show", {"usage": {**usage, "records": usage["records"][:SHOWN + 1]}}),
+                on_error=refused, to=("show",)),
+    "show": End(message=render),
 })

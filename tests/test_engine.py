@@ -46,19 +46,20 @@ def parse_confirm(text, data, ctx):
 
 
 DEMO = Flow(id="demo", version=1, title="演示", first="city", steps={
-    "city": Ask("city", "city", lambda d, c: "请输入城市：", parse_city, "age",
+    "city": Ask(field="city", prompt=lambda d, c: "请输入城市：", parse=parse_city, next="age",
                 help="城市就是您参保的地方。", label="城市"),
-    "age": Ask("age", "age", lambda d, c: "请输入年龄：", parse_age, "lookup", label="年龄"),
-    "lookup": Do("lookup", "lookup", lambda d, c: {"city": d["city"]},
+    "age": Ask(field="age", prompt=lambda d, c: "请输入年龄：", parse=parse_age, next="lookup", label="年龄"),
+    "lookup": Do(effect="lookup", args=lambda d, c: {"city": d["city"]},
                  on_ok=lambda d, c, value: ("summary", {"code": value}),
                  on_error=lambda d, c, error: ("city", f"查不到（{error}），请换一个城市。"), to=("summary", "city")),
-    "summary": Ask("summary", "confirmed", lambda d, c: f"{d['city']}，{d['age']}岁，代码{d['code']}。确认吗？",
-                   parse_confirm, "done"),
-    "done": End("done", lambda d, c: f"办好了：{d['city']}"),
+    "summary": Ask(field="confirmed", prompt=lambda d, c: f"{d['city']}，{d['age']}岁，代码{d['code']}。确认吗？",
+                   parse=parse_confirm, next="done"),
+    "done": End(message=lambda d, c: f"办好了：{d['city']}"),
 })
 PHOTO = Flow(id="photo", version=1, title="照片", first="pic", steps={
-    "pic": Ask("pic", "pic", lambda d, c: "请发照片：", lambda raw, d, c: raw, "end", wants_image=True),
-    "end": End("end", lambda d, c: f"收到 {d['pic']}"),
+    "pic": Ask(field="pic", prompt=lambda d, c: "请发照片：", parse=lambda raw, d, c: raw, next="end",
+               wants_image=True),
+    "end": End(message=lambda d, c: f"收到 {d['pic']}"),
 })
 ENGINE = Engine({"demo": DEMO, "photo": PHOTO})
 
@@ -326,8 +327,8 @@ def test_the_same_service_clicked_again_asks_to_resume() -> None:
 
 def test_a_service_that_needs_an_identity_starts_with_verification() -> None:
     verify = Flow(id="verify", version=1, title="验证", first="code", steps={
-        "code": Ask("code", "code", lambda d, c: "验证码：", lambda raw, d, c: raw, "ok"),
-        "ok": End("ok", lambda d, c: "已验证")})
+        "code": Ask(field="code", prompt=lambda d, c: "验证码：", parse=lambda raw, d, c: raw, next="ok"),
+        "ok": End(message=lambda d, c: "已验证")})
     engine = Engine({"demo": DEMO, "verify": verify}, needs_identity=frozenset({"demo"}))
     outcome = engine.handle(Conversation(), Start("demo", {"x": 1}), CTX)
     assert (outcome.conversation.flow, outcome.conversation.data) == ("verify", {"then": "demo", "then_data": {"x": 1}})
