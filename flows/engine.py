@@ -94,6 +94,21 @@ Text = Callable[[Data, Context], str]
 Next = str | Callable[[Data, Context], str]   # a step id, or a choice among the ids in `to`
 
 
+class UndeclaredTransition(Exception):
+    """A step chose a next step it does not declare (`next`, `to`): a bug in the flow, refused like
+    a missing step, so that the diagrams and the checks that walk the declarations stay true."""
+
+    def __init__(self, step: str, target: str, declared: tuple[str, ...]) -> None:
+        super().__init__(f"step {step!r} moved to {target!r}, which it does not declare: {declared}")
+        self.step, self.target, self.declared = step, target, declared
+
+
+def _declared(step: Ask | Do, target: str) -> str:
+    if target not in step.targets:
+        raise UndeclaredTransition(step.id, target, step.targets)
+    return target
+
+
 @dataclass(frozen=True, kw_only=True)
 class Ask:
     field: str
@@ -114,7 +129,8 @@ class Ask:
         return (self.next,) if isinstance(self.next, str) else self.to
 
     def go(self, data: Data, ctx: Context) -> str:
-        return self.next if isinstance(self.next, str) else self.next(data, ctx)
+        """The next step for these answers; only a declared one."""
+        return self.next if isinstance(self.next, str) else _declared(self, self.next(data, ctx))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,12 +141,22 @@ class Do:
     on_ok: Callable[[Data, Context, Any], tuple[str, dict[str, Any]]]
     # (data, context, error code) -> (next step or None to end the flow, message)
     on_error: Callable[[Data, Context, str], tuple[str | None, str]]
-    to: tuple[str, ...] = ()  # every step on_ok and on_error may lead to
+    to: tuple[str, ...]      # every step on_ok and on_error may lead to
     id: str = ""             # filled in by the Flow, like Ask's
 
     @property
     def targets(self) -> tuple[str, ...]:
         return self.to
+
+    def succeeded(self, data: Data, ctx: Context, value: Any) -> tuple[str, dict[str, Any]]:
+        """on_ok's next step (only a declared one) and data updates."""
+        target, updates = self.on_ok(data, ctx, value)
+        return _declared(self, target), updates
+
+    def failed(self, data: Data, ctx: Context, code: str) -> tuple[str | None, str]:
+        """on_error's next step (only a declared one; None ends the flow) and what to say."""
+        target, message = self.on_error(data, ctx, code)
+        return (None if target is None else _declared(self, target)), message
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,6 +204,22 @@ class Flow:
                 raise ValueError(f"{self.id}: the step under {key!r} is already {step.id!r}")
         # A frozen dataclass sets its own field through object.__setattr__: once, here.
         object.__setattr__(self, "steps", {key: replace(step, id=key) for key, step in self.steps.items()})
+        problems = self._undeclared()
+        if problems:
+            raise ValueError(f"flow {self.id!r}: " + "; ".join(problems))
+
+    def _undeclared(self) -> list[str]:
+        """What the declarations get wrong: a step that leads nowhere, or somewhere that is not a step."""
+        problems = [] if self.first in self.steps else [f"no first step {self.first!r}"]
+        for step in self.steps.values():
+            if isinstance(step, End):
+                continue
+            if isinstance(step, Ask) and isinstance(step.next, str) and step.to:
+                problems.append(f"{step.id}: `to` is for a callable `next`; this one is {step.next!r}")
+            if not step.targets:
+                problems.append(f"{step.id} declares no next step")
+            problems += [f"{step.id} -> {target}: no such step" for target in step.targets if target not in self.steps]
+        return problems
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]
@@ -270,6 +312,15 @@ class Milestone:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """A step left for the next one it declares (an answer stored, an effect's result), or walked
+    through on the way back to the summary after an edit."""
+    flow: str
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
 class Outcome:
     conversation: Conversation
     replies: tuple[str, ...] = ()
@@ -277,6 +328,7 @@ class Outcome:
     finished: str | None = None        # the flow id that just ended (completed or cancelled)
     result: Mapping[str, Any] | None = None  # a completed flow's data, for the handler to act on
     milestones: tuple[Milestone, ...] = ()
+    transitions: tuple[Transition, ...] = ()   # the declared steps taken, in order (the tests check them)
 
 
 def abandoned(conv: Conversation, reason: str) -> Milestone:
@@ -285,6 +337,10 @@ def abandoned(conv: Conversation, reason: str) -> Milestone:
 
 def _with(outcome: Outcome, milestones: tuple[Milestone, ...]) -> Outcome:
     return replace(outcome, milestones=milestones + outcome.milestones) if milestones else outcome
+
+
+def _after(transitions: tuple[Transition, ...], outcome: Outcome) -> Outcome:
+    return replace(outcome, transitions=transitions + outcome.transitions) if transitions else outcome
 
 
 def _wait_in_words(seconds: float) -> str:
@@ -585,7 +641,7 @@ class Engine:
                            clarify=None)
         if conv.editing and self.summary_step in flow.steps:
             return self._after_edit(flow, answered, step, ctx, replies)
-        return self._enter(flow, replace(answered, editing=False), step.go(data, ctx), ctx, said=replies)
+        return self._take(flow, replace(answered, editing=False), step, step.go(data, ctx), ctx, said=replies)
 
     def _depending_on(self, flow: Flow, changed: str) -> set[str]:
         """The fields whose answers go stale when `changed` changes (transitively)."""
@@ -713,6 +769,7 @@ class Engine:
         a minor) is asked again; answers off the new path are dropped; then the summary."""
         order = list(flow.steps)
         here, step_id, seen = edited.id, edited.go(conv.data, ctx), set()
+        walked = [Transition(flow.id, here, step_id)]
         while step_id not in seen:
             seen.add(step_id)
             step = flow.step(step_id)
@@ -720,12 +777,13 @@ class Engine:
             if step_id == self.summary_step or not isinstance(step, Ask) or step.field not in conv.data or backwards:
                 break
             here, step_id = step_id, step.go(conv.data, ctx)
+            walked.append(Transition(flow.id, here, step_id))
         if step_id == self.summary_step:
             asked = {s.field for s in flow.steps.values() if isinstance(s, Ask) and s.id != self.summary_step}
             reachable = self._fields_on_path(flow, conv, ctx)
             data = {k: v for k, v in conv.data.items() if k not in asked or k in reachable}
-            return self._enter(flow, replace(conv, data=data, editing=False), step_id, ctx, said=said)
-        return self._enter(flow, conv, step_id, ctx, said=said)
+            conv = replace(conv, data=data, editing=False)
+        return _after(tuple(walked), self._enter(flow, conv, step_id, ctx, said=said))
 
     def _fields_on_path(self, flow: Flow, conv: Conversation, ctx: Context) -> set[str]:
         """The fields asked on the way from the first step to the summary, with these answers."""
@@ -830,6 +888,12 @@ class Engine:
 
     # -- moving through steps ----------------------------------------------------------------
 
+    def _take(self, flow: Flow, conv: Conversation, source: Step, target: str, ctx: Context,
+              said: tuple[str, ...] = ()) -> Outcome:
+        """Leave `source` for `target`, one of the steps it declares (Ask.go, Do.succeeded and
+        Do.failed have checked), and say so in the outcome."""
+        return _after((Transition(flow.id, source.id, target),), self._enter(flow, conv, target, ctx, said))
+
     def _enter(self, flow: Flow, conv: Conversation, step_id: str, ctx: Context,
                said: tuple[str, ...] = ()) -> Outcome:
         step = flow.step(step_id)
@@ -872,8 +936,8 @@ class Engine:
         if not isinstance(step, Do) or step.effect != event.effect:
             return Outcome(conv)  # a late result for a step the user has left: ignore it
         if event.ok:
-            target, updates = step.on_ok(conv.data, ctx, event.value)
-            return self._enter(flow, replace(conv, data={**conv.data, **updates}), target, ctx)
+            target, updates = step.succeeded(conv.data, ctx, event.value)
+            return self._take(flow, replace(conv, data={**conv.data, **updates}), step, target, ctx)
         if event.error == SERVICE_UNAVAILABLE:
             # Keep everything the user typed (if anything); they can try again with one word.
             busy = refusal(SERVICE_UNAVAILABLE) if conv.history else texts.SERVICE_BUSY
@@ -883,10 +947,10 @@ class Engine:
             wait = _wait_in_words((event.value or {}).get("retry_after", 3600))
             return self._finish(flow, conv, (texts.TOO_MANY_ATTEMPTS.format(wait=wait),),
                                 ended=abandoned(conv, "limited"))
-        target, message = step.on_error(conv.data, ctx, event.error)
+        target, message = step.failed(conv.data, ctx, event.error)
         if target is None:
             return self._finish(flow, conv, (message,), ended=abandoned(conv, "refused"))
-        return self._enter(flow, conv, target, ctx, said=(message,))
+        return self._take(flow, conv, step, target, ctx, said=(message,))
 
     def _migrate(self, flow: Flow, conv: Conversation, ctx: Context) -> Outcome:
         """A deploy changed this flow: keep the answers the new version still asks for and go on

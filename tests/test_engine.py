@@ -3,8 +3,11 @@ Tests read as conversations: (what the user says, what the bot answers)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
+
+import pytest
 
 from flows import texts
 from flows.engine import (
@@ -18,6 +21,8 @@ from flows.engine import (
     Flow,
     Invalid,
     Start,
+    Transition,
+    UndeclaredTransition,
     UserImage,
     UserText,
 )
@@ -334,3 +339,57 @@ def test_a_service_that_needs_an_identity_starts_with_verification() -> None:
     assert (outcome.conversation.flow, outcome.conversation.data) == ("verify", {"then": "demo", "then_data": {"x": 1}})
     verified = Context(now=CTX.now, today=CTX.today, user={"verified": True})
     assert engine.handle(Conversation(), Start("demo"), verified).conversation.flow == "demo"
+
+
+# -- declarations ------------------------------------------------------------------------------------
+def test_a_step_gets_its_id_from_its_key() -> None:
+    assert DEMO.step("lookup").id == "lookup"
+    assert [step.id for step in DEMO.steps.values()] == list(DEMO.steps)
+
+
+def test_a_flow_that_leads_nowhere_or_to_a_missing_step_is_refused_when_declared() -> None:
+    end = End(message=lambda d, c: "")
+    for steps, problem in (
+            ({"a": Ask(field="a", prompt=lambda d, c: "", parse=lambda r, d, c: r, next="b")}, "a -> b: no such step"),
+            ({"a": Ask(field="a", prompt=lambda d, c: "", parse=lambda r, d, c: r, next=lambda d, c: "z"),
+              "z": end}, "a declares no next step"),
+            ({"a": Ask(field="a", prompt=lambda d, c: "", parse=lambda r, d, c: r, next="z", to=("z",)), "z": end},
+             "`to` is for a callable `next`"),
+            ({"a": Do(effect="e", args=lambda d, c: {}, on_ok=lambda d, c, v: ("z", {}),
+                      on_error=lambda d, c, e: (None, ""), to=())}, "a declares no next step")):
+        with pytest.raises(ValueError, match=re.escape(problem)):
+            Flow(id="bad", version=1, title="坏", first="a", steps=steps)
+
+
+def leading_astray(where: str) -> Engine:
+    """A flow whose `where` (the age's next, the lookup's on_ok or on_error) picks a step it does
+    not declare: `stray`, which exists."""
+    age_next = (lambda d, c: "stray") if where == "next" else (lambda d, c: "lookup")
+    flow = Flow(id="astray", version=1, title="迷路", first="age", steps={
+        "age": Ask(field="age", prompt=lambda d, c: "年龄？", parse=parse_age, next=age_next, to=("lookup",)),
+        "lookup": Do(effect="lookup", args=lambda d, c: {},
+                     on_ok=lambda d, c, v: ("stray" if where == "on_ok" else "done", {}),
+                     on_error=lambda d, c, e: ("stray" if where == "on_error" else None, "不行。"), to=("done",)),
+        "stray": End(message=lambda d, c: "不该到这里"),
+        "done": End(message=lambda d, c: "好了"),
+    })
+    return Engine({"astray": flow})
+
+
+@pytest.mark.parametrize("where", ["next", "on_ok", "on_error"])
+def test_a_move_to_an_undeclared_step_is_refused(where) -> None:
+    engine = leading_astray(where)
+    conv = engine.handle(Conversation(), Start("astray"), CTX).conversation
+    with pytest.raises(UndeclaredTransition) as refused:
+        outcome = engine.handle(conv, UserText("35"), CTX)
+        engine.handle(outcome.conversation, EffectDone("lookup", where == "on_ok", error="nope"), CTX)
+    assert (refused.value.step, refused.value.target) == ("age" if where == "next" else "lookup", "stray")
+
+
+def test_an_outcome_names_the_declared_steps_it_took() -> None:
+    outcome = ENGINE.handle(Conversation(), Start("demo"), CTX)
+    outcome = ENGINE.handle(outcome.conversation, UserText("杭州"), CTX)
+    assert outcome.transitions == (Transition("demo", "city", "age"),)
+    outcome = ENGINE.handle(outcome.conversation, UserText("35"), CTX)
+    outcome = ENGINE.handle(outcome.conversation, EffectDone("lookup", True, "330100"), CTX)
+    assert outcome.transitions == (Transition("demo", "lookup", "summary"),)
