@@ -12,10 +12,11 @@ from typing import Any
 from flows import bind_member_texts as t
 from flows import texts
 from flows.answers import id_number_in, name_in
+from flows.context import Context
 from flows.domain.identity import mask_id_number, mask_name
 from flows.domain.refusals import refusal
 from flows.domain.relationships import LABELS, Relationship
-from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, Invalid, Unclear, yes_or_no_answer
+from flows.engine import Ask, Data, Do, End, Entry, Flow, Invalid, Unclear, yes_or_no_answer
 from flows.understanding import Reading, read
 
 FLOW_ID = "bind_member"
@@ -34,7 +35,7 @@ ADULT = 18   # a spouse younger than this is asked about whatever the gap
 
 
 def _allowed(ctx: Context) -> list[Relationship]:
-    return list(ctx.settings.relationships)
+    return list(ctx.region.relationships)
 
 
 def _allowed_text(ctx: Context) -> str:
@@ -92,8 +93,7 @@ def parse_name(text: str, data: Data, ctx: Context) -> str:
 
 def parse_member_id(text: str, data: Data, ctx: Context) -> dict[str, Any]:
     number = id_number_in(text, ctx.today)
-    is_self = ctx.user.get("is_self")
-    if is_self is not None and is_self(number.value):
+    if ctx.is_users_own(number.value):
         raise Invalid(t.SELF)
     return {"value": number.value, "type": number.type.value, "birth_date": number.birth_date.isoformat(),
             "sex": number.sex, "age": number.age_on(ctx.today)}
@@ -105,10 +105,10 @@ def implausible_age(data: Data, ctx: Context) -> str | None:
     relation = Relationship(data["relationship"])
     if relation is Relationship.SPOUSE and data["member_id"]["age"] < ADULT:
         return "minor"
-    gap, mine = _AGE_GAP.get(relation), ctx.user.get("birth_date")
-    if gap is None or not mine:
+    gap, initiator = _AGE_GAP.get(relation), ctx.user.birth_date
+    if gap is None or initiator is None:
         return None
-    member, initiator = date.fromisoformat(data["member_id"]["birth_date"]), date.fromisoformat(mine)
+    member = date.fromisoformat(data["member_id"]["birth_date"])
     older_by = (initiator - member).days / 365.25
     if older_by < gap[0]:
         return "younger"
@@ -118,7 +118,7 @@ def implausible_age(data: Data, ctx: Context) -> str | None:
 
 
 def needs_proof(data: Data, ctx: Context) -> bool:
-    return ctx.settings.minor_proof_required and data["member_id"]["age"] < ctx.settings.consent_age
+    return ctx.region.minor_proof_required and data["member_id"]["age"] < ctx.region.consent_age
 
 
 def after_id(data: Data, ctx: Context) -> str:
@@ -249,7 +249,7 @@ FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="eligibility", ent
     # Asked again whenever the relationship or the ID number changes (修改 at the summary).
     "age_check": Ask(field="age_confirmed", prompt=ask_age, parse=parse_yes_no, next=after_age_check,
                      to=("member_id", "proof", "pledge"), depends=("relationship", "member_id")),
-    "proof": Ask(field="proof", prompt=lambda d, c: t.ASK_PROOF.format(age=c.settings.consent_age),
+    "proof": Ask(field="proof", prompt=lambda d, c: t.ASK_PROOF.format(age=c.region.consent_age),
                  parse=lambda media_id, d, c: media_id, next="pledge", help=t.HELP_PROOF,
                  label="证明材料", wants_image=True, depends=("member_id",),
                  aliases=("照片", "户口本", "出生证", "证明", "材料")),

@@ -32,10 +32,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Any
 
 from flows import texts
+from flows.context import Context
 from flows.domain.refusals import refusal
 from flows.understanding import Reading, read
 from flows.understanding.intents import IntentIndex
@@ -78,16 +78,6 @@ def yes_or_no_answer(reprompt: str, kind: str = "") -> Callable[[str, Any, Any],
             raise Invalid(reprompt)
         return answer
     return parse
-
-
-@dataclass(frozen=True)
-class Context:
-    """What the flows may know about the world: passed in, never read from it."""
-    now: float
-    today: date
-    settings: Any = None               # the region rules and similar, as the flows need them
-    user: Mapping[str, Any] = field(default_factory=dict)  # e.g. the verified initiator's facts
-    fresh_id: str = ""                 # a new random id, for flows that start with one (idempotency)
 
 
 Text = Callable[[Data, Context], str]
@@ -365,8 +355,8 @@ class Engine:
         self.summary_step = summary_step
         self.answer_question = answer_question
         self.answer_statement = answer_statement   # the Q&A for what is not a question: a clearer match
-        self.needs_identity = needs_identity   # started through `verify_flow` unless ctx.user["verified"]
-        self.needs_fresh_identity = needs_fresh_identity   # ... unless ctx.user["fresh"] (verified lately)
+        self.needs_identity = needs_identity   # started through `verify_flow` unless ctx.user.verified
+        self.needs_fresh_identity = needs_fresh_identity   # ... unless ctx.user.fresh (verified lately)
         self.verify_flow = verify_flow
         self.intents = IntentIndex({flow.id: flow.entry.phrases for flow in flows.values() if flow.entry},
                                    {flow.id: flow.entry.outranks for flow in flows.values() if flow.entry})
@@ -841,7 +831,7 @@ class Engine:
 
     def _stale(self, flow_id: str | None, ctx: Context) -> bool:
         """A service that needs a recent verification, for a user verified too long ago."""
-        return flow_id in self.needs_fresh_identity and bool(ctx.user.get("verified")) and not ctx.user.get("fresh")
+        return flow_id in self.needs_fresh_identity and ctx.user.verified and not ctx.user.fresh
 
     def _verify_first(self, draft: Conversation, ctx: Context, said: tuple[str, ...] = ()) -> Outcome:
         """A draft that needs a recent verification, met after the window (about to act, or being
@@ -855,8 +845,8 @@ class Engine:
     def _start(self, flow_id: str, data: dict[str, Any], ctx: Context,
                paused: tuple[Conversation, ...] = ()) -> Outcome:
         replaced: tuple[Milestone, ...] = ()
-        if flow_id in self.needs_identity and (not ctx.user.get("verified") or self._stale(flow_id, ctx)):
-            again = {"again": True} if ctx.user.get("verified") else {}
+        if flow_id in self.needs_identity and (not ctx.user.verified or self._stale(flow_id, ctx)):
+            again = {"again": True} if ctx.user.verified else {}
             flow_id, data = self.verify_flow, {"then": flow_id, "then_data": data, **again}
             replaced = tuple(abandoned(p, "restart") for p in paused if p.flow == flow_id)
             paused = tuple(p for p in paused if p.flow != flow_id)
@@ -908,7 +898,7 @@ class Engine:
             return Outcome(conv, said, (Effect(step.effect, step.args(conv.data, ctx)),))
         gone: tuple[Milestone, ...] = ()
         if flow.id == self.verify_flow and conv.paused and \
-                (conv.data.get("person") or {}).get("person_id") != ctx.user.get("person_id"):
+                (conv.data.get("person") or {}).get("person_id") != ctx.user.person_id:
             # Someone else has verified on this account: what was left unfinished is not theirs.
             gone, conv = tuple(abandoned(p, "gone") for p in conv.paused), replace(conv, paused=())
         return _with(self._finish(flow, conv, said + (step.message(conv.data, ctx),),

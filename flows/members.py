@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from flows import service_texts as t
+from flows.context import Context
 from flows.domain.refusals import refused
 from flows.domain.relationships import LABELS, Relationship
-from flows.engine import Ask, Context, Data, Do, End, Invalid, Step
+from flows.engine import Ask, Data, Do, End, Invalid, Step
 from flows.understanding import read
 
 MAX_LISTED = 10   # a passive reply must stay short: WeChat cuts long texts

@@ -8,8 +8,9 @@ from typing import Any
 
 from flows import service_texts as t
 from flows import texts
+from flows.context import Context
 from flows.domain.refusals import refused, short_reason
-from flows.engine import Context, Data, Do, End, Entry, Flow
+from flows.engine import Data, Do, End, Entry, Flow
 from flows.members import day, numbered, who
 
 FLOW_ID = "progress"

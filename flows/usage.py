@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from flows import service_texts as t
+from flows.context import Context
 from flows.domain.refusals import refused
-from flows.engine import Context, Data, Do, End, Entry, Flow
+from flows.engine import Data, Do, End, Entry, Flow
 
 FLOW_ID = "usage"
 VERSION = 1

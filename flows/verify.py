@@ -7,9 +7,10 @@ from typing import Any
 
 from flows import verify_texts as t
 from flows.answers import code_in, id_number_in, name_in
+from flows.context import Context
 from flows.domain.identity import parse_id_number
 from flows.domain.refusals import refusal
-from flows.engine import Ask, Context, Data, Do, End, Entry, Flow
+from flows.engine import Ask, Data, Do, End, Entry, Flow
 
 FLOW_ID = "verify"
 VERSION = 1
@@ -24,7 +25,7 @@ def parse_id(text: str, data: Data, ctx: Context) -> str:
 
 
 def parse_code(text: str, data: Data, ctx: Context) -> str:
-    return code_in(text, getattr(ctx.settings, "verification_code_length", 6))
+    return code_in(text, ctx.region.verification_code_length)
 
 
 def _sent(data: Data, ctx: Context, challenge: Any) -> tuple[str, dict]:

@@ -8,12 +8,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flows import texts
 from flows.catalog import ENGINE
-from flows.engine import Context, Event, Milestone, Outcome, Start
+from flows.context import Context, User
+from flows.engine import Event, Milestone, Outcome, Start
 from handlers.ports import CountMilestones, DraftStore, FollowUp, IdentityStore, RunEffect, Session, Settings
 
 MAX_EFFECTS = 5  # effects per message; a flow never chains more, this only guards against a loop
@@ -103,11 +104,16 @@ class Conversations:
         return replies, outcome, milestones
 
     def _context(self, identity: dict[str, Any] | None, now: float) -> Context:
-        identity = identity or {}
-        fresh = now - identity.get("verified_at", 0) <= self.settings.conversation.fresh_minutes * 60
-        user: dict[str, Any] = {"birth_date": identity.get("birth_date"), "verified": bool(identity),
-                                "fresh": bool(identity) and fresh, "person_id": identity.get("person_id")}
-        if identity:
-            user["is_self"] = lambda id_number: self.identities.digest(id_number) == identity["id_digest"]
-        return Context(now=now, today=datetime.fromtimestamp(now).date(), settings=self.settings.region, user=user,
+        return Context(now=now, today=datetime.fromtimestamp(now).date(), region=self.settings.region,
+                       user=self._user(identity, now), hash_id_number=self.identities.digest,
                        fresh_id=uuid.uuid4().hex)
+
+    def _user(self, identity: dict[str, Any] | None, now: float) -> User:
+        """The flows' view of the user's identity link (bot/conversations/identities.py)."""
+        if not identity:
+            return User()
+        fresh = now - identity.get("verified_at", 0) <= self.settings.conversation.fresh_minutes * 60
+        birth_date = identity.get("birth_date")
+        return User(verified=True, fresh=fresh, person_id=identity.get("person_id"),
+                    birth_date=date.fromisoformat(birth_date) if birth_date else None,
+                    id_digest=identity.get("id_digest", ""))

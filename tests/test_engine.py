@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 
 from flows import texts
+from flows.context import Context, User
 from flows.engine import (
     Ask,
-    Context,
     Conversation,
     Do,
     EffectDone,
@@ -337,7 +337,7 @@ def test_a_service_that_needs_an_identity_starts_with_verification() -> None:
     engine = Engine({"demo": DEMO, "verify": verify}, needs_identity=frozenset({"demo"}))
     outcome = engine.handle(Conversation(), Start("demo", {"x": 1}), CTX)
     assert (outcome.conversation.flow, outcome.conversation.data) == ("verify", {"then": "demo", "then_data": {"x": 1}})
-    verified = Context(now=CTX.now, today=CTX.today, user={"verified": True})
+    verified = Context(now=CTX.now, today=CTX.today, user=User(verified=True))
     assert engine.handle(Conversation(), Start("demo"), verified).conversation.flow == "demo"
 
 

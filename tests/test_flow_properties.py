@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from bot.binding.errors import ERRORS
 from bot.config import RegionSettings
 from flows.catalog import ENGINE, FLOWS
-from flows.engine import Context, Conversation, EffectDone, Start, UserImage, UserText
+from flows.context import Context, User
+from flows.engine import Conversation, EffectDone, Start, UserImage, UserText
 from tests.support.binding import ROSTER
 
 ID_NUMBERS = [person.id_number for person in ROSTER.values()]
@@ -91,9 +92,9 @@ def effect_value(name: str, draw) -> Any:
 
 
 def context(region: RegionSettings) -> Context:
-    return Context(now=1_800_000_000.0, today=date(2027, 1, 15), settings=region,
-                   user={"birth_date": "1962-03-15", "verified": True,
-                         "is_self": lambda number: number == ID_NUMBERS[0]})
+    return Context(now=1_800_000_000.0, today=date(2027, 1, 15), region=region,
+                   user=User(verified=True, birth_date=date(1962, 3, 15), id_digest=ID_NUMBERS[0]),
+                   hash_id_number=lambda number: number)
 
 
 @settings(max_examples=300, deadline=None)

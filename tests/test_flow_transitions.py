@@ -16,11 +16,10 @@ from typing import Any
 import pytest
 
 from bot.binding.errors import ERRORS
-from bot.config import RegionSettings
 from flows.catalog import ENGINE, FLOWS
+from flows.context import Context, Region, User
 from flows.engine import (
     TOO_MANY_ATTEMPTS,
-    Context,
     Conversation,
     EffectDone,
     Event,
@@ -96,9 +95,9 @@ def results(effect: str) -> list[EffectDone]:
 
 def context(minor_proof_required: bool) -> Context:
     return Context(now=1_800_000_000.0, today=date(2027, 1, 15),
-                   settings=RegionSettings(minor_proof_required=minor_proof_required),
-                   user={"birth_date": "1962-03-15", "verified": True, "fresh": True, "person_id": "P1",
-                         "is_self": lambda number: number == ME.id_number})
+                   region=Region(minor_proof_required=minor_proof_required),
+                   user=User(verified=True, fresh=True, person_id="P1", birth_date=date(1962, 3, 15),
+                             id_digest=ME.id_number), hash_id_number=lambda number: number)
 
 
 def start(flow_id: str) -> Start:
