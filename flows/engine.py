@@ -41,6 +41,7 @@ from flows.understanding import Reading, read
 from flows.understanding.intents import IntentIndex
 
 MAX_RETRIES = 3
+MAX_EFFECTS = 5  # effects in one run; a flow never chains more, this only guards against a loop
 MAX_PAUSED = 3   # drafts kept while the user does something else; one per flow, so rarely reached
 
 Data = Mapping[str, Any]
@@ -320,6 +321,16 @@ class Outcome:
     milestones: tuple[Milestone, ...] = ()
     transitions: tuple[Transition, ...] = ()   # the declared steps taken, in order (the tests check them)
 
+    def followed_by(self, later: Outcome) -> Outcome:
+        """`later` (which went on from this outcome's conversation) with what this one said and
+        recorded in front."""
+        return replace(later, replies=self.replies + later.replies, milestones=self.milestones + later.milestones,
+                       transitions=self.transitions + later.transitions)
+
+
+# Runs an effect for the engine: the binding service (the handler's), canned results (tests').
+Perform = Callable[[Effect], EffectDone]
+
 
 def abandoned(conv: Conversation, reason: str) -> Milestone:
     return Milestone("abandoned", conv.flow or "", conv.step or "", reason)
@@ -402,6 +413,18 @@ class Engine:
                 return self._answered_apart(flow, conv, step, reading, ctx) or \
                     self._move(flow, conv, reading.move_inside, ctx)
         return self._answer(flow, conv, step, event, ctx)
+
+    def run(self, conv: Conversation, event: Event, ctx: Context, perform: Perform) -> Outcome:
+        """`handle`, then each effect the outcome asks for, done by `perform` and fed back, until
+        the engine waits for the user (or MAX_EFFECTS ran): one outcome, its replies, milestones
+        and transitions those of every step on the way."""
+        outcome = self.handle(conv, event, ctx)
+        for _ in range(MAX_EFFECTS):
+            if not outcome.effects:
+                break
+            [effect] = outcome.effects
+            outcome = outcome.followed_by(self.handle(outcome.conversation, perform(effect), ctx))
+        return outcome
 
     def start_for(self, menu_key: str) -> str | None:
         """The flow a custom-menu click starts."""

@@ -12,6 +12,7 @@ import pytest
 from flows import texts
 from flows.context import Context, User
 from flows.engine import (
+    MAX_EFFECTS,
     Ask,
     Conversation,
     Do,
@@ -78,16 +79,14 @@ class Chat:
         self.ran: list = []
 
     def send(self, event) -> list[str]:
-        outcome = ENGINE.handle(self.conv, event, CTX)
-        replies = list(outcome.replies)
-        while outcome.effects:
-            [effect] = outcome.effects
-            self.ran.append(effect)
-            ok, value, error = self.effects[effect.name]
-            outcome = ENGINE.handle(outcome.conversation, EffectDone(effect.name, ok, value, error), CTX)
-            replies += outcome.replies
+        outcome = ENGINE.run(self.conv, event, CTX, self.perform)
         self.conv = outcome.conversation
-        return replies
+        return list(outcome.replies)
+
+    def perform(self, effect) -> EffectDone:
+        self.ran.append(effect)
+        ok, value, error = self.effects[effect.name]
+        return EffectDone(effect.name, ok, value, error)
 
     def say(self, text: str) -> list[str]:
         return self.send(UserText(text))
@@ -393,3 +392,19 @@ def test_an_outcome_names_the_declared_steps_it_took() -> None:
     outcome = ENGINE.handle(outcome.conversation, UserText("35"), CTX)
     outcome = ENGINE.handle(outcome.conversation, EffectDone("lookup", True, "330100"), CTX)
     assert outcome.transitions == (Transition("demo", "lookup", "summary"),)
+
+
+def test_run_does_the_effects_until_the_engine_waits_and_no_more_than_max_effects() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    outcome = ENGINE.run(chat.conv, UserText("35"), CTX, chat.perform)
+    assert outcome.replies == ("杭州，35岁，代码330100。确认吗？",) and not outcome.effects
+    assert outcome.transitions == (Transition("demo", "age", "lookup"), Transition("demo", "lookup", "summary"))
+    looping = Flow(id="loop", version=1, title="循环", first="again", steps={
+        "again": Do(effect="again", args=lambda d, c: {}, on_ok=lambda d, c, v: ("again", {}),
+                    on_error=lambda d, c, e: (None, ""), to=("again",))})
+    ran: list = []
+    outcome = Engine({"loop": looping}).run(Conversation(), Start("loop"), CTX,
+                                            lambda effect: ran.append(effect) or EffectDone("again", True))
+    assert len(ran) == MAX_EFFECTS and outcome.effects   # a loop is cut short; what is left waits

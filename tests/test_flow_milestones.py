@@ -49,15 +49,14 @@ class Run:
         self.milestones: list[Milestone] = []
 
     def send(self, event) -> Run:
-        outcome = ENGINE.handle(self.conv, event, CTX)
+        outcome = ENGINE.run(self.conv, event, CTX, self.perform)
         self.milestones += outcome.milestones
-        while outcome.effects:
-            [effect] = outcome.effects
-            ok, value, error = self.effects[effect.name]
-            outcome = ENGINE.handle(outcome.conversation, EffectDone(effect.name, ok, value, error), CTX)
-            self.milestones += outcome.milestones
         self.conv = outcome.conversation
         return self
+
+    def perform(self, effect) -> EffectDone:
+        ok, value, error = self.effects[effect.name]
+        return EffectDone(effect.name, ok, value, error)
 
     def say(self, *texts: str) -> Run:
         for text in texts:

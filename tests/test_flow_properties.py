@@ -15,7 +15,7 @@ from bot.binding.errors import ERRORS
 from bot.config import RegionSettings
 from flows.catalog import ENGINE, FLOWS
 from flows.context import Context, User
-from flows.engine import Conversation, EffectDone, Start, UserImage, UserText
+from flows.engine import Conversation, Effect, EffectDone, Start, UserImage, UserText
 from tests.support.binding import ROSTER
 
 ID_NUMBERS = [person.id_number for person in ROSTER.values()]
@@ -102,19 +102,17 @@ def context(region: RegionSettings) -> Context:
        region=st.builds(RegionSettings, minor_proof_required=st.booleans(), consent_age=st.sampled_from([14, 16, 18])))
 def test_any_conversation_keeps_the_engine_sound(flow_id, inputs, data, region) -> None:
     ctx = context(region)
+    def perform(effect: Effect) -> EffectDone:
+        ok = data.draw(st.booleans(), label=f"{effect.name} ok")
+        return (EffectDone(effect.name, True, effect_value(effect.name, data.draw)) if ok else
+                EffectDone(effect.name, False, error=data.draw(st.sampled_from(sorted(ERRORS)))))
+
     start = {"code": "ABC123"} if flow_id == "consent" else {"idempotency_key": "k" * 16}
-    outcome = ENGINE.handle(Conversation(), Start(flow_id, start), ctx)
-    for event in [None, *inputs]:
-        if event is not None:
-            outcome = ENGINE.handle(outcome.conversation, event, ctx)
+    conv = Conversation()
+    for event in [Start(flow_id, start), *inputs]:
+        outcome = ENGINE.run(conv, event, ctx, perform)
         check(outcome)
-        while outcome.effects:
-            [effect] = outcome.effects
-            ok = data.draw(st.booleans(), label=f"{effect.name} ok")
-            done = (EffectDone(effect.name, True, effect_value(effect.name, data.draw)) if ok else
-                    EffectDone(effect.name, False, error=data.draw(st.sampled_from(sorted(ERRORS)))))
-            outcome = ENGINE.handle(outcome.conversation, done, ctx)
-            check(outcome)
+        conv = outcome.conversation
 
 
 def check(outcome) -> None:
