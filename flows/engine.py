@@ -1,17 +1,40 @@
-"""The step engine: flows declared as data, run by one pure function.
+"""The step engine: flows declared as data, run by pure functions.
 
-    handle(conversation, event, context) -> Outcome(conversation', replies, effects)
+    handle(conversation, event, context) -> Outcome: the conversation after it, the replies, the
+        effect to perform (if any), the flow that finished (and its data), milestones, transitions
+    run(conversation, event, context, perform) -> the same, once every effect asked for is done
 
-No Redis, no HTTP, no clock: the handler loads the conversation, passes the time and settings in
-`Context`, runs the effects the outcome asks for (binding-service calls) and feeds their results
-back as `EffectDone` events, then saves the conversation.
+No Redis, no HTTP, no clock: the caller passes the time, the region's rules and the user in
+`Context` (flows/context.py) and performs the effects (binding-service calls): `run` hands each to
+`perform` — the handler's goes through the bot's limits, a test's gives canned results — and
+feeds the result back as an `EffectDone` event until the engine waits for the user. The handler
+then acts on a finished flow (links a verified identity and starts the service that asked for
+it, or forgets one) and saves the conversation.
 
-A flow is a dict of steps with stable string ids:
-  Ask   asks for one field: prompt, parser (raises `Invalid` with a re-prompt, or `Unclear` with
-        one short question to ask before storing anything), help, next step
-  Do    asks the handler to run an effect and routes on its result
-  End   says a last message; the flow is over
+A flow is a dict of steps; each step's id is its key there (`Flow` sets it: a step never names
+itself). Every declaration is in keywords:
+  Ask   asks for one field: `prompt`, `parse` (raises `Invalid` with a re-prompt, or `Unclear`
+        with one short question to ask before storing anything), `help`, and `next`: a step id,
+        or a function of the answers that picks one of the ids in `to`
+  Do    asks for an `effect` and routes on its result: `on_ok` and `on_error` pick one of the ids
+        in `to` (on_error may also end the flow: None)
+  End   says a last `message`; the flow is over
 A flow's `Entry` says how people start it: phrases found in a sentence, a menu key, start data.
+
+Two kinds of moves between steps:
+  structural  the transitions a step declares: an answer stored (Ask's `next`), an effect's
+              result (Do's `to`). Only these are drawn (flows/diagram.py → docs/flows/). `Flow`
+              refuses at import a step that leads nowhere or to no step; the engine raises
+              `UndeclaredTransition` when a step picks one it does not declare (a bug, like a
+              missing step); outcomes list the `transitions` taken, and
+              tests/test_flow_transitions.py takes every declared one.
+  universal   the engine's own, the same in every flow, not drawn: help, back (to the question
+              answered last), cancel and restart (both confirmed), 修改N at the summary (the
+              item, then on along the declared transitions, re-asking the checks that depend on
+              it), retry after an unavailable service, resume (after the idle window, or a
+              paused draft), another service (the draft paused), a new flow version (on from the
+              first question it has no answer to).
+While a yes or no is awaited (`Conversation.confirming`) the next message answers that first.
 
 Every text is read once by flows.understanding. At every Ask step, in this order:
   1. the moves that mean the same everywhere: help, back, cancel and restart (both confirmed),
@@ -24,8 +47,10 @@ Every text is read once by flows.understanding. At every Ask step, in this order
 After `MAX_RETRIES` invalid answers at one step, the user is offered a way out instead of a loop.
 
 Starting another service in the middle of a flow (a menu click) asks first; on yes the draft is
-paused, not lost, and offered again when the other service ends. Services that need a verified
-identity start with the verification flow, which then hands over to them.
+paused, not lost, and offered again when the other service ends. A service that only shows
+records is shown at once, the draft paused the same way; with nothing typed yet there is no
+draft to keep. Services that need a verified identity (a recent one, for binding, unbinding and
+consent) start with the verification flow, which then hands over to them.
 """
 
 from __future__ import annotations
@@ -225,7 +250,9 @@ class Conversation:
     data: Mapping[str, Any] = field(default_factory=dict)
     history: tuple[str, ...] = ()      # Ask steps answered, for 上一步
     retries: int = 0
-    confirming: str | None = None      # a move awaiting yes/no: cancel | restart | resume
+    # What the next message answers first: cancel | restart | switch (yes/no), resume (continue,
+    # restart or cancel), retry (after an unavailable service), clarify (an `Unclear` question).
+    confirming: str | None = None
     editing: bool = False              # 修改N: go straight back to the summary afterwards
     started_at: float = 0.0
     updated_at: float = 0.0
@@ -294,7 +321,10 @@ class Milestone:
       switch           left for another service with nothing typed yet, or a paused draft pushed out
                        (a draft paused by a switch is still alive: it ends later, like any other)
       refused          the binding service refused in a way that ends the flow
-      gone             the flow no longer exists (a deploy removed it)
+      limited          the bot's own limits (too many attempts) ended it
+      gone             the flow no longer exists (a deploy removed it), or a paused draft left
+                       when someone else verifies on this account
+    A paused draft dropped by 退出验证 is abandoned for `cancel`.
     way_out marks three wrong answers in a row at `step`: the flow goes on."""
     kind: str           # started | completed | abandoned | way_out
     flow: str
