@@ -24,7 +24,7 @@ A flow's `Entry` says how people start it: phrases found in a sentence, a menu k
 Two kinds of moves between steps:
   structural  the transitions a step declares: an answer stored (Ask's `next`), an effect's
               result (Do's `to`). Only these are drawn (flows/diagram.py → docs/flows/). `Flow`
-              refuses at import a step that leads nowhere or to no step; the engine raises
+              refuses at import a step that leads nowhere or to a missing step; the engine raises
               `UndeclaredTransition` when a step picks one it does not declare (a bug, like a
               missing step); outcomes list the `transitions` taken, and
               tests/test_flow_transitions.py takes every declared one.
@@ -220,11 +220,11 @@ class Flow:
                 raise ValueError(f"{self.id}: the step under {key!r} is already {step.id!r}")
         # A frozen dataclass sets its own field through object.__setattr__: once, here.
         object.__setattr__(self, "steps", {key: replace(step, id=key) for key, step in self.steps.items()})
-        problems = self._undeclared()
+        problems = self._declaration_problems()
         if problems:
             raise ValueError(f"flow {self.id!r}: " + "; ".join(problems))
 
-    def _undeclared(self) -> list[str]:
+    def _declaration_problems(self) -> list[str]:
         """What the declarations get wrong: a step that leads nowhere, or somewhere that is not a step."""
         problems = [] if self.first in self.steps else [f"no first step {self.first!r}"]
         for step in self.steps.values():
