@@ -30,9 +30,10 @@ def _at(step: str):
 
     from bot.config import RegionSettings
     from flows.catalog import FLOWS
-    from flows.engine import IDLE, Context, Conversation
-    ctx = Context(now=1_800_000_000.0, today=date(2027, 1, 15), settings=RegionSettings(), fresh_id="k",
-                  user={"birth_date": "1962-03-15", "verified": True, "is_self": lambda number: False})
+    from flows.context import Context, User
+    from flows.engine import IDLE, Conversation
+    ctx = Context(now=1_800_000_000.0, today=date(2027, 1, 15), region=RegionSettings(), fresh_id="k",
+                  user=User(verified=True, birth_date=date(1962, 3, 15)))
     answered = {"relationship": "spouse", "member_name": "李秀英", "pledge": True,
                 "member_id": {"value": "330106196408220224", "type": "resident_id", "birth_date": "1964-08-22",
                               "sex": "F", "age": 62}}

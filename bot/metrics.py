@@ -84,7 +84,7 @@ FLOW_STARTS = Counter("wxbot_flow_starts", "Flows started (a new run: a click, a
 FLOW_COMPLETIONS = Counter("wxbot_flow_completions", "Flows that reached an End step, by that step", ["flow", "step"])
 FLOW_ABANDONMENTS = Counter(
     "wxbot_flow_abandonments", "Flows left before an End step, by the step and why: cancel, restart, "
-    "resume_declined, switch, refused, gone", ["flow", "step", "reason"])
+    "resume_declined, switch, refused, limited, gone", ["flow", "step", "reason"])
 FLOW_WAY_OUTS = Counter("wxbot_flow_way_out_offers", "Three wrong answers in a row at a step: the user was offered "
                         "help or 取消", ["flow", "step"])
 

@@ -12,10 +12,11 @@ from typing import Any
 from flows import bind_member_texts as t
 from flows import texts
 from flows.answers import id_number_in, name_in
+from flows.context import Context
 from flows.domain.identity import mask_id_number, mask_name
 from flows.domain.refusals import refusal
 from flows.domain.relationships import LABELS, Relationship
-from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, Invalid, Unclear, yes_or_no_answer
+from flows.engine import Ask, Data, Do, End, Entry, Flow, Invalid, Unclear, yes_or_no_answer
 from flows.understanding import Reading, read
 
 FLOW_ID = "bind_member"
@@ -34,7 +35,7 @@ ADULT = 18   # a spouse younger than this is asked about whatever the gap
 
 
 def _allowed(ctx: Context) -> list[Relationship]:
-    return list(ctx.settings.relationships)
+    return list(ctx.region.relationships)
 
 
 def _allowed_text(ctx: Context) -> str:
@@ -92,8 +93,7 @@ def parse_name(text: str, data: Data, ctx: Context) -> str:
 
 def parse_member_id(text: str, data: Data, ctx: Context) -> dict[str, Any]:
     number = id_number_in(text, ctx.today)
-    is_self = ctx.user.get("is_self")
-    if is_self is not None and is_self(number.value):
+    if ctx.is_users_own(number.value):
         raise Invalid(t.SELF)
     return {"value": number.value, "type": number.type.value, "birth_date": number.birth_date.isoformat(),
             "sex": number.sex, "age": number.age_on(ctx.today)}
@@ -105,10 +105,10 @@ def implausible_age(data: Data, ctx: Context) -> str | None:
     relation = Relationship(data["relationship"])
     if relation is Relationship.SPOUSE and data["member_id"]["age"] < ADULT:
         return "minor"
-    gap, mine = _AGE_GAP.get(relation), ctx.user.get("birth_date")
-    if gap is None or not mine:
+    gap, initiator = _AGE_GAP.get(relation), ctx.user.birth_date
+    if gap is None or initiator is None:
         return None
-    member, initiator = date.fromisoformat(data["member_id"]["birth_date"]), date.fromisoformat(mine)
+    member = date.fromisoformat(data["member_id"]["birth_date"])
     older_by = (initiator - member).days / 365.25
     if older_by < gap[0]:
         return "younger"
@@ -118,7 +118,7 @@ def implausible_age(data: Data, ctx: Context) -> str | None:
 
 
 def needs_proof(data: Data, ctx: Context) -> bool:
-    return ctx.settings.minor_proof_required and data["member_id"]["age"] < ctx.settings.consent_age
+    return ctx.region.minor_proof_required and data["member_id"]["age"] < ctx.region.consent_age
 
 
 def after_id(data: Data, ctx: Context) -> str:
@@ -235,31 +235,31 @@ ENTRY = Entry(
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="eligibility", entry=ENTRY, steps={
-    "eligibility": Do("eligibility", "eligibility", lambda d, c: {}, _eligibility_checked,
-                      lambda d, c, code: (None, refusal(code)), to=("relationship", "not_eligible")),
-    "not_eligible": End("not_eligible", lambda d, c: t.NOT_ELIGIBLE.format(reason=refusal(d["reason"]))),
-    "relationship": Ask("relationship", "relationship", ask_relationship, parse_relationship,
-                        "member_name", label="关系", slot="relationship", aliases=("关系", "亲属", "称呼"),
+    "eligibility": Do(effect="eligibility", args=lambda d, c: {}, on_ok=_eligibility_checked,
+                      on_error=lambda d, c, code: (None, refusal(code)), to=("relationship", "not_eligible")),
+    "not_eligible": End(message=lambda d, c: t.NOT_ELIGIBLE.format(reason=refusal(d["reason"]))),
+    "relationship": Ask(field="relationship", prompt=ask_relationship, parse=parse_relationship, next="member_name",
+                        label="关系", slot="relationship", aliases=("关系", "亲属", "称呼"),
                         help=t.HELP_RELATIONSHIP.format(allowed="配偶、父母、子女等近亲属")),
-    "member_name": Ask("member_name", "member_name", lambda d, c: t.ASK_NAME, parse_name,
-                       "member_id", help=t.HELP_NAME, label="姓名", slot="name", aliases=("名字", "姓名", "名")),
-    "member_id": Ask("member_id", "member_id", lambda d, c: t.ASK_ID, parse_member_id, after_id,
-                     help=t.HELP_ID, label="证件号码", to=("age_check", "proof", "pledge"), slot="id_number",
+    "member_name": Ask(field="member_name", prompt=lambda d, c: t.ASK_NAME, parse=parse_name, next="member_id",
+                       help=t.HELP_NAME, label="姓名", slot="name", aliases=("名字", "姓名", "名")),
+    "member_id": Ask(field="member_id", prompt=lambda d, c: t.ASK_ID, parse=parse_member_id, next=after_id,
+                     to=("age_check", "proof", "pledge"), help=t.HELP_ID, label="证件号码", slot="id_number",
                      aliases=("身份证", "证件", "号码", "身份证号", "最后一位", "生日", "出生", "几位")),
     # Asked again whenever the relationship or the ID number changes (修改 at the summary).
-    "age_check": Ask("age_check", "age_confirmed", ask_age, parse_yes_no, after_age_check,
+    "age_check": Ask(field="age_confirmed", prompt=ask_age, parse=parse_yes_no, next=after_age_check,
                      to=("member_id", "proof", "pledge"), depends=("relationship", "member_id")),
-    "proof": Ask("proof", "proof", lambda d, c: t.ASK_PROOF.format(age=c.settings.consent_age),
-                 lambda media_id, d, c: media_id, "pledge", help=t.HELP_PROOF,
+    "proof": Ask(field="proof", prompt=lambda d, c: t.ASK_PROOF.format(age=c.region.consent_age),
+                 parse=lambda media_id, d, c: media_id, next="pledge", help=t.HELP_PROOF,
                  label="证明材料", wants_image=True, depends=("member_id",),
                  aliases=("照片", "户口本", "出生证", "证明", "材料")),
-    "pledge": Ask("pledge", "pledge", lambda d, c: t.ASK_PLEDGE, parse_pledge,
-                  lambda d, c: "summary" if d["pledge"] else "pledge_declined", help=t.HELP_PLEDGE,
-                  to=("summary", "pledge_declined")),
-    "pledge_declined": End("pledge_declined", lambda d, c: t.PLEDGE_DECLINED),
-    "summary": Ask("summary", "confirmed", summary, parse_confirm, "submit", help=t.HELP_SUMMARY),
-    "submit": Do("submit", "submit_application", _submit_args,
-                 lambda d, c, application: ("result", {"application": application}), _failed,
+    "pledge": Ask(field="pledge", prompt=lambda d, c: t.ASK_PLEDGE, parse=parse_pledge,
+                  next=lambda d, c: "summary" if d["pledge"] else "pledge_declined",
+                  to=("summary", "pledge_declined"), help=t.HELP_PLEDGE),
+    "pledge_declined": End(message=lambda d, c: t.PLEDGE_DECLINED),
+    "summary": Ask(field="confirmed", prompt=summary, parse=parse_confirm, next="submit", help=t.HELP_SUMMARY),
+    "submit": Do(effect="submit_application", args=_submit_args,
+                 on_ok=lambda d, c, application: ("result", {"application": application}), on_error=_failed,
                  to=("result", *sorted(set(_MENDABLE.values())))),
-    "result": End("result", result_message),
+    "result": End(message=result_message),
 })

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from flows import consent_texts as t
+from flows.context import Context
 from flows.domain.refusals import refusal
 from flows.domain.relationships import LABELS, Relationship
-from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, yes_or_no_answer
+from flows.engine import Ask, Data, Do, End, Entry, Flow, yes_or_no_answer
 
 FLOW_ID = "consent"
 VERSION = 1
@@ -36,12 +37,12 @@ ENTRY = Entry(recognises=lambda reading: reading.consent_code is not None,
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="lookup", entry=ENTRY, steps={
-    "lookup": Do("lookup", "consent_request", lambda d, c: {"code": d["code"]}, _looked_up,
-                 lambda d, c, code: (None, refusal(code)), to=("ask", "already")),
-    "already": End("already", lambda d, c: t.ALREADY.format(status=STATUS.get(d["status"], d["status"]))),
-    "ask": Ask("ask", "agree", ask, parse_answer, "answer", help=t.HELP),
-    "answer": Do("answer", "answer_consent", lambda d, c: {"code": d["code"], "agree": d["agree"]},
-                 lambda d, c, application: ("done", {"application": application}),
-                 lambda d, c, code: (None, refusal(code)), to=("done",)),
-    "done": End("done", lambda d, c: t.AGREED if d["agree"] else t.DECLINED),
+    "lookup": Do(effect="consent_request", args=lambda d, c: {"code": d["code"]}, on_ok=_looked_up,
+                 on_error=lambda d, c, code: (None, refusal(code)), to=("ask", "already")),
+    "already": End(message=lambda d, c: t.ALREADY.format(status=STATUS.get(d["status"], d["status"]))),
+    "ask": Ask(field="agree", prompt=ask, parse=parse_answer, next="answer", help=t.HELP),
+    "answer": Do(effect="answer_consent", args=lambda d, c: {"code": d["code"], "agree": d["agree"]},
+                 on_ok=lambda d, c, application: ("done", {"application": application}),
+                 on_error=lambda d, c, code: (None, refusal(code)), to=("done",)),
+    "done": End(message=lambda d, c: t.AGREED if d["agree"] else t.DECLINED),
 })

@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from flows import service_texts as t
+from flows.context import Context
 from flows.domain.refusals import refused
-from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, Invalid, yes_or_no_answer
+from flows.engine import Ask, Data, Do, End, Entry, Flow, Invalid, yes_or_no_answer
 from flows.members import choosing_a_member, chosen, numbered, who
 from flows.understanding import read
 from flows.understanding.numbers import spoken_digits
@@ -78,17 +79,18 @@ ENTRY = Entry(phrases=("扣款顺序", "扣费顺序", "扣钱顺序", "先扣",
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.ORDER_TITLE, first="members", entry=ENTRY, steps={
     **choosing_a_member(t.CHOOSE_FOR_ORDER, t.HELP_ORDER, then="order"),
-    "order": Do("order", "deduction_order", lambda d, c: {"binding_id": chosen(d)["binding_id"]}, _looked_up,
-                refused, to=("show", "only_me")),
-    "only_me": End("only_me", lambda d, c: t.ONLY_ME.format(name=_member_name(d))),
-    "show": Ask("show", "new_order", show, parse_order,
-                lambda d, c: "confirm" if d["new_order"] else "unchanged", help=t.HELP_ORDER,
-                to=("confirm", "unchanged")),
-    "confirm": Ask("confirm", "sure", lambda d, c: t.CONFIRM_ORDER.format(lines=payer_lines(reordered(d))),
-                   parse_sure, lambda d, c: "save" if d["sure"] else "unchanged", to=("save", "unchanged")),
-    "unchanged": End("unchanged", lambda d, c: t.ORDER_UNCHANGED),
-    "save": Do("save", "set_deduction_order",
-               lambda d, c: {"binding_id": chosen(d)["binding_id"], "order": d["new_order"]},
-               lambda d, c, order: ("saved", {"payers": order["payers"]}), refused, to=("saved",)),
-    "saved": End("saved", lambda d, c: t.ORDER_SAVED.format(name=_member_name(d), lines=payer_lines(d["payers"]))),
+    "order": Do(effect="deduction_order", args=lambda d, c: {"binding_id": chosen(d)["binding_id"]},
+                on_ok=_looked_up, on_error=refused, to=("show", "only_me")),
+    "only_me": End(message=lambda d, c: t.ONLY_ME.format(name=_member_name(d))),
+    "show": Ask(field="new_order", prompt=show, parse=parse_order,
+                next=lambda d, c: "confirm" if d["new_order"] else "unchanged", to=("confirm", "unchanged"),
+                help=t.HELP_ORDER),
+    "confirm": Ask(field="sure", prompt=lambda d, c: t.CONFIRM_ORDER.format(lines=payer_lines(reordered(d))),
+                   parse=parse_sure, next=lambda d, c: "save" if d["sure"] else "unchanged",
+                   to=("save", "unchanged")),
+    "unchanged": End(message=lambda d, c: t.ORDER_UNCHANGED),
+    "save": Do(effect="set_deduction_order",
+               args=lambda d, c: {"binding_id": chosen(d)["binding_id"], "order": d["new_order"]},
+               on_ok=lambda d, c, order: ("saved", {"payers": order["payers"]}), on_error=refused, to=("saved",)),
+    "saved": End(message=lambda d, c: t.ORDER_SAVED.format(name=_member_name(d), lines=payer_lines(d["payers"]))),
 })

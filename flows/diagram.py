@@ -30,6 +30,9 @@ def mermaid(flow: Flow) -> str:
 def document(flow: Flow) -> str:
     return (f"{HEADER}\n# {flow.title} (`{flow.id}`, version {flow.version})\n\n"
             "Rectangles ask the user; hexagons call the binding service; rounded boxes end the flow.\n"
-            "At every question: 帮助 (help), 上一步 (back), 取消 and 重新开始 (both confirmed first);\n"
-            "after three invalid answers the user is offered a way out.\n\n"
+            "Every arrow is a transition its step declares: the engine refuses any other, and\n"
+            "tests/test_flow_transitions.py takes each one.\n"
+            "Not drawn, the same in every flow: at every question 帮助 (help), 上一步 (back), 取消 and\n"
+            "重新开始 (both confirmed first); an edit at a summary; a retry when the service was\n"
+            "unavailable; resuming a draft. After three invalid answers the user is offered a way out.\n\n"
             f"```mermaid\n{mermaid(flow)}\n```\n")

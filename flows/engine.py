@@ -1,17 +1,40 @@
-"""The step engine: flows declared as data, run by one pure function.
+"""The step engine: flows declared as data, run by pure functions.
 
-    handle(conversation, event, context) -> Outcome(conversation', replies, effects)
+    handle(conversation, event, context) -> Outcome: the conversation after it, the replies, the
+        effect to perform (if any), the flow that finished (and its data), milestones, transitions
+    run(conversation, event, context, perform) -> the same, once every effect asked for is done
 
-No Redis, no HTTP, no clock: the handler loads the conversation, passes the time and settings in
-`Context`, runs the effects the outcome asks for (binding-service calls) and feeds their results
-back as `EffectDone` events, then saves the conversation.
+No Redis, no HTTP, no clock: the caller passes the time, the region's rules and the user in
+`Context` (flows/context.py) and performs the effects (binding-service calls): `run` hands each to
+`perform` — the handler's goes through the bot's limits, a test's gives canned results — and
+feeds the result back as an `EffectDone` event until the engine waits for the user. The handler
+then acts on a finished flow (links a verified identity and starts the service that asked for
+it, or forgets one) and saves the conversation.
 
-A flow is a dict of steps with stable string ids:
-  Ask   asks for one field: prompt, parser (raises `Invalid` with a re-prompt, or `Unclear` with
-        one short question to ask before storing anything), help, next step
-  Do    asks the handler to run an effect and routes on its result
-  End   says a last message; the flow is over
+A flow is a dict of steps; each step's id is its key there (`Flow` sets it: a step never names
+itself). Every declaration is in keywords:
+  Ask   asks for one field: `prompt`, `parse` (raises `Invalid` with a re-prompt, or `Unclear`
+        with one short question to ask before storing anything), `help`, and `next`: a step id,
+        or a function of the answers that picks one of the ids in `to`
+  Do    asks for an `effect` and routes on its result: `on_ok` and `on_error` pick one of the ids
+        in `to` (on_error may also end the flow: None)
+  End   says a last `message`; the flow is over
 A flow's `Entry` says how people start it: phrases found in a sentence, a menu key, start data.
+
+Two kinds of moves between steps:
+  structural  the transitions a step declares: an answer stored (Ask's `next`), an effect's
+              result (Do's `to`). Only these are drawn (flows/diagram.py → docs/flows/). `Flow`
+              refuses at import a step that leads nowhere or to a missing step; the engine raises
+              `UndeclaredTransition` when a step picks one it does not declare (a bug, like a
+              missing step); outcomes list the `transitions` taken, and
+              tests/test_flow_transitions.py takes every declared one.
+  universal   the engine's own, the same in every flow, not drawn: help, back (to the question
+              answered last), cancel and restart (both confirmed), 修改N at the summary (the
+              item, then on along the declared transitions, re-asking the checks that depend on
+              it), retry after an unavailable service, resume (after the idle window, or a
+              paused draft), another service (the draft paused), a new flow version (on from the
+              first question it has no answer to).
+While a yes or no is awaited (`Conversation.confirming`) the next message answers that first.
 
 Every text is read once by flows.understanding. At every Ask step, in this order:
   1. the moves that mean the same everywhere: help, back, cancel and restart (both confirmed),
@@ -24,23 +47,26 @@ Every text is read once by flows.understanding. At every Ask step, in this order
 After `MAX_RETRIES` invalid answers at one step, the user is offered a way out instead of a loop.
 
 Starting another service in the middle of a flow (a menu click) asks first; on yes the draft is
-paused, not lost, and offered again when the other service ends. Services that need a verified
-identity start with the verification flow, which then hands over to them.
+paused, not lost, and offered again when the other service ends. A service that only shows
+records is shown at once, the draft paused the same way; with nothing typed yet there is no
+draft to keep. Services that need a verified identity (a recent one, for binding, unbinding and
+consent) start with the verification flow, which then hands over to them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
 from typing import Any
 
 from flows import texts
+from flows.context import Context
 from flows.domain.refusals import refusal
 from flows.understanding import Reading, read
 from flows.understanding.intents import IntentIndex
 
 MAX_RETRIES = 3
+MAX_EFFECTS = 5  # effects in one run; a flow never chains more, this only guards against a loop
 MAX_PAUSED = 3   # drafts kept while the user does something else; one per flow, so rarely reached
 
 Data = Mapping[str, Any]
@@ -80,63 +106,79 @@ def yes_or_no_answer(reprompt: str, kind: str = "") -> Callable[[str, Any, Any],
     return parse
 
 
-@dataclass(frozen=True)
-class Context:
-    """What the flows may know about the world: passed in, never read from it."""
-    now: float
-    today: date
-    settings: Any = None               # the region rules and similar, as the flows need them
-    user: Mapping[str, Any] = field(default_factory=dict)  # e.g. the verified initiator's facts
-    fresh_id: str = ""                 # a new random id, for flows that start with one (idempotency)
-
-
 Text = Callable[[Data, Context], str]
 Next = str | Callable[[Data, Context], str]   # a step id, or a choice among the ids in `to`
 
 
-@dataclass(frozen=True)
+class UndeclaredTransition(Exception):
+    """A step chose a next step it does not declare (`next`, `to`): a bug in the flow, refused like
+    a missing step, so that the diagrams and the checks that walk the declarations stay true."""
+
+    def __init__(self, step: str, target: str, declared: tuple[str, ...]) -> None:
+        super().__init__(f"step {step!r} moved to {target!r}, which it does not declare: {declared}")
+        self.step, self.target, self.declared = step, target, declared
+
+
+def _declared(step: Ask | Do, target: str) -> str:
+    if target not in step.targets:
+        raise UndeclaredTransition(step.id, target, step.targets)
+    return target
+
+
+@dataclass(frozen=True, kw_only=True)
 class Ask:
-    id: str
     field: str
     prompt: Text
     parse: Callable[[str, Data, Context], Any]
     next: Next
+    to: tuple[str, ...] = ()  # where a callable `next` may lead (for diagrams and checks)
     help: str = ""
     label: str = ""          # shown in the summary; fields with a label can be changed with 修改N
     wants_image: bool = False
-    to: tuple[str, ...] = ()  # where a callable `next` may lead (for diagrams and checks)
     slot: str = ""           # what this step takes from any message (name, id_number, relationship)
     aliases: tuple[str, ...] = ()   # words for this item at the summary (名字 → 姓名): “名字写错了”
     depends: tuple[str, ...] = ()   # fields whose change makes this answer stale (asked again)
+    id: str = ""             # the step's key in its Flow, filled in by the Flow: never written by hand
 
     @property
     def targets(self) -> tuple[str, ...]:
         return (self.next,) if isinstance(self.next, str) else self.to
 
     def go(self, data: Data, ctx: Context) -> str:
-        return self.next if isinstance(self.next, str) else self.next(data, ctx)
+        """The next step for these answers; only a declared one."""
+        return self.next if isinstance(self.next, str) else _declared(self, self.next(data, ctx))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Do:
-    id: str
     effect: str
     args: Callable[[Data, Context], dict[str, Any]]
     # (data, context, result) -> (next step, data updates)
     on_ok: Callable[[Data, Context, Any], tuple[str, dict[str, Any]]]
     # (data, context, error code) -> (next step or None to end the flow, message)
     on_error: Callable[[Data, Context, str], tuple[str | None, str]]
-    to: tuple[str, ...] = ()  # every step on_ok and on_error may lead to
+    to: tuple[str, ...]      # every step on_ok and on_error may lead to
+    id: str = ""             # filled in by the Flow, like Ask's
 
     @property
     def targets(self) -> tuple[str, ...]:
         return self.to
 
+    def succeeded(self, data: Data, ctx: Context, value: Any) -> tuple[str, dict[str, Any]]:
+        """on_ok's next step (only a declared one) and data updates."""
+        target, updates = self.on_ok(data, ctx, value)
+        return _declared(self, target), updates
 
-@dataclass(frozen=True)
+    def failed(self, data: Data, ctx: Context, code: str) -> tuple[str | None, str]:
+        """on_error's next step (only a declared one; None ends the flow) and what to say."""
+        target, message = self.on_error(data, ctx, code)
+        return (None if target is None else _declared(self, target)), message
+
+
+@dataclass(frozen=True, kw_only=True)
 class End:
-    id: str
     message: Text
+    id: str = ""             # filled in by the Flow, like Ask's
 
 
 Step = Ask | Do | End
@@ -163,12 +205,37 @@ class Entry:
 
 @dataclass(frozen=True)
 class Flow:
+    """A flow's steps, by their ids: each step is declared once, under its key, and gets that
+    key as its `id` here (a step never names itself)."""
     id: str
     version: int
     title: str
     first: str
     steps: Mapping[str, Step]
     entry: Entry | None = None
+
+    def __post_init__(self) -> None:
+        for key, step in self.steps.items():
+            if step.id not in ("", key):
+                raise ValueError(f"{self.id}: the step under {key!r} is already {step.id!r}")
+        # A frozen dataclass sets its own field through object.__setattr__: once, here.
+        object.__setattr__(self, "steps", {key: replace(step, id=key) for key, step in self.steps.items()})
+        problems = self._declaration_problems()
+        if problems:
+            raise ValueError(f"flow {self.id!r}: " + "; ".join(problems))
+
+    def _declaration_problems(self) -> list[str]:
+        """What the declarations get wrong: a step that leads nowhere, or somewhere that is not a step."""
+        problems = [] if self.first in self.steps else [f"no first step {self.first!r}"]
+        for step in self.steps.values():
+            if isinstance(step, End):
+                continue
+            if isinstance(step, Ask) and isinstance(step.next, str) and step.to:
+                problems.append(f"{step.id}: `to` is for a callable `next`; this one is {step.next!r}")
+            if not step.targets:
+                problems.append(f"{step.id} declares no next step")
+            problems += [f"{step.id} -> {target}: no such step" for target in step.targets if target not in self.steps]
+        return problems
 
     def step(self, step_id: str) -> Step:
         return self.steps[step_id]
@@ -183,7 +250,9 @@ class Conversation:
     data: Mapping[str, Any] = field(default_factory=dict)
     history: tuple[str, ...] = ()      # Ask steps answered, for 上一步
     retries: int = 0
-    confirming: str | None = None      # a move awaiting yes/no: cancel | restart | resume
+    # What the next message answers first: cancel | restart | switch (yes/no), resume (continue,
+    # restart or cancel), retry (after an unavailable service), clarify (an `Unclear` question).
+    confirming: str | None = None
     editing: bool = False              # 修改N: go straight back to the summary afterwards
     started_at: float = 0.0
     updated_at: float = 0.0
@@ -252,12 +321,24 @@ class Milestone:
       switch           left for another service with nothing typed yet, or a paused draft pushed out
                        (a draft paused by a switch is still alive: it ends later, like any other)
       refused          the binding service refused in a way that ends the flow
-      gone             the flow no longer exists (a deploy removed it)
+      limited          the bot's own limits (too many attempts) ended it
+      gone             the flow no longer exists (a deploy removed it), or a paused draft left
+                       when someone else verifies on this account
+    A paused draft dropped by 退出验证 is abandoned for `cancel`.
     way_out marks three wrong answers in a row at `step`: the flow goes on."""
     kind: str           # started | completed | abandoned | way_out
     flow: str
     step: str = ""
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A step left for the next one it declares (an answer stored, an effect's result), or walked
+    through on the way back to the summary after an edit."""
+    flow: str
+    source: str
+    target: str
 
 
 @dataclass(frozen=True)
@@ -268,6 +349,17 @@ class Outcome:
     finished: str | None = None        # the flow id that just ended (completed or cancelled)
     result: Mapping[str, Any] | None = None  # a completed flow's data, for the handler to act on
     milestones: tuple[Milestone, ...] = ()
+    transitions: tuple[Transition, ...] = ()   # the declared steps taken, in order (the tests check them)
+
+    def followed_by(self, later: Outcome) -> Outcome:
+        """`later` (which went on from this outcome's conversation) with what this one said and
+        recorded in front."""
+        return replace(later, replies=self.replies + later.replies, milestones=self.milestones + later.milestones,
+                       transitions=self.transitions + later.transitions)
+
+
+# Runs an effect for the engine: the binding service (the handler's), canned results (tests').
+Perform = Callable[[Effect], EffectDone]
 
 
 def abandoned(conv: Conversation, reason: str) -> Milestone:
@@ -276,6 +368,10 @@ def abandoned(conv: Conversation, reason: str) -> Milestone:
 
 def _with(outcome: Outcome, milestones: tuple[Milestone, ...]) -> Outcome:
     return replace(outcome, milestones=milestones + outcome.milestones) if milestones else outcome
+
+
+def _after(transitions: tuple[Transition, ...], outcome: Outcome) -> Outcome:
+    return replace(outcome, transitions=transitions + outcome.transitions) if transitions else outcome
 
 
 def _wait_in_words(seconds: float) -> str:
@@ -300,8 +396,8 @@ class Engine:
         self.summary_step = summary_step
         self.answer_question = answer_question
         self.answer_statement = answer_statement   # the Q&A for what is not a question: a clearer match
-        self.needs_identity = needs_identity   # started through `verify_flow` unless ctx.user["verified"]
-        self.needs_fresh_identity = needs_fresh_identity   # ... unless ctx.user["fresh"] (verified lately)
+        self.needs_identity = needs_identity   # started through `verify_flow` unless ctx.user.verified
+        self.needs_fresh_identity = needs_fresh_identity   # ... unless ctx.user.fresh (verified lately)
         self.verify_flow = verify_flow
         self.intents = IntentIndex({flow.id: flow.entry.phrases for flow in flows.values() if flow.entry},
                                    {flow.id: flow.entry.outranks for flow in flows.values() if flow.entry})
@@ -347,6 +443,18 @@ class Engine:
                 return self._answered_apart(flow, conv, step, reading, ctx) or \
                     self._move(flow, conv, reading.move_inside, ctx)
         return self._answer(flow, conv, step, event, ctx)
+
+    def run(self, conv: Conversation, event: Event, ctx: Context, perform: Perform) -> Outcome:
+        """`handle`, then each effect the outcome asks for, done by `perform` and fed back, until
+        the engine waits for the user (or MAX_EFFECTS ran): one outcome, its replies, milestones
+        and transitions those of every step on the way."""
+        outcome = self.handle(conv, event, ctx)
+        for _ in range(MAX_EFFECTS):
+            if not outcome.effects:
+                break
+            [effect] = outcome.effects
+            outcome = outcome.followed_by(self.handle(outcome.conversation, perform(effect), ctx))
+        return outcome
 
     def start_for(self, menu_key: str) -> str | None:
         """The flow a custom-menu click starts."""
@@ -576,7 +684,7 @@ class Engine:
                            clarify=None)
         if conv.editing and self.summary_step in flow.steps:
             return self._after_edit(flow, answered, step, ctx, replies)
-        return self._enter(flow, replace(answered, editing=False), step.go(data, ctx), ctx, said=replies)
+        return self._take(flow, replace(answered, editing=False), step, step.go(data, ctx), ctx, said=replies)
 
     def _depending_on(self, flow: Flow, changed: str) -> set[str]:
         """The fields whose answers go stale when `changed` changes (transitively)."""
@@ -704,6 +812,7 @@ class Engine:
         a minor) is asked again; answers off the new path are dropped; then the summary."""
         order = list(flow.steps)
         here, step_id, seen = edited.id, edited.go(conv.data, ctx), set()
+        walked = [Transition(flow.id, here, step_id)]
         while step_id not in seen:
             seen.add(step_id)
             step = flow.step(step_id)
@@ -711,12 +820,13 @@ class Engine:
             if step_id == self.summary_step or not isinstance(step, Ask) or step.field not in conv.data or backwards:
                 break
             here, step_id = step_id, step.go(conv.data, ctx)
+            walked.append(Transition(flow.id, here, step_id))
         if step_id == self.summary_step:
             asked = {s.field for s in flow.steps.values() if isinstance(s, Ask) and s.id != self.summary_step}
             reachable = self._fields_on_path(flow, conv, ctx)
             data = {k: v for k, v in conv.data.items() if k not in asked or k in reachable}
-            return self._enter(flow, replace(conv, data=data, editing=False), step_id, ctx, said=said)
-        return self._enter(flow, conv, step_id, ctx, said=said)
+            conv = replace(conv, data=data, editing=False)
+        return _after(tuple(walked), self._enter(flow, conv, step_id, ctx, said=said))
 
     def _fields_on_path(self, flow: Flow, conv: Conversation, ctx: Context) -> set[str]:
         """The fields asked on the way from the first step to the summary, with these answers."""
@@ -774,7 +884,7 @@ class Engine:
 
     def _stale(self, flow_id: str | None, ctx: Context) -> bool:
         """A service that needs a recent verification, for a user verified too long ago."""
-        return flow_id in self.needs_fresh_identity and bool(ctx.user.get("verified")) and not ctx.user.get("fresh")
+        return flow_id in self.needs_fresh_identity and ctx.user.verified and not ctx.user.fresh
 
     def _verify_first(self, draft: Conversation, ctx: Context, said: tuple[str, ...] = ()) -> Outcome:
         """A draft that needs a recent verification, met after the window (about to act, or being
@@ -788,8 +898,8 @@ class Engine:
     def _start(self, flow_id: str, data: dict[str, Any], ctx: Context,
                paused: tuple[Conversation, ...] = ()) -> Outcome:
         replaced: tuple[Milestone, ...] = ()
-        if flow_id in self.needs_identity and (not ctx.user.get("verified") or self._stale(flow_id, ctx)):
-            again = {"again": True} if ctx.user.get("verified") else {}
+        if flow_id in self.needs_identity and (not ctx.user.verified or self._stale(flow_id, ctx)):
+            again = {"again": True} if ctx.user.verified else {}
             flow_id, data = self.verify_flow, {"then": flow_id, "then_data": data, **again}
             replaced = tuple(abandoned(p, "restart") for p in paused if p.flow == flow_id)
             paused = tuple(p for p in paused if p.flow != flow_id)
@@ -821,6 +931,12 @@ class Engine:
 
     # -- moving through steps ----------------------------------------------------------------
 
+    def _take(self, flow: Flow, conv: Conversation, source: Step, target: str, ctx: Context,
+              said: tuple[str, ...] = ()) -> Outcome:
+        """Leave `source` for `target`, one of the steps it declares (Ask.go, Do.succeeded and
+        Do.failed have checked), and say so in the outcome."""
+        return _after((Transition(flow.id, source.id, target),), self._enter(flow, conv, target, ctx, said))
+
     def _enter(self, flow: Flow, conv: Conversation, step_id: str, ctx: Context,
                said: tuple[str, ...] = ()) -> Outcome:
         step = flow.step(step_id)
@@ -835,7 +951,7 @@ class Engine:
             return Outcome(conv, said, (Effect(step.effect, step.args(conv.data, ctx)),))
         gone: tuple[Milestone, ...] = ()
         if flow.id == self.verify_flow and conv.paused and \
-                (conv.data.get("person") or {}).get("person_id") != ctx.user.get("person_id"):
+                (conv.data.get("person") or {}).get("person_id") != ctx.user.person_id:
             # Someone else has verified on this account: what was left unfinished is not theirs.
             gone, conv = tuple(abandoned(p, "gone") for p in conv.paused), replace(conv, paused=())
         return _with(self._finish(flow, conv, said + (step.message(conv.data, ctx),),
@@ -863,8 +979,8 @@ class Engine:
         if not isinstance(step, Do) or step.effect != event.effect:
             return Outcome(conv)  # a late result for a step the user has left: ignore it
         if event.ok:
-            target, updates = step.on_ok(conv.data, ctx, event.value)
-            return self._enter(flow, replace(conv, data={**conv.data, **updates}), target, ctx)
+            target, updates = step.succeeded(conv.data, ctx, event.value)
+            return self._take(flow, replace(conv, data={**conv.data, **updates}), step, target, ctx)
         if event.error == SERVICE_UNAVAILABLE:
             # Keep everything the user typed (if anything); they can try again with one word.
             busy = refusal(SERVICE_UNAVAILABLE) if conv.history else texts.SERVICE_BUSY
@@ -874,10 +990,10 @@ class Engine:
             wait = _wait_in_words((event.value or {}).get("retry_after", 3600))
             return self._finish(flow, conv, (texts.TOO_MANY_ATTEMPTS.format(wait=wait),),
                                 ended=abandoned(conv, "limited"))
-        target, message = step.on_error(conv.data, ctx, event.error)
+        target, message = step.failed(conv.data, ctx, event.error)
         if target is None:
             return self._finish(flow, conv, (message,), ended=abandoned(conv, "refused"))
-        return self._enter(flow, conv, target, ctx, said=(message,))
+        return self._take(flow, conv, step, target, ctx, said=(message,))
 
     def _migrate(self, flow: Flow, conv: Conversation, ctx: Context) -> Outcome:
         """A deploy changed this flow: keep the answers the new version still asks for and go on

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from flows import service_texts as t
+from flows.context import Context
 from flows.domain.refusals import refused
 from flows.domain.relationships import LABELS, Relationship
-from flows.engine import Ask, Context, Data, Do, End, Invalid, Step
+from flows.engine import Ask, Data, Do, End, Invalid, Step
 from flows.understanding import read
 
 MAX_LISTED = 10   # a passive reply must stay short: WeChat cuts long texts
@@ -53,10 +54,11 @@ def choosing_a_member(prompt: str, help: str, then: str) -> dict[str, Step]:
             return then, {"members": candidates, "chosen": 0}
         return "choose", {"members": candidates}
     return {
-        "members": Do("members", "members", lambda d, c: {}, looked_up, refused, to=("none", "choose", then)),
-        "none": End("none", lambda d, c: t.NO_ACTIVE_MEMBERS),
-        "choose": Ask("choose", "chosen", lambda d, c: prompt.format(lines=choices(d)), parse_choice, then,
-                      help=help),
+        "members": Do(effect="members", args=lambda d, c: {}, on_ok=looked_up, on_error=refused,
+                      to=("none", "choose", then)),
+        "none": End(message=lambda d, c: t.NO_ACTIVE_MEMBERS),
+        "choose": Ask(field="chosen", prompt=lambda d, c: prompt.format(lines=choices(d)), parse=parse_choice,
+                      next=then, help=help),
     }
 
 

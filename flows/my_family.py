@@ -4,8 +4,9 @@ application is still open."""
 from __future__ import annotations
 
 from flows import service_texts as t
+from flows.context import Context
 from flows.domain.refusals import refused
-from flows.engine import Context, Data, Do, End, Entry, Flow
+from flows.engine import Data, Do, End, Entry, Flow
 from flows.members import MAX_LISTED, member_line, numbered, who
 
 FLOW_ID = "my_family"
@@ -43,11 +44,11 @@ ENTRY = Entry(phrases=("我的家人", "我的共济", "共济成员", "我的�
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.MY_FAMILY_TITLE, first="members", entry=ENTRY, steps={
-    "members": Do("members", "members", lambda d, c: {},
-                  lambda d, c, result: ("applications", {"members": result["members"]}), refused,
+    "members": Do(effect="members", args=lambda d, c: {},
+                  on_ok=lambda d, c, result: ("applications", {"members": result["members"]}), on_error=refused,
                   to=("applications",)),
-    "applications": Do("applications", "applications", lambda d, c: {},
-                       lambda d, c, result: ("list", {"applications": result["applications"]}), refused,
-                       to=("list",)),
-    "list": End("list", render),
+    "applications": Do(effect="applications", args=lambda d, c: {},
+                       on_ok=lambda d, c, result: ("list", {"applications": result["applications"]}),
+                       on_error=refused, to=("list",)),
+    "list": End(message=render),
 })

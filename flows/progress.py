@@ -8,8 +8,9 @@ from typing import Any
 
 from flows import service_texts as t
 from flows import texts
+from flows.context import Context
 from flows.domain.refusals import refused, short_reason
-from flows.engine import Context, Data, Do, End, Entry, Flow
+from flows.engine import Data, Do, End, Entry, Flow
 from flows.members import day, numbered, who
 
 FLOW_ID = "progress"
@@ -55,8 +56,8 @@ ENTRY = Entry(phrases=("办理进度", "进度", "查进度", "审核结果", "�
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.PROGRESS_TITLE, first="applications", entry=ENTRY, steps={
-    "applications": Do("applications", "applications", lambda d, c: {},
-                       lambda d, c, result: ("list", {"applications": result["applications"][:SHOWN + 1]}),
-                       refused, to=("list",)),
-    "list": End("list", render),
+    "applications": Do(effect="applications", args=lambda d, c: {},
+                       on_ok=lambda d, c, result: ("list", {"applications": result["applications"][:SHOWN + 1]}),
+                       on_error=refused, to=("list",)),
+    "list": End(message=render),
 })

@@ -6,14 +6,15 @@ account's unfinished drafts go with it."""
 from __future__ import annotations
 
 from flows import verify_texts as t
-from flows.engine import Ask, Context, End, Entry, Flow, yes_or_no_answer
+from flows.context import Context
+from flows.engine import Ask, End, Entry, Flow, yes_or_no_answer
 
 FLOW_ID = "sign_out"
 VERSION = 2
 
 
 def _nothing_to_sign_out_of(ctx: Context) -> str | None:
-    return None if ctx.user.get("verified") else t.NOT_SIGNED_IN
+    return None if ctx.user.verified else t.NOT_SIGNED_IN
 
 
 ENTRY = Entry(phrases=("退出验证", "解除验证", "取消验证", "退出身份验证", "解除身份验证", "取消身份验证", "退出认证",
@@ -21,9 +22,9 @@ ENTRY = Entry(phrases=("退出验证", "解除验证", "取消验证", "退出�
               outranks=("unbind", "verify"), unless=_nothing_to_sign_out_of)
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.SIGN_OUT_TITLE, first="confirm", entry=ENTRY, steps={
-    "confirm": Ask("confirm", "forget_identity", lambda d, c: t.CONFIRM_SIGN_OUT,
-                   yes_or_no_answer(t.SIGN_OUT_YES_OR_NO, kind="sign_out"),
-                   lambda d, c: "done" if d["forget_identity"] else "kept", to=("done", "kept")),
-    "done": End("done", lambda d, c: t.SIGNED_OUT),
-    "kept": End("kept", lambda d, c: t.SIGN_OUT_KEPT),
+    "confirm": Ask(field="forget_identity", prompt=lambda d, c: t.CONFIRM_SIGN_OUT,
+                   parse=yes_or_no_answer(t.SIGN_OUT_YES_OR_NO, kind="sign_out"),
+                   next=lambda d, c: "done" if d["forget_identity"] else "kept", to=("done", "kept")),
+    "done": End(message=lambda d, c: t.SIGNED_OUT),
+    "kept": End(message=lambda d, c: t.SIGN_OUT_KEPT),
 })

@@ -4,8 +4,9 @@ The notification follows through the decisions stream (the handler records the d
 from __future__ import annotations
 
 from flows import service_texts as t
+from flows.context import Context
 from flows.domain.refusals import refused
-from flows.engine import Ask, Context, Data, Do, End, Entry, Flow, Text, yes_or_no_answer
+from flows.engine import Ask, Data, Do, End, Entry, Flow, Text, yes_or_no_answer
 from flows.members import choosing_a_member, chosen, who
 
 FLOW_ID = "unbind"
@@ -37,10 +38,10 @@ ENTRY = Entry(phrases=("解除绑定", "解绑", "解除共济", "解除关系",
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.UNBIND_TITLE, first="members", entry=ENTRY, steps={
     **choosing_a_member(t.CHOOSE_TO_UNBIND, t.HELP_UNBIND, then="confirm"),
-    "confirm": Ask("confirm", "sure", confirm_prompt, parse_sure, lambda d, c: "unbind" if d["sure"] else "kept",
-                   help=t.HELP_UNBIND, to=("unbind", "kept")),
-    "kept": End("kept", _said(t.KEPT)),
-    "unbind": Do("unbind", "unbind", lambda d, c: {"binding_id": chosen(d)["binding_id"]},
-                 lambda d, c, member: ("done", {}), refused, to=("done",)),
-    "done": End("done", _said(t.UNBOUND)),
+    "confirm": Ask(field="sure", prompt=confirm_prompt, parse=parse_sure,
+                   next=lambda d, c: "unbind" if d["sure"] else "kept", to=("unbind", "kept"), help=t.HELP_UNBIND),
+    "kept": End(message=_said(t.KEPT)),
+    "unbind": Do(effect="unbind", args=lambda d, c: {"binding_id": chosen(d)["binding_id"]},
+                 on_ok=lambda d, c, member: ("done", {}), on_error=refused, to=("done",)),
+    "done": End(message=_said(t.UNBOUND)),
 })

@@ -7,8 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from flows import service_texts as t
+from flows.context import Context
 from flows.domain.refusals import refused
-from flows.engine import Context, Data, Do, End, Entry, Flow
+from flows.engine import Data, Do, End, Entry, Flow
 
 FLOW_ID = "usage"
 VERSION = 1
@@ -43,8 +44,8 @@ ENTRY = Entry(phrases=("共济记录", "使用记录", "消费记录", "共济�
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.USAGE_TITLE, first="usage", entry=ENTRY, steps={
-    "usage": Do("usage", "usage", lambda d, c: {},
-                lambda d, c, usage: ("show", {"usage": {**usage, "records": usage["records"][:SHOWN + 1]}}),
-                refused, to=("show",)),
-    "show": End("show", render),
+    "usage": Do(effect="usage", args=lambda d, c: {},
+                on_ok=lambda d, c, usage: ("show", {"usage": {**usage, "records": usage["records"][:SHOWN + 1]}}),
+                on_error=refused, to=("show",)),
+    "show": End(message=render),
 })

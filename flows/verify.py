@@ -7,9 +7,10 @@ from typing import Any
 
 from flows import verify_texts as t
 from flows.answers import code_in, id_number_in, name_in
+from flows.context import Context
 from flows.domain.identity import parse_id_number
 from flows.domain.refusals import refusal
-from flows.engine import Ask, Context, Data, Do, End, Entry, Flow
+from flows.engine import Ask, Data, Do, End, Entry, Flow
 
 FLOW_ID = "verify"
 VERSION = 1
@@ -24,7 +25,7 @@ def parse_id(text: str, data: Data, ctx: Context) -> str:
 
 
 def parse_code(text: str, data: Data, ctx: Context) -> str:
-    return code_in(text, getattr(ctx.settings, "verification_code_length", 6))
+    return code_in(text, ctx.region.verification_code_length)
 
 
 def _sent(data: Data, ctx: Context, challenge: Any) -> tuple[str, dict]:
@@ -64,19 +65,18 @@ ENTRY = Entry(phrases=("验证身份", "身份验证", "实名认证", "实名�
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="name", entry=ENTRY, steps={
-    "name": Ask("name", "name", lambda d, c: t.ASK_NAME_AGAIN if d.get("again") else t.ASK_NAME, parse_name, "id_number", help=t.HELP_NAME,
-                label="姓名", slot="name"),
-    "id_number": Ask("id_number", "id_number", lambda d, c: t.ASK_ID, parse_id, "send_code", help=t.HELP_ID,
-                     label="身份证号码", slot="id_number"),
-    "send_code": Do("send_code", "start_verification",
-                    lambda d, c: {"name": d["name"], "id_number": d["id_number"],
-                                  "id_type": parse_id_number(d["id_number"], c.today).type.value},
-                    _sent, _send_failed,
-                    to=("code", "name", "id_number")),
-    "code": Ask("code", "code", lambda d, c: t.ASK_CODE, parse_code,
-                "check_code", help=t.HELP_CODE, label="验证码"),
-    "check_code": Do("check_code", "complete_verification",
-                     lambda d, c: {"challenge_id": d["challenge_id"], "code": d["code"]}, _checked, _check_failed,
-                     to=("done", "code", "send_code")),
-    "done": End("done", verified),
+    "name": Ask(field="name", prompt=lambda d, c: t.ASK_NAME_AGAIN if d.get("again") else t.ASK_NAME,
+                parse=parse_name, next="id_number", help=t.HELP_NAME, label="姓名", slot="name"),
+    "id_number": Ask(field="id_number", prompt=lambda d, c: t.ASK_ID, parse=parse_id, next="send_code",
+                     help=t.HELP_ID, label="身份证号码", slot="id_number"),
+    "send_code": Do(effect="start_verification",
+                    args=lambda d, c: {"name": d["name"], "id_number": d["id_number"],
+                                       "id_type": parse_id_number(d["id_number"], c.today).type.value},
+                    on_ok=_sent, on_error=_send_failed, to=("code", "name", "id_number")),
+    "code": Ask(field="code", prompt=lambda d, c: t.ASK_CODE, parse=parse_code, next="check_code",
+                help=t.HELP_CODE, label="验证码"),
+    "check_code": Do(effect="complete_verification",
+                     args=lambda d, c: {"challenge_id": d["challenge_id"], "code": d["code"]},
+                     on_ok=_checked, on_error=_check_failed, to=("done", "code", "send_code")),
+    "done": End(message=verified),
 })

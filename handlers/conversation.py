@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flows import texts
 from flows.catalog import ENGINE
-from flows.engine import Context, Event, Milestone, Outcome, Start
+from flows.context import Context, User
+from flows.engine import Conversation, Effect, EffectDone, Event, Outcome, Start
 from handlers.ports import CountMilestones, DraftStore, FollowUp, IdentityStore, RunEffect, Session, Settings
-
-MAX_EFFECTS = 5  # effects per message; a flow never chains more, this only guards against a loop
 
 
 @dataclass
@@ -38,20 +37,20 @@ class Conversations:
         identity = self.identities.get(openid, session)  # read once per message; replaced when verification links it
         ctx = self._context(identity, now)
         if start is not None:
-            outcome = ENGINE.handle(conv, Start(start, ENGINE.start_data(start, None, ctx)), ctx)
+            outcome = self._run(openid, identity, conv, Start(start, ENGINE.start_data(start, None, ctx)), ctx)
         elif conv.active and now - conv.updated_at > self.settings.conversation.idle_minutes * 60 \
                 and conv.confirming in (None, "clarify"):
             outcome = ENGINE.ask_to_resume(conv)
         else:
-            outcome = ENGINE.handle(conv, event, ctx)
-        replies, outcome, milestones = self._settle(openid, identity, outcome, now, session)
+            outcome = self._run(openid, identity, conv, event, ctx)
+        outcome = self._hand_over(openid, outcome, now, session)
         conversation = outcome.conversation
         if conversation.active:
             conversation = replace(conversation, updated_at=now)
         if conversation != conv:   # small talk and answers outside any flow change nothing: no write
             self.store.save(openid, conversation, rev, session)
-        self.count_milestones(milestones)  # counted once saved: a stale save counts nothing
-        return replies
+        self.count_milestones(outcome.milestones)  # counted once saved: a stale save counts nothing
+        return list(outcome.replies)
 
     def forget(self, openid: str, session: Session | None = None) -> None:
         """The user unfollowed: delete their draft and their verified identity."""
@@ -66,48 +65,53 @@ class Conversations:
         return flow.title if flow else None
 
     # -- internals ---------------------------------------------------------------------------
-    def _settle(self, openid: str, identity: dict[str, Any] | None, outcome: Outcome,
-                now: float, session: Session | None) -> tuple[list[str], Outcome, list[Milestone]]:
-        """Run effects and follow finished flows until the engine waits for the user."""
-        replies, milestones = list(outcome.replies), list(outcome.milestones)
-        for _ in range(MAX_EFFECTS):
-            if outcome.effects:
-                [effect] = outcome.effects
-                done = self.run_effect(effect, openid, identity["person_id"] if identity else None)
-                if done.ok:
-                    self.follow_up(openid, effect.name, done.value, now)
-                outcome = ENGINE.handle(outcome.conversation, done, self._context(identity, now))
-                replies += outcome.replies
-                milestones += outcome.milestones
-            elif outcome.finished == ENGINE.verify_flow and outcome.result:
-                linked = self.identities.link(openid, outcome.result["person"], outcome.result["id_number"],
-                                              datetime.fromtimestamp(now).date(), session)
-                identity = linked.record
-                if linked.elsewhere:
-                    # The person is now linked from a second WeChat account: the first one hears of it.
-                    self.identities.tell(linked.elsewhere, texts.LINKED_ELSEWHERE.format(
-                        name=identity["masked_name"], at=datetime.fromtimestamp(now).strftime(texts.DAY_AND_TIME)))
-                then = outcome.result.get("then")
-                if not then:
-                    break
-                outcome = ENGINE.handle(outcome.conversation, Start(then, outcome.result.get("then_data") or {}),
-                                        self._context(identity, now))
-                replies += outcome.replies
-                milestones += outcome.milestones
-            elif outcome.finished and (outcome.result or {}).get("forget_identity"):
-                self.identities.unlink(openid, session)
-                identity = None
-                break
-            else:
-                break
-        return replies, outcome, milestones
+    def _run(self, openid: str, identity: dict[str, Any] | None, conv: Conversation, event: Event,
+             ctx: Context) -> Outcome:
+        """The engine on one event, its effects run through the binding service within the bot's
+        limits; what an effect leaves to follow up on (a decision to wait for) is noted at once."""
+        def perform(effect: Effect) -> EffectDone:
+            done = self.run_effect(effect, openid, identity["person_id"] if identity else None)
+            if done.ok:
+                self.follow_up(openid, effect.name, done.value, ctx.now)
+            return done
+        return ENGINE.run(conv, event, ctx, perform)
+
+    def _hand_over(self, openid: str, outcome: Outcome, now: float, session: Session | None) -> Outcome:
+        """What a finished flow leaves to the handler: a verification links the account to the
+        person, then starts the service that asked for it; 退出验证 (forget_identity) unlinks."""
+        result = outcome.result or {}
+        if outcome.finished == ENGINE.verify_flow and result:
+            identity = self._link(openid, result, now, session)
+            then = result.get("then")
+            if not then:
+                return outcome
+            started = Start(then, result.get("then_data") or {})
+            return outcome.followed_by(
+                self._run(openid, identity, outcome.conversation, started, self._context(identity, now)))
+        if outcome.finished and result.get("forget_identity"):
+            self.identities.unlink(openid, session)
+        return outcome
+
+    def _link(self, openid: str, result: Mapping[str, Any], now: float, session: Session | None) -> dict[str, Any]:
+        linked = self.identities.link(openid, result["person"], result["id_number"],
+                                      datetime.fromtimestamp(now).date(), session)
+        if linked.elsewhere:
+            # The person is now linked from a second WeChat account: the first one hears of it.
+            self.identities.tell(linked.elsewhere, texts.LINKED_ELSEWHERE.format(
+                name=linked.record["masked_name"], at=datetime.fromtimestamp(now).strftime(texts.DAY_AND_TIME)))
+        return linked.record
 
     def _context(self, identity: dict[str, Any] | None, now: float) -> Context:
-        identity = identity or {}
-        fresh = now - identity.get("verified_at", 0) <= self.settings.conversation.fresh_minutes * 60
-        user: dict[str, Any] = {"birth_date": identity.get("birth_date"), "verified": bool(identity),
-                                "fresh": bool(identity) and fresh, "person_id": identity.get("person_id")}
-        if identity:
-            user["is_self"] = lambda id_number: self.identities.digest(id_number) == identity["id_digest"]
-        return Context(now=now, today=datetime.fromtimestamp(now).date(), settings=self.settings.region, user=user,
+        return Context(now=now, today=datetime.fromtimestamp(now).date(), region=self.settings.region,
+                       user=self._user(identity, now), hash_id_number=self.identities.digest,
                        fresh_id=uuid.uuid4().hex)
+
+    def _user(self, identity: dict[str, Any] | None, now: float) -> User:
+        """The flows' view of the user's identity link (bot/conversations/identities.py)."""
+        if not identity:
+            return User()
+        fresh = now - identity.get("verified_at", 0) <= self.settings.conversation.fresh_minutes * 60
+        birth_date = identity.get("birth_date")
+        return User(verified=True, fresh=fresh, person_id=identity.get("person_id"),
+                    birth_date=date.fromisoformat(birth_date) if birth_date else None,
+                    id_digest=identity.get("id_digest", ""))

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
+from flows.context import RegionRules
 from flows.engine import Conversation, Effect, EffectDone, Milestone
 
 
@@ -64,7 +65,7 @@ class Menu(Protocol):
 class Settings(Protocol):
     """The settings the handlers read (bot/config.py Settings has them all)."""
     conversation: ConversationSettings
-    region: Any        # the flows' region rules, passed on in the Context
+    region: RegionRules   # passed on to the flows in the Context
     menu: Menu
 
 

@@ -3,13 +3,17 @@ Tests read as conversations: (what the user says, what the bot answers)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 
+import pytest
+
 from flows import texts
+from flows.context import Context, User
 from flows.engine import (
+    MAX_EFFECTS,
     Ask,
-    Context,
     Conversation,
     Do,
     EffectDone,
@@ -18,6 +22,8 @@ from flows.engine import (
     Flow,
     Invalid,
     Start,
+    Transition,
+    UndeclaredTransition,
     UserImage,
     UserText,
 )
@@ -46,19 +52,20 @@ def parse_confirm(text, data, ctx):
 
 
 DEMO = Flow(id="demo", version=1, title="演示", first="city", steps={
-    "city": Ask("city", "city", lambda d, c: "请输入城市：", parse_city, "age",
+    "city": Ask(field="city", prompt=lambda d, c: "请输入城市：", parse=parse_city, next="age",
                 help="城市就是您参保的地方。", label="城市"),
-    "age": Ask("age", "age", lambda d, c: "请输入年龄：", parse_age, "lookup", label="年龄"),
-    "lookup": Do("lookup", "lookup", lambda d, c: {"city": d["city"]},
+    "age": Ask(field="age", prompt=lambda d, c: "请输入年龄：", parse=parse_age, next="lookup", label="年龄"),
+    "lookup": Do(effect="lookup", args=lambda d, c: {"city": d["city"]},
                  on_ok=lambda d, c, value: ("summary", {"code": value}),
                  on_error=lambda d, c, error: ("city", f"查不到（{error}），请换一个城市。"), to=("summary", "city")),
-    "summary": Ask("summary", "confirmed", lambda d, c: f"{d['city']}，{d['age']}岁，代码{d['code']}。确认吗？",
-                   parse_confirm, "done"),
-    "done": End("done", lambda d, c: f"办好了：{d['city']}"),
+    "summary": Ask(field="confirmed", prompt=lambda d, c: f"{d['city']}，{d['age']}岁，代码{d['code']}。确认吗？",
+                   parse=parse_confirm, next="done"),
+    "done": End(message=lambda d, c: f"办好了：{d['city']}"),
 })
 PHOTO = Flow(id="photo", version=1, title="照片", first="pic", steps={
-    "pic": Ask("pic", "pic", lambda d, c: "请发照片：", lambda raw, d, c: raw, "end", wants_image=True),
-    "end": End("end", lambda d, c: f"收到 {d['pic']}"),
+    "pic": Ask(field="pic", prompt=lambda d, c: "请发照片：", parse=lambda raw, d, c: raw, next="end",
+               wants_image=True),
+    "end": End(message=lambda d, c: f"收到 {d['pic']}"),
 })
 ENGINE = Engine({"demo": DEMO, "photo": PHOTO})
 
@@ -72,16 +79,14 @@ class Chat:
         self.ran: list = []
 
     def send(self, event) -> list[str]:
-        outcome = ENGINE.handle(self.conv, event, CTX)
-        replies = list(outcome.replies)
-        while outcome.effects:
-            [effect] = outcome.effects
-            self.ran.append(effect)
-            ok, value, error = self.effects[effect.name]
-            outcome = ENGINE.handle(outcome.conversation, EffectDone(effect.name, ok, value, error), CTX)
-            replies += outcome.replies
+        outcome = ENGINE.run(self.conv, event, CTX, self.perform)
         self.conv = outcome.conversation
-        return replies
+        return list(outcome.replies)
+
+    def perform(self, effect) -> EffectDone:
+        self.ran.append(effect)
+        ok, value, error = self.effects[effect.name]
+        return EffectDone(effect.name, ok, value, error)
 
     def say(self, text: str) -> list[str]:
         return self.send(UserText(text))
@@ -326,10 +331,80 @@ def test_the_same_service_clicked_again_asks_to_resume() -> None:
 
 def test_a_service_that_needs_an_identity_starts_with_verification() -> None:
     verify = Flow(id="verify", version=1, title="验证", first="code", steps={
-        "code": Ask("code", "code", lambda d, c: "验证码：", lambda raw, d, c: raw, "ok"),
-        "ok": End("ok", lambda d, c: "已验证")})
+        "code": Ask(field="code", prompt=lambda d, c: "验证码：", parse=lambda raw, d, c: raw, next="ok"),
+        "ok": End(message=lambda d, c: "已验证")})
     engine = Engine({"demo": DEMO, "verify": verify}, needs_identity=frozenset({"demo"}))
     outcome = engine.handle(Conversation(), Start("demo", {"x": 1}), CTX)
     assert (outcome.conversation.flow, outcome.conversation.data) == ("verify", {"then": "demo", "then_data": {"x": 1}})
-    verified = Context(now=CTX.now, today=CTX.today, user={"verified": True})
+    verified = Context(now=CTX.now, today=CTX.today, user=User(verified=True))
     assert engine.handle(Conversation(), Start("demo"), verified).conversation.flow == "demo"
+
+
+# -- declarations ------------------------------------------------------------------------------------
+def test_a_step_gets_its_id_from_its_key() -> None:
+    assert DEMO.step("lookup").id == "lookup"
+    assert [step.id for step in DEMO.steps.values()] == list(DEMO.steps)
+
+
+def test_a_flow_that_leads_nowhere_or_to_a_missing_step_is_refused_when_declared() -> None:
+    end = End(message=lambda d, c: "")
+    for steps, problem in (
+            ({"a": Ask(field="a", prompt=lambda d, c: "", parse=lambda r, d, c: r, next="b")}, "a -> b: no such step"),
+            ({"a": Ask(field="a", prompt=lambda d, c: "", parse=lambda r, d, c: r, next=lambda d, c: "z"),
+              "z": end}, "a declares no next step"),
+            ({"a": Ask(field="a", prompt=lambda d, c: "", parse=lambda r, d, c: r, next="z", to=("z",)), "z": end},
+             "`to` is for a callable `next`"),
+            ({"a": Do(effect="e", args=lambda d, c: {}, on_ok=lambda d, c, v: ("z", {}),
+                      on_error=lambda d, c, e: (None, ""), to=())}, "a declares no next step")):
+        with pytest.raises(ValueError, match=re.escape(problem)):
+            Flow(id="bad", version=1, title="坏", first="a", steps=steps)
+
+
+def leading_astray(where: str) -> Engine:
+    """A flow whose `where` (the age's next, the lookup's on_ok or on_error) picks a step it does
+    not declare: `stray`, which exists."""
+    age_next = (lambda d, c: "stray") if where == "next" else (lambda d, c: "lookup")
+    flow = Flow(id="astray", version=1, title="迷路", first="age", steps={
+        "age": Ask(field="age", prompt=lambda d, c: "年龄？", parse=parse_age, next=age_next, to=("lookup",)),
+        "lookup": Do(effect="lookup", args=lambda d, c: {},
+                     on_ok=lambda d, c, v: ("stray" if where == "on_ok" else "done", {}),
+                     on_error=lambda d, c, e: ("stray" if where == "on_error" else None, "不行。"), to=("done",)),
+        "stray": End(message=lambda d, c: "不该到这里"),
+        "done": End(message=lambda d, c: "好了"),
+    })
+    return Engine({"astray": flow})
+
+
+@pytest.mark.parametrize("where", ["next", "on_ok", "on_error"])
+def test_a_move_to_an_undeclared_step_is_refused(where) -> None:
+    engine = leading_astray(where)
+    conv = engine.handle(Conversation(), Start("astray"), CTX).conversation
+    with pytest.raises(UndeclaredTransition) as refused:
+        outcome = engine.handle(conv, UserText("35"), CTX)
+        engine.handle(outcome.conversation, EffectDone("lookup", where == "on_ok", error="nope"), CTX)
+    assert (refused.value.step, refused.value.target) == ("age" if where == "next" else "lookup", "stray")
+
+
+def test_an_outcome_names_the_declared_steps_it_took() -> None:
+    outcome = ENGINE.handle(Conversation(), Start("demo"), CTX)
+    outcome = ENGINE.handle(outcome.conversation, UserText("杭州"), CTX)
+    assert outcome.transitions == (Transition("demo", "city", "age"),)
+    outcome = ENGINE.handle(outcome.conversation, UserText("35"), CTX)
+    outcome = ENGINE.handle(outcome.conversation, EffectDone("lookup", True, "330100"), CTX)
+    assert outcome.transitions == (Transition("demo", "lookup", "summary"),)
+
+
+def test_run_does_the_effects_until_the_engine_waits_and_no_more_than_max_effects() -> None:
+    chat = Chat()
+    chat.send(Start("demo"))
+    chat.say("杭州")
+    outcome = ENGINE.run(chat.conv, UserText("35"), CTX, chat.perform)
+    assert outcome.replies == ("杭州，35岁，代码330100。确认吗？",) and not outcome.effects
+    assert outcome.transitions == (Transition("demo", "age", "lookup"), Transition("demo", "lookup", "summary"))
+    looping = Flow(id="loop", version=1, title="循环", first="again", steps={
+        "again": Do(effect="again", args=lambda d, c: {}, on_ok=lambda d, c, v: ("again", {}),
+                    on_error=lambda d, c, e: (None, ""), to=("again",))})
+    ran: list = []
+    outcome = Engine({"loop": looping}).run(Conversation(), Start("loop"), CTX,
+                                            lambda effect: ran.append(effect) or EffectDone("again", True))
+    assert len(ran) == MAX_EFFECTS and outcome.effects   # a loop is cut short; what is left waits

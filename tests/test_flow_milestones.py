@@ -26,17 +26,17 @@ from tests.test_engine import CTX, DEMO, PHOTO, parse_age
 
 def two_questions(flow_id: str) -> Flow:
     return Flow(id=flow_id, version=1, title=flow_id, first="a", steps={
-        "a": Ask("a", "a", lambda d, c: "a?", lambda raw, d, c: raw, "b"),
-        "b": Ask("b", "b", lambda d, c: "b?", lambda raw, d, c: raw, "end"),
-        "end": End("end", lambda d, c: "ok"),
+        "a": Ask(field="a", prompt=lambda d, c: "a?", parse=lambda raw, d, c: raw, next="b"),
+        "b": Ask(field="b", prompt=lambda d, c: "b?", parse=lambda raw, d, c: raw, next="end"),
+        "end": End(message=lambda d, c: "ok"),
     })
 
 
 REFUSING = Flow(id="refusing", version=1, title="拒绝", first="age", steps={
-    "age": Ask("age", "age", lambda d, c: "年龄？", parse_age, "check"),
-    "check": Do("check", "check", lambda d, c: {}, on_ok=lambda d, c, v: ("end", {}),
+    "age": Ask(field="age", prompt=lambda d, c: "年龄？", parse=parse_age, next="check"),
+    "check": Do(effect="check", args=lambda d, c: {}, on_ok=lambda d, c, v: ("end", {}),
                 on_error=lambda d, c, error: (None, "不符合条件。"), to=("end",)),
-    "end": End("end", lambda d, c: "好了"),
+    "end": End(message=lambda d, c: "好了"),
 })
 MANY = {f"f{i}": two_questions(f"f{i}") for i in range(1, MAX_PAUSED + 3)}
 ENGINE = Engine({"demo": DEMO, "photo": PHOTO, "refusing": REFUSING, **MANY})
@@ -49,15 +49,14 @@ class Run:
         self.milestones: list[Milestone] = []
 
     def send(self, event) -> Run:
-        outcome = ENGINE.handle(self.conv, event, CTX)
+        outcome = ENGINE.run(self.conv, event, CTX, self.perform)
         self.milestones += outcome.milestones
-        while outcome.effects:
-            [effect] = outcome.effects
-            ok, value, error = self.effects[effect.name]
-            outcome = ENGINE.handle(outcome.conversation, EffectDone(effect.name, ok, value, error), CTX)
-            self.milestones += outcome.milestones
         self.conv = outcome.conversation
         return self
+
+    def perform(self, effect) -> EffectDone:
+        ok, value, error = self.effects[effect.name]
+        return EffectDone(effect.name, ok, value, error)
 
     def say(self, *texts: str) -> Run:
         for text in texts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flows import my_family, progress, usage
-from flows.engine import Context
+from flows.context import Context
 
 CTX = Context(now=0.0, today=date(2026, 11, 23))
 LIMIT = 2048

@@ -14,13 +14,14 @@ from hypothesis import strategies as st
 from bot.config import RegionSettings
 from flows import faq
 from flows.catalog import ENGINE, FLOWS
-from flows.engine import Ask, Context, Conversation, UserText
+from flows.context import Context, User
+from flows.engine import Ask, Conversation, UserText
 from flows.understanding.kinship import KINDS
 from flows.understanding.lexicon import WORDS
 from tests.support.binding import ROSTER
 
-CTX = Context(now=1_800_000_000.0, today=date(2027, 1, 15), settings=RegionSettings(),
-              user={"birth_date": "1962-03-15", "verified": True, "is_self": lambda number: False})
+CTX = Context(now=1_800_000_000.0, today=date(2027, 1, 15), region=RegionSettings(),
+              user=User(verified=True, birth_date=date(1962, 3, 15)))
 
 # Everything people say that is not a name: the moves, yes and no, relatives, services, questions.
 NOT_NAMES = sorted({*(w for move in WORDS["move"].values() for w in move["words"] + move["phrases"]),

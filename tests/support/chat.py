@@ -73,6 +73,7 @@ def idle_answer(text: str) -> str:
     from datetime import date
 
     from flows.catalog import ENGINE
-    from flows.engine import IDLE, Context, UserText
+    from flows.context import Context
+    from flows.engine import IDLE, UserText
     outcome = ENGINE.handle(IDLE, UserText(text), Context(now=0.0, today=date(2027, 1, 1)))
     return "\n\n".join(outcome.replies)
