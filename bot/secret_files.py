@@ -35,12 +35,13 @@ def read_secret_files(data: dict[str, Any], environ: Mapping[str, str] = os.envi
         values = values if isinstance(values, dict) else {}
         env = f"WXBOT_{section.upper()}__{key.upper()}"
         name = f"{section}.{key}"
-        if env in environ and f"{env}_FILE" in environ:
+        # An empty `_file` is no file (settings written out whole carry every key, these included).
+        env_file, config_file = environ.get(f"{env}_FILE"), values.pop(f"{key}_file", None)
+        if env in environ and env_file:
             raise SecretFileError(f"config: {name}: both {env} and {env}_FILE are set; keep one")
-        if key in values and f"{key}_file" in values:
+        if key in values and config_file:
             raise SecretFileError(f"config: {name}: both {key} and {key}_file are set; keep one")
-        path = environ.get(f"{env}_FILE") or values.get(f"{key}_file")
-        values.pop(f"{key}_file", None)
+        path = env_file or config_file
         if env in environ or not path:
             continue
         data.setdefault(section, values)[key] = _read(name, str(path), environ)

@@ -144,3 +144,14 @@ def test_a_demo_secret_in_a_file_is_refused_like_any_other(tmp_path: Path, redis
     refused = wxbot("check-config", "--config", str(path), env=env)
     assert refused.returncode == 1
     assert "production refuses binding.secret" in refused.stderr and "local-binding-secret-change-me" not in refused.stderr
+
+
+def test_settings_written_out_whole_read_back_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every key in the environment, the empty `_file`s included (how a child process is handed
+    its parent's settings): empty is no file."""
+    from tests.support.processes import settings_env
+
+    settings = load_settings(config(tmp_path, f'secret_key = "{KEY}"'))
+    for name, value in settings_env(settings).items():
+        monkeypatch.setenv(name, value)
+    assert load_settings(None) == settings
