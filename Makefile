@@ -10,6 +10,8 @@ CHROMIUM := /usr/bin/chromium
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 # The deployment's systemd units are verified with Debian's systemd-analyze (tests/test_deploy.py).
 SYSTEMD_ANALYZE := /usr/bin/systemd-analyze
+# Redis over TLS is tested against Debian's redis-server (the embedded one has no TLS); never started as a service.
+REDIS_TLS := /usr/bin/redis-server
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 
 WRK         := /usr/bin/wrk
@@ -30,7 +32,7 @@ run: $(STAMP)
 	$(BIN)/wxbot run --config config.example.toml
 
 # The linter, the layer contracts (bot -> handlers -> flows) and declared = imported, then the tests.
-test: $(STAMP) $(CHROMIUM) $(CJK_FONT) $(SYSTEMD_ANALYZE)
+test: $(STAMP) $(CHROMIUM) $(CJK_FONT) $(SYSTEMD_ANALYZE) $(REDIS_TLS)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/deptry .
@@ -59,6 +61,10 @@ $(CHROMIUM) $(CJK_FONT):
 $(SYSTEMD_ANALYZE):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd
+
+$(REDIS_TLS):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

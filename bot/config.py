@@ -95,6 +95,16 @@ class RedisSettings(_Section):
     socket_timeout: float = Field(1.0, gt=0, le=10)
     sentinels: list[str] = []
     sentinel_service: str = "mymaster"
+    # The sentinels' own ACL user and password (the master's are in `url`, whose host is then ignored).
+    sentinel_username: str = ""
+    sentinel_password: str = ""
+    sentinel_password_file: str = ""
+    # TLS (rediss://, and the sentinels too when they are asked over TLS): the CA that signed the
+    # servers' certificates, and a client certificate and key if the servers ask for one.
+    sentinel_tls: bool = False
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
 
     @field_validator("url")
     @classmethod

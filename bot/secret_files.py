@@ -17,7 +17,7 @@ from typing import Any
 
 # (section, key) of every setting that is a secret. A Redis URL may carry the server's password.
 SECRETS = (("wechat", "token"), ("wechat", "encoding_aes_key"), ("wechat", "secret"),
-           ("conversation", "secret_key"), ("binding", "secret"), ("redis", "url"))
+           ("conversation", "secret_key"), ("binding", "secret"), ("redis", "url"), ("redis", "sentinel_password"))
 
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"
 

@@ -47,7 +47,8 @@ def test_a_secret_is_read_from_its_file_without_the_trailing_newline(tmp_path: P
 
 def test_every_secret_setting_can_be_a_file(tmp_path: Path) -> None:
     values = {("wechat", "token"): "tok456", ("wechat", "encoding_aes_key"): "a" * 43, ("wechat", "secret"): "s" * 32,
-              ("conversation", "secret_key"): KEY, ("binding", "secret"): "b" * 40, ("redis", "url"): "redis://:pw@db:6379/0"}
+              ("conversation", "secret_key"): KEY, ("binding", "secret"): "b" * 40, ("redis", "url"): "redis://:pw@db:6379/0",
+              ("redis", "sentinel_password"): "sentinel-pw"}
     assert set(values) == set(SECRETS)
     sections: dict[str, list[str]] = {"wechat": ['appid = "wx1"']}
     for (section, key), value in values.items():

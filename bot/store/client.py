@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis
 from redis.backoff import NoBackoff
+from redis.connection import SSLConnection, parse_url
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -26,7 +29,29 @@ def connect(settings: RedisSettings, url: str | None = None, blocking: bool = Fa
         "health_check_interval": 30,
     }
     if settings.sentinels:
-        hosts = [(host, int(port)) for host, port in (item.rsplit(":", 1) for item in settings.sentinels)]
-        sentinel = Sentinel(hosts, sentinel_kwargs={"socket_timeout": settings.socket_timeout}, **options)
-        return sentinel.master_for(settings.sentinel_service)
-    return redis.Redis.from_url(url or settings.url, **options)
+        return _sentinel_master(settings, options)
+    url = url or settings.url
+    return redis.Redis.from_url(url, **options, **(_tls(settings) if url.startswith("rediss://") else {}))
+
+
+def _sentinel_master(settings: RedisSettings, options: dict[str, Any]) -> redis.Redis:
+    """The master the sentinels name. `redis.url`, if set, says how to log in to it: its user,
+    password, database and TLS (rediss://); its host is the sentinels' business, not ours."""
+    master = parse_url(settings.url) if settings.url else {}
+    tls = master.get("connection_class") is SSLConnection
+    login = {key: master[key] for key in ("username", "password", "db") if master.get(key) is not None}
+    # No retries of a sentinel: the next sentinel is the retry (redis-py's default spends 4 s on a wrong password).
+    sentinel_kwargs = {"socket_timeout": settings.socket_timeout, "socket_connect_timeout": settings.socket_timeout,
+                       "retry": Retry(NoBackoff(), 0),
+                       "username": settings.sentinel_username or None, "password": settings.sentinel_password or None,
+                       **({"ssl": True, **_tls(settings)} if settings.sentinel_tls else {})}
+    hosts = [(host, int(port)) for host, port in (item.rsplit(":", 1) for item in settings.sentinels)]
+    sentinel = Sentinel(hosts, sentinel_kwargs=sentinel_kwargs, **options, **login,
+                        **({"ssl": True, **_tls(settings)} if tls else {}))
+    return sentinel.master_for(settings.sentinel_service)
+
+
+def _tls(settings: RedisSettings) -> dict[str, Any]:
+    files = {"ssl_ca_certs": settings.tls_ca_file, "ssl_certfile": settings.tls_cert_file,
+             "ssl_keyfile": settings.tls_key_file}
+    return {key: path for key, path in files.items() if path}
