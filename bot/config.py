@@ -11,8 +11,10 @@ import binascii
 import os
 import re
 import tomllib
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
@@ -184,6 +186,22 @@ class RegionSettings(_Section):
     minor_proof_required: bool = True
     verification_code_length: int = Field(6, ge=4, le=8)   # the bureau's SMS codes: others refused unspent
     shareable_balance: Literal["all", "carried_over"] = "all"
+    # Every time a user reads and every age and date the rules use are this zone's, whatever the
+    # machine's own (a container's is UTC: 8 hours off, and an age a day off around midnight).
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone name (IANA, e.g. Asia/Shanghai)") from None
+        return value
+
+    @property
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.timezone)   # cached by zoneinfo itself
 
     @field_validator("relationships")
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -201,7 +201,7 @@ def result_message(data: Data, ctx: Context) -> str:
         return t.APPROVED.format(relationship=relationship, name=name)
     if status == "pending_consent":
         consent = application["consent"]
-        expires = datetime.fromisoformat(consent["expires_at"]).astimezone().strftime(texts.DAY_AND_TIME)
+        expires = ctx.local(consent["expires_at"]).strftime(texts.DAY_AND_TIME)
         return t.PENDING_CONSENT.format(relationship=relationship, name=name, code=consent["code"], expires=expires,
                                         url=consent["url"])
     if status == "under_review":

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, tzinfo
 from typing import Protocol, runtime_checkable
+from zoneinfo import ZoneInfo
 
 from flows.domain.relationships import CLOSE_RELATIVES, Relationship
 
@@ -23,6 +24,8 @@ class RegionRules(Protocol):
     def minor_proof_required(self) -> bool: ...                   # a photo of proof for a younger member
     @property
     def verification_code_length(self) -> int: ...                # the bureau's SMS codes
+    @property
+    def zone(self) -> tzinfo: ...                                 # every time users read, every date and age
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Region:
     consent_age: int = 16
     minor_proof_required: bool = True
     verification_code_length: int = 6
+    zone: tzinfo = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,9 @@ class Context:
     def is_users_own(self, id_number: str) -> bool:
         """The user's own ID number (nobody binds themselves), known only by its hash."""
         return bool(self.user.id_digest) and self.hash_id_number(id_number) == self.user.id_digest
+
+    def local(self, moment: datetime | str) -> datetime:
+        """A moment (a datetime, or ISO 8601 as the bureau sends it) in the region's time zone."""
+        when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+        # Without an offset it is UTC, as the contract's times are; never the machine's own zone.
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(self.region.zone)

@@ -3,7 +3,6 @@ active members (skipped when there is only one). The data are the binding servic
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flows import service_texts as t
@@ -21,18 +20,18 @@ def who(member: dict[str, Any]) -> tuple[str, str]:
     return LABELS[Relationship(member["relationship"])], member.get("masked_name") or member["member_masked_name"]
 
 
-def day(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d")
+def day(iso: str, ctx: Context) -> str:
+    return ctx.local(iso).strftime("%Y-%m-%d")
 
 
-def member_line(member: dict[str, Any]) -> str:
+def member_line(member: dict[str, Any], ctx: Context) -> str:
     relationship, name = who(member)
     status = t.BINDING_STATUS.get(member["status"], member["status"])
     line = f"{relationship} {name}（{member['masked_id_number']}）{status}"
     if member["status"] == "active":
-        return f"{line}，{day(member['since'])} 起"
+        return f"{line}，{day(member['since'], ctx)} 起"
     reason = t.END_REASONS.get(member.get("end_reason") or "")
-    return f"{line}{'，' + reason if reason else ''}，{day(member['ended_at'])}" if member.get("ended_at") else line
+    return f"{line}{'，' + reason if reason else ''}，{day(member['ended_at'], ctx)}" if member.get("ended_at") else line
 
 
 def numbered(lines: list[str]) -> str:

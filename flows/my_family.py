@@ -22,7 +22,7 @@ def render(data: Data, ctx: Context) -> str:
         return t.NO_MEMBERS
     parts = []
     if members:
-        parts.append(t.MY_FAMILY.format(lines=numbered([member_line(m) for m in members])))
+        parts.append(t.MY_FAMILY.format(lines=numbered([member_line(m, ctx) for m in members])))
     if in_progress:
         lines = [f"{' '.join(who(a))}（{a['member_masked_id_number']}）{t.APPLICATION_STATUS[a['status']]}"
                  for a in in_progress]

@@ -3,7 +3,6 @@ says how the member gives it."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flows import service_texts as t
@@ -18,17 +17,17 @@ VERSION = 1
 SHOWN = 5   # the newest; each may take three lines
 
 
-def application_lines(application: Any) -> str:
+def application_lines(application: Any, ctx: Context) -> str:
     relationship, name = who(application)
     status = application["status"]
     line = f"{relationship} {name}：{t.APPLICATION_STATUS[status]}"
     if status == "approved" and application.get("decided_at"):
-        return f"{line}（{day(application['decided_at'])}）"
+        return f"{line}（{day(application['decided_at'], ctx)}）"
     if status == "rejected":
         return f"{line}，{short_reason(application.get('reason'))}"
     if status == "pending_consent" and application.get("consent"):
         consent = application["consent"]
-        expires = datetime.fromisoformat(consent["expires_at"]).astimezone().strftime(texts.DAY_AND_TIME)
+        expires = ctx.local(consent["expires_at"]).strftime(texts.DAY_AND_TIME)
         return line + "\n" + t.HOW_TO_CONSENT.format(name=name, code=consent["code"], url=consent["url"],
                                                      expires=expires)
     if status == "under_review":
@@ -40,7 +39,7 @@ def render(data: Data, ctx: Context) -> str:
     applications = data["applications"]
     if not applications:
         return t.NO_APPLICATIONS
-    text = t.PROGRESS.format(lines=numbered([application_lines(a) for a in applications[:SHOWN]]))
+    text = t.PROGRESS.format(lines=numbered([application_lines(a, ctx) for a in applications[:SHOWN]]))
     return text + "\n" + t.MORE_LISTED.format(shown=SHOWN) if len(applications) > SHOWN else text
 
 

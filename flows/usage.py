@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,8 +19,8 @@ def money(value: str) -> str:
     return f"{Decimal(value):,.2f}"
 
 
-def record_line(record: Any) -> str:
-    at = datetime.fromisoformat(record["at"]).astimezone().strftime("%m-%d")
+def record_line(record: Any, ctx: Context) -> str:
+    at = ctx.local(record["at"]).strftime("%m-%d")
     return f"{at} {record['member_masked_name']} {record['place']} {money(record['amount'])} 元"
 
 
@@ -31,7 +30,7 @@ def render(data: Data, ctx: Context) -> str:
     records = usage["records"]
     if not records:
         return f"{text}\n{t.NO_USAGE}"
-    text += "\n" + t.USAGE_RECORDS.format(lines="\n".join(record_line(r) for r in records[:SHOWN]))
+    text += "\n" + t.USAGE_RECORDS.format(lines="\n".join(record_line(r, ctx) for r in records[:SHOWN]))
     return text + "\n" + t.MORE_LISTED.format(shown=SHOWN) if len(records) > SHOWN else text
 
 

@@ -93,16 +93,17 @@ class Conversations:
         return outcome
 
     def _link(self, openid: str, result: Mapping[str, Any], now: float, session: Session | None) -> dict[str, Any]:
-        linked = self.identities.link(openid, result["person"], result["id_number"],
-                                      datetime.fromtimestamp(now).date(), session)
+        here = datetime.fromtimestamp(now, self.settings.region.zone)
+        linked = self.identities.link(openid, result["person"], result["id_number"], here.date(), session)
         if linked.elsewhere:
             # The person is now linked from a second WeChat account: the first one hears of it.
             self.identities.tell(linked.elsewhere, texts.LINKED_ELSEWHERE.format(
-                name=linked.record["masked_name"], at=datetime.fromtimestamp(now).strftime(texts.DAY_AND_TIME)))
+                name=linked.record["masked_name"], at=here.strftime(texts.DAY_AND_TIME)))
         return linked.record
 
     def _context(self, identity: dict[str, Any] | None, now: float) -> Context:
-        return Context(now=now, today=datetime.fromtimestamp(now).date(), region=self.settings.region,
+        today = datetime.fromtimestamp(now, self.settings.region.zone).date()   # the region's, not the machine's
+        return Context(now=now, today=today, region=self.settings.region,
                        user=self._user(identity, now), hash_id_number=self.identities.digest,
                        fresh_id=uuid.uuid4().hex)
 

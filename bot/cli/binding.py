@@ -191,6 +191,6 @@ def refused(config_path: str | None, count: int) -> None:
         bot = create_app(settings).extensions["wxbot"]
         for item in bot.decisions.refused(count):
             decision = item.decision
-            click.echo(f"{item.at.astimezone():%Y-%m-%d %H:%M:%S}  {decision.application_id}  "
+            click.echo(f"{item.at.astimezone(settings.region.zone):%Y-%m-%d %H:%M:%S}  {decision.application_id}  "
                        f"{decision.binding_id or '-'}  {decision.kind}  {decision.status}  {item.reason}  "
                        f"bureau: {item.bureau_status or '-'}")

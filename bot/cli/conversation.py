@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import click
@@ -119,12 +119,12 @@ def show(config_path: str | None, who: str) -> None:
             click.echo(f"draft      rev {rev}, deleted in {_duration(ttl)} unless the user goes on")
             click.echo(f"flow       {conv.flow}{f' ({flow.title})' if flow else ' (no longer exists)'}, "
                        f"step {conv.step}, attempts {conv.retries}, confirming {conv.confirming or '-'}")
-            click.echo(f"updated    {_when(conv.updated_at, now)}")
+            click.echo(f"updated    {_when(conv.updated_at, now, user.settings.region.zone)}")
             click.echo(f"filled     {_fields(conv)}")
         else:
             click.echo(f"draft      none{f' (rev {rev}: the last flow ended)' if rev else ''}")
         for draft in conv.paused:
-            click.echo(f"paused     {draft.flow} at {draft.step}, updated {_when(draft.updated_at, now)}: "
+            click.echo(f"paused     {draft.flow} at {draft.step}, updated {_when(draft.updated_at, now, user.settings.region.zone)}: "
                        f"{_fields(draft)}")
         identity = user.identities.get(openid)
         if identity:
@@ -174,10 +174,10 @@ def _fields(conv: Conversation) -> str:
     return "  ".join(f"{field}={masked(field, value)}" for field, value in conv.data.items()) or "-"
 
 
-def _when(timestamp: float, now: float) -> str:
+def _when(timestamp: float, now: float, zone: tzinfo) -> str:
     if not timestamp:
         return "-"
-    return f"{datetime.fromtimestamp(timestamp):%Y-%m-%d %H:%M:%S} ({_duration(now - timestamp)} ago)"
+    return f"{datetime.fromtimestamp(timestamp, zone):%Y-%m-%d %H:%M:%S} ({_duration(now - timestamp)} ago)"
 
 
 def _duration(seconds: float) -> str:

@@ -45,12 +45,14 @@ def send_notification(notification_id: str) -> str:
         application = None
     except binding_errors.BindingError as exc:
         _failed(rt, notification_id, attempt, f"binding service: {exc.code}", "binding_service")
-    body = templates.payload(openid, notification_id, decision, application, rt.settings.notifications)
+    body = templates.payload(openid, notification_id, decision, application, rt.settings.notifications,
+                             rt.settings.region.zone)
     try:
         result = rt.wechat.post("message/template/send", data=body)
     except WeChatClientException as exc:
         if exc.errcode == UNFOLLOWED:
-            rt.records.park_for_user(notification_id, openid, templates.as_text(decision, application))
+            rt.records.park_for_user(notification_id, openid, templates.as_text(decision, application,
+                                                                                       rt.settings.region.zone))
             log.info("notification_parked", notification_id=notification_id, user_ref=user_ref(openid))
             metrics.notification_sent("parked")
             return "waiting_for_user"

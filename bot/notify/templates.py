@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from bot.binding.models import Decision
-from bot.config import NotificationSettings, TemplateSettings
+from bot.config import NotificationSettings, RegionSettings, TemplateSettings
 from flows.domain.refusals import short_reason
 from flows.domain.relationships import LABELS, Relationship
 
 RESULTS = {"approved": "已通过", "rejected": "未通过", "ended": "已解除", "terminated": "已解除"}
 MAX_VALUE = 20
+SHANGHAI = RegionSettings().zone   # the default region's; callers pass settings.region.zone
 
 
 def template_for(decision: Decision, settings: NotificationSettings) -> TemplateSettings:
@@ -19,7 +21,7 @@ def template_for(decision: Decision, settings: NotificationSettings) -> Template
             "ended": settings.terminated, "terminated": settings.terminated}[decision.status]
 
 
-def values(decision: Decision, application: dict[str, Any] | None) -> dict[str, str]:
+def values(decision: Decision, application: dict[str, Any] | None, zone: tzinfo = SHANGHAI) -> dict[str, str]:
     application = application or {}
     relationship = application.get("relationship")
     return {
@@ -27,7 +29,7 @@ def values(decision: Decision, application: dict[str, Any] | None) -> dict[str, 
         "relationship": LABELS[Relationship(relationship)] if relationship else "家人",
         "result": RESULTS[decision.status],
         "reason": short_reason(decision.reason) if decision.reason else "无",
-        "decided_at": decision.decided_at.astimezone().strftime("%Y-%m-%d %H:%M"),
+        "decided_at": decision.decided_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
         "application": decision.application_id,
     }
 
@@ -38,9 +40,9 @@ def fit(value: str) -> str:
 
 
 def payload(openid: str, notification_id: str, decision: Decision, application: dict[str, Any] | None,
-            settings: NotificationSettings) -> dict[str, Any]:
+            settings: NotificationSettings, zone: tzinfo = SHANGHAI) -> dict[str, Any]:
     template = template_for(decision, settings)
-    filled = values(decision, application)
+    filled = values(decision, application, zone)
     body: dict[str, Any] = {
         "touser": openid, "template_id": template.template_id,
         "data": {keyword: {"value": fit(filled[source])} for keyword, source in template.fields.items()},
@@ -52,9 +54,9 @@ def payload(openid: str, notification_id: str, decision: Decision, application: 
     return body
 
 
-def as_text(decision: Decision, application: dict[str, Any] | None) -> str:
+def as_text(decision: Decision, application: dict[str, Any] | None, zone: tzinfo = SHANGHAI) -> str:
     """The same news as a line of chat, for a user who sees it at their next visit."""
-    filled = values(decision, application)
+    filled = values(decision, application, zone)
     text = f"【办理结果】您为{filled['relationship']} {filled['member']} 办理的家庭共济{filled['result']}"
     if decision.status != "approved" and decision.reason:
         text += f"：{short_reason(decision.reason)}"

@@ -475,7 +475,7 @@ class SandboxService:
                            place=record["place"], amount=Decimal(record["amount"]))
 
     def _today(self) -> date:
-        return self._at(self.clock()).date()
+        return self._at(self.clock()).astimezone(self.region.zone).date()   # the region's day, for ages
 
     @staticmethod
     def _at(timestamp: float) -> datetime:
