@@ -90,6 +90,9 @@ class WechatSettings(_Section):
 
 
 class RedisSettings(_Section):
+    # single: one server at `url`; sentinel: the master `sentinels` name; cluster: a Redis Cluster,
+    # `url` naming any of its nodes. Unset: sentinel when `sentinels` are given, else single.
+    mode: Literal["single", "sentinel", "cluster"] = "single"
     url: str = ""
     url_file: str = ""                  # the URL from a file (it may carry the password)
     data_dir: Path = Path("var/redis")
@@ -122,6 +125,18 @@ class RedisSettings(_Section):
             if not re.fullmatch(r"[^:\s]+:\d{1,5}", item):
                 raise ValueError(f"{item!r} is not host:port")
         return value
+
+    @model_validator(mode="after")
+    def _mode_fits(self) -> RedisSettings:
+        if self.sentinels and "mode" not in self.model_fields_set:
+            self.mode = "sentinel"
+        if self.mode == "sentinel" and not self.sentinels:
+            raise ValueError("mode 'sentinel' needs redis.sentinels")
+        if self.mode == "cluster" and (not self.url or self.url.startswith("unix://")):
+            raise ValueError("mode 'cluster' needs redis.url naming one of its nodes (redis:// or rediss://)")
+        if self.mode != "sentinel" and self.sentinels:
+            raise ValueError(f"redis.sentinels are for mode 'sentinel', not '{self.mode}'")
+        return self
 
     @property
     def embedded(self) -> bool:

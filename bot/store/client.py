@@ -28,9 +28,11 @@ def connect(settings: RedisSettings, url: str | None = None, blocking: bool = Fa
         "retry": Retry(NoBackoff(), 0 if timeout else 1, supported_errors=(redis.ConnectionError,)),
         "health_check_interval": 30,
     }
-    if settings.sentinels:
+    if settings.mode == "sentinel":
         return _sentinel_master(settings, options)
     url = url or settings.url
+    if settings.mode == "cluster":
+        return _cluster(url, settings, options)
     return redis.Redis.from_url(url, **options, **(_tls(settings) if url.startswith("rediss://") else {}))
 
 
@@ -49,6 +51,17 @@ def _sentinel_master(settings: RedisSettings, options: dict[str, Any]) -> redis.
     sentinel = Sentinel(hosts, sentinel_kwargs=sentinel_kwargs, **options, **login,
                         **({"ssl": True, **_tls(settings)} if tls else {}))
     return sentinel.master_for(settings.sentinel_service)
+
+
+def _cluster(url: str, settings: RedisSettings, options: dict[str, Any]) -> redis.Redis:
+    """A Redis Cluster client, which finds every node from the one in `url` and follows the slots
+    as they move (a failover, a resharding). Its own retries follow a MOVED slot; a dead node's
+    calls fail like any Redis outage, for the seconds a replica takes to be promoted."""
+    from redis.cluster import RedisCluster
+
+    options = {key: value for key, value in options.items() if key != "health_check_interval"}
+    tls = _tls(settings) if url.startswith("rediss://") else {}
+    return RedisCluster.from_url(url, **options, **tls)   # type: ignore[return-value] - the same commands
 
 
 def _tls(settings: RedisSettings) -> dict[str, Any]:
