@@ -9,6 +9,7 @@ import time
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from bot.menu import REQUIRED
 from bot.simulator.fake_wechat.state import CLIENT_MSG_ID_WINDOW, current_state
 
 blueprint = Blueprint("wechat_api", __name__)
@@ -126,6 +127,8 @@ def menu_create() -> ResponseReturnValue:
     for button in buttons:
         if len(button.get("name", "").encode()) > 16 or len(button.get("sub_button", [])) > 5:
             return _error(40017 if len(button.get("sub_button", [])) <= 5 else 40023, "invalid button")
+        if any(leaf.get("type") not in REQUIRED for leaf in button.get("sub_button") or [button]):
+            return _error(40017, "invalid button type")
     current_state().menu = body
     return _error(0, "ok")
 
