@@ -278,11 +278,19 @@ class TemplateSettings(_Section):
     fields: dict[str, Literal["member", "relationship", "result", "reason", "decided_at", "application"]]
 
 
+class MiniProgramPage(_Section):
+    """A mini program page a card opens (the bureau's own mini program, say)."""
+    appid: str = Field(pattern=r"^wx[0-9a-f]{16}$")
+    pagepath: str = Field(min_length=1, max_length=256)
+
+
 class NotificationSettings(_Section):
     queue: str = "wxbot-notify"
     max_attempts: int = Field(5, ge=1, le=20)
     retry_intervals: list[int] = [5, 30, 120, 600]   # seconds between attempts
     link: str = ""                                   # page the card opens; empty: none
+    # A mini program page the card opens instead (WeChat opens `link` where it cannot).
+    miniprogram: MiniProgramPage | None = None
     approved: TemplateSettings = TemplateSettings(
         template_id="TPL_BINDING_APPROVED", title="家庭共济办理成功通知",
         fields={"thing1": "member", "thing2": "relationship", "phrase3": "result", "time4": "decided_at"})

@@ -51,6 +51,8 @@ def payload(openid: str, notification_id: str, decision: Decision, application: 
     }
     if settings.link:
         body["url"] = settings.link
+    if settings.miniprogram:
+        body["miniprogram"] = settings.miniprogram.model_dump()
     return body
 
 
