@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from flows import answer_texts as t
 from flows.domain.identity import IdNumber, IdNumberError, mask_id_number, parse_id_number
 from flows.engine import Invalid, Unclear
+from flows.texts import answers as t
 from flows.understanding import read
 from flows.understanding.answers import heard, yes_or_no
 from flows.understanding.kinship import KINDS

@@ -9,14 +9,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from flows import bind_member_texts as t
 from flows import texts
 from flows.answers import id_number_in, name_in
 from flows.context import Context
 from flows.domain.identity import mask_id_number, mask_name
-from flows.domain.refusals import refusal
-from flows.domain.relationships import LABELS, Relationship
+from flows.domain.relationships import Relationship
 from flows.engine import Ask, Data, Do, End, Entry, Flow, Invalid, Unclear, yes_or_no_answer
+from flows.texts import bind_member as t
+from flows.texts.refusals import refusal
+from flows.texts.relationships import LABELS
 from flows.understanding import Reading, read
 
 FLOW_ID = "bind_member"

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows import consent_texts as t
 from flows.context import Context
-from flows.domain.refusals import refusal
-from flows.domain.relationships import LABELS, Relationship
+from flows.domain.relationships import Relationship
 from flows.engine import Ask, Data, Do, End, Entry, Flow, yes_or_no_answer
+from flows.texts import consent as t
+from flows.texts.refusals import refusal
+from flows.texts.relationships import LABELS
 
 FLOW_ID = "consent"
 VERSION = 1

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flows import service_texts as t
 from flows.context import Context
-from flows.domain.refusals import refused
-from flows.engine import Ask, Data, Do, End, Entry, Flow, Invalid, yes_or_no_answer
+from flows.engine import Ask, Data, Do, End, Entry, Flow, Invalid, refused, yes_or_no_answer
 from flows.members import choosing_a_member, chosen, numbered, who
+from flows.texts import services as t
 from flows.understanding import read
 from flows.understanding.numbers import spoken_digits
 

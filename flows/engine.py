@@ -61,7 +61,7 @@ from typing import Any
 
 from flows import texts
 from flows.context import Context
-from flows.domain.refusals import refusal
+from flows.texts.refusals import refusal
 from flows.understanding import Reading, read
 from flows.understanding.intents import IntentIndex
 
@@ -93,6 +93,11 @@ class Unclear(Exception):
     def __init__(self, question: str, value: Any = _NOTHING, choices: tuple[str, ...] = ()) -> None:
         super().__init__(question)
         self.question, self.value, self.choices = question, value, choices
+
+
+def refused(data: Data, ctx: Context, code: str) -> tuple[None, str]:
+    """A `Do` step's on_error that ends the flow with the refusal in plain words."""
+    return None, refusal(code)
 
 
 def yes_or_no_answer(reprompt: str, kind: str = "") -> Callable[[str, Any, Any], bool]:

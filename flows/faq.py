@@ -1,6 +1,7 @@
-"""Policy Q&A: answers matched by meaning from free text. The content is data (flows/faq.toml):
-each entry has several phrasings and keywords; a question is scored against all of them
-(flows.understanding.similarity) and answered when one entry clearly explains it."""
+"""Policy Q&A: answers matched by meaning from free text. The content is data, in the catalogue
+(flows/texts/faq.toml): each entry has a stable id, several phrasings and keywords; a question is
+scored against all of them (flows.understanding.similarity) and answered when one entry clearly
+explains it."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class Entry:
 
 
 def load_entries(text: str | None = None) -> tuple[Entry, ...]:
-    text = text if text is not None else resources.files("flows").joinpath("faq.toml").read_text("utf-8")
+    text = text if text is not None else resources.files("flows.texts").joinpath("faq.toml").read_text("utf-8")
     return tuple(Entry(e["id"], e["topic"], tuple(e["questions"]), tuple(e.get("keywords", ())), e["answer"])
                  for e in tomllib.loads(text)["entry"])
 

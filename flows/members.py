@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows import service_texts as t
 from flows.context import Context
-from flows.domain.refusals import refused
-from flows.domain.relationships import LABELS, Relationship
-from flows.engine import Ask, Data, Do, End, Invalid, Step
+from flows.domain.relationships import Relationship
+from flows.engine import Ask, Data, Do, End, Invalid, Step, refused
+from flows.texts import services as t
+from flows.texts.relationships import LABELS
 from flows.understanding import read
 
 MAX_LISTED = 10   # a passive reply must stay short: WeChat cuts long texts

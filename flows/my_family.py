@@ -3,11 +3,10 @@ application is still open."""
 
 from __future__ import annotations
 
-from flows import service_texts as t
 from flows.context import Context
-from flows.domain.refusals import refused
-from flows.engine import Data, Do, End, Entry, Flow
+from flows.engine import Data, Do, End, Entry, Flow, refused
 from flows.members import MAX_LISTED, member_line, numbered, who
+from flows.texts import services as t
 
 FLOW_ID = "my_family"
 VERSION = 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows import service_texts as t
 from flows import texts
 from flows.context import Context
-from flows.domain.refusals import refused, short_reason
-from flows.engine import Data, Do, End, Entry, Flow
+from flows.engine import Data, Do, End, Entry, Flow, refused
 from flows.members import day, numbered, who
+from flows.texts import services as t
+from flows.texts.refusals import short_reason
 
 FLOW_ID = "progress"
 VERSION = 1

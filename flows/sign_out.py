@@ -5,9 +5,9 @@ account's unfinished drafts go with it."""
 
 from __future__ import annotations
 
-from flows import verify_texts as t
 from flows.context import Context
 from flows.engine import Ask, End, Entry, Flow, yes_or_no_answer
+from flows.texts import verify as t
 
 FLOW_ID = "sign_out"
 VERSION = 2

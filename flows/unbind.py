@@ -3,11 +3,10 @@ The notification follows through the decisions stream (the handler records the d
 
 from __future__ import annotations
 
-from flows import service_texts as t
 from flows.context import Context
-from flows.domain.refusals import refused
-from flows.engine import Ask, Data, Do, End, Entry, Flow, Text, yes_or_no_answer
+from flows.engine import Ask, Data, Do, End, Entry, Flow, Text, refused, yes_or_no_answer
 from flows.members import choosing_a_member, chosen, who
+from flows.texts import services as t
 
 FLOW_ID = "unbind"
 VERSION = 1

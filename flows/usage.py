@@ -5,10 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flows import service_texts as t
 from flows.context import Context
-from flows.domain.refusals import refused
-from flows.engine import Data, Do, End, Entry, Flow
+from flows.engine import Data, Do, End, Entry, Flow, refused
+from flows.texts import services as t
 
 FLOW_ID = "usage"
 VERSION = 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows import verify_texts as t
 from flows.answers import code_in, id_number_in, name_in
 from flows.context import Context
 from flows.domain.identity import parse_id_number
-from flows.domain.refusals import refusal
 from flows.engine import Ask, Data, Do, End, Entry, Flow
+from flows.texts import verify as t
+from flows.texts.refusals import refusal
 
 FLOW_ID = "verify"
 VERSION = 1

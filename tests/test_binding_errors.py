@@ -41,5 +41,6 @@ def test_unknown_error_responses_are_never_successes(status, payload, expected) 
 
 
 def test_every_error_code_has_a_plain_chinese_explanation() -> None:
-    from flows.domain.refusals import REFUSALS
-    assert set(REFUSALS) == set(e.ERRORS)
+    from flows.domain.refusals import CODES
+    from flows.texts.refusals import REFUSALS
+    assert set(REFUSALS) == set(CODES) == set(e.ERRORS)

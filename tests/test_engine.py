@@ -232,7 +232,7 @@ def test_a_removed_flow_ends_plainly() -> None:
 
 
 def test_service_unavailable_keeps_the_draft_and_offers_a_retry() -> None:
-    from flows.domain.refusals import refusal
+    from flows.texts.refusals import refusal
     chat = Chat({"lookup": (False, None, "service_unavailable")})
     chat.send(Start("demo"))
     chat.say("杭州")

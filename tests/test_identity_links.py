@@ -8,7 +8,8 @@ import uuid
 from datetime import date
 
 from bot.conversations.identities import Identities
-from flows import texts, verify_texts
+from flows import texts
+from flows.texts import verify as verify_texts
 from tests.support.binding import person
 from tests.support.chat import CODE, User, verify_rows
 from tests.test_verification_limits import NOT_ON_FILE, start

@@ -23,9 +23,9 @@ from bot.conversations.identities import Identities
 from bot.menu import DEFAULT_MENU
 from bot.simulator.wechat_side import WeChatSide
 from bot.store.keys import Keys
-from flows import service_texts as t
 from flows import texts
 from flows.domain.relationships import Relationship
+from flows.texts import services as t
 from tests.conftest import free_port
 from tests.support.binding import person
 from tests.support.chat import CODE, User, click, verify_rows

@@ -11,8 +11,8 @@ import pytest
 from bot.app import create_app
 from bot.background import BackgroundServer
 from bot.simulator.wechat_side import WeChatSide
-from flows import bind_member_texts as bt
 from flows import texts
+from flows.texts import bind_member as bt
 from tests.support.binding import person
 from tests.support.chat import CODE, User
 

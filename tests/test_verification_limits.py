@@ -3,7 +3,7 @@ the real /wechat endpoint, real Redis and the sandbox bureau, with the default l
 
 from __future__ import annotations
 
-from flows import verify_texts
+from flows.texts import verify as verify_texts
 from tests.support.binding import person
 from tests.support.chat import CODE, User
 

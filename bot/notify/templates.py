@@ -7,8 +7,9 @@ from typing import Any
 
 from bot.binding.models import Decision
 from bot.config import NotificationSettings, RegionSettings, TemplateSettings
-from flows.domain.refusals import short_reason
-from flows.domain.relationships import LABELS, Relationship
+from flows.domain.relationships import Relationship
+from flows.texts.refusals import short_reason
+from flows.texts.relationships import LABELS
 
 RESULTS = {"approved": "已通过", "rejected": "未通过", "ended": "已解除", "terminated": "已解除"}
 MAX_VALUE = 20

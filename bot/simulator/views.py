@@ -13,8 +13,8 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 from bot.binding import errors as e
 from bot.binding.sandbox.service import SandboxService
 from bot.simulator.phone import Phone
-from flows.domain.refusals import SHORT
-from flows.domain.relationships import LABELS
+from flows.texts.refusals import SHORT
+from flows.texts.relationships import LABELS
 
 STATIC = Path(__file__).parent / "static"
 # What the desk may give as the reason of a rejection (a few of the bureau's error codes).

@@ -17,13 +17,3 @@ class Relationship(StrEnum):
 
 BASELINE = (Relationship.SPOUSE, Relationship.PARENT, Relationship.CHILD)
 CLOSE_RELATIVES = BASELINE + (Relationship.SIBLING, Relationship.GRANDPARENT, Relationship.GRANDCHILD)
-
-LABELS = {
-    Relationship.SPOUSE: "配偶",
-    Relationship.PARENT: "父母",
-    Relationship.CHILD: "子女",
-    Relationship.SIBLING: "兄弟姐妹",
-    Relationship.GRANDPARENT: "祖父母/外祖父母",
-    Relationship.GRANDCHILD: "孙子女/外孙子女",
-    Relationship.PARENT_IN_LAW: "岳父母/公婆",
-}

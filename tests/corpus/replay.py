@@ -30,10 +30,12 @@ from bot.binding.models import VerificationAnswer, VerificationStart
 from bot.conversations.identities import Identities
 from bot.conversations.store import ConversationStore
 from bot.simulator.wechat_side import WeChatSide
-from flows import bind_member_texts, faq, service_texts, texts
+from flows import faq, texts
 from flows.catalog import FLOWS
 from flows.domain.identity import parse_id_number
 from flows.engine import Ask, Conversation, Effect
+from flows.texts import bind_member as bind_member_texts
+from flows.texts import services as service_texts
 from tests.support.binding import ROSTER
 
 CORPUS = Path(__file__).parent

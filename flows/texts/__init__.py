@@ -1,4 +1,14 @@
-"""User-facing texts that belong to no single flow. Reviewers edit wording here, not in code."""
+"""The catalogue: every word the bot says to its users, and nothing else (README.md here says what
+belongs, how to add a text, and why code holds no Chinese). Reviewers edit wording here, not in code.
+
+This module: what the engine and the handlers say whatever the flow — the welcome, help, the moves
+every flow shares, small talk, the Q&A's menu. Beside it, a module per place words are used:
+each flow's, the answers several flows ask for, the bureau's refusals, relationships, the webhook's
+apologies, the menu's buttons, the notifications, and the policy Q&A (faq.toml)."""
+
+# The webhook's apologies, read as texts.BUSY, texts.ERROR … by bot/webhook/ while its import is
+# `from flows import texts`; once it is `from flows.texts import apologies as texts`, this line goes.
+from flows.texts.apologies import BUSY, ERROR, TOO_FAST, TOO_MANY_WAITING  # noqa: F401 - re-exported
 
 WELCOME = (
     "您好，欢迎关注职工医保家庭共济服务！\n"
@@ -19,11 +29,7 @@ UNSUPPORTED_MESSAGE = "抱歉，这类消息我暂时看不懂。请发送文字
 VOICE_UNHEARD = "这条语音我没听清。请打字回复，或点击下方菜单办理。"
 NOT_UNDERSTOOD = "抱歉，我没太明白您的意思。\n" + HELP
 
-BUSY = "系统繁忙，请稍后再试。"
 SERVICE_BUSY = "医保系统繁忙，请稍后再试。"   # the binding service is down and the user had typed nothing yet
-# One user's messages over their rate window, or with too many still waiting: not processed.
-TOO_FAST = "您发送得太快了，这条消息没有办理。请{seconds}秒后再发。"
-TOO_MANY_WAITING = "您前面的几条消息还在办理中，这条消息没有办理。请收到前面的回复后再发。"
 
 # The bot's own limits on verification codes, consent codes and ID checks (bot/binding/guard.py).
 TOO_MANY_ATTEMPTS = ("为了保护您的医保信息安全，尝试次数已经达到上限，请 {wait}后再试。"
@@ -38,8 +44,6 @@ DAY_AND_TIME = "%m月%d日 %H:%M"
 LINKED_ELSEWHERE = ("【安全提醒】您的医保身份（{name}）于 {at} 在另一个微信号上完成了验证。"
                     "如果不是您本人操作，请立即拨打医保服务热线 12393；"
                     "如果您已不再用本微信号办理，可以回复“退出验证”。")
-
-ERROR = "抱歉，系统出了点问题，您的消息没有办理成功。请稍后再试，或拨打 12393 咨询。"
 
 # -- moves that work at every step of every flow ---------------------------------------------------
 GENERIC_HELP = "请按提示回复。随时可以回复“上一步”返回，“取消”结束办理，“重新开始”从头再来。"
