@@ -4,7 +4,6 @@ A name that is not clearly one is asked about before it is stored, never guessed
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from flows.domain.identity import IdNumber, IdNumberError, mask_id_number, parse_id_number
@@ -13,9 +12,7 @@ from flows.texts import answers as t
 from flows.understanding import read
 from flows.understanding.answers import heard, yes_or_no
 from flows.understanding.kinship import KINDS
-from flows.understanding.names import surname_alone
-
-_NAME_CUE = re.compile(r"叫|是|名字|姓名|全名")
+from flows.understanding.names import NAME_CUE, surname_alone
 
 
 def name_in(text: str, confirm: str) -> str:
@@ -23,7 +20,7 @@ def name_in(text: str, confirm: str) -> str:
     name (秀英: “您说的‘秀英’是家人的姓名吗？”)."""
     reading = read(text)
     guess = reading.name
-    if (guess is None or not guess.sure) and (reading.kin_within or _NAME_CUE.search(reading.word)):
+    if (guess is None or not guess.sure) and (reading.kin_within or NAME_CUE.search(reading.word)):
         # 我老伴叫李秀英, 我妈张桂兰, 身份证上写的是赵丽: the name inside the sentence.
         guess = reading.name_within or guess
     asks = reading.question and len(reading.word) > len(guess.value if guess else "") + 1   # 孙子还小，要准备啥

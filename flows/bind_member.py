@@ -23,9 +23,6 @@ from flows.understanding import Reading, read
 FLOW_ID = "bind_member"
 VERSION = 1
 
-ID_TYPES = {"resident_id": "身份证号码", "hmt_residence_permit": "港澳台居民居住证",
-            "foreign_permanent": "外国人永久居留身份证"}
-
 # How much older than the initiator (years, at least, at most) a member of each relationship can
 # plausibly be; anything else is asked about before going on (an 8-year-old “parent”, a “spouse”
 # of 8, a “grandchild” older than oneself).
@@ -40,7 +37,7 @@ def _allowed(ctx: Context) -> list[Relationship]:
 
 
 def _allowed_text(ctx: Context) -> str:
-    return "、".join(LABELS[r] for r in _allowed(ctx))
+    return texts.LIST_COMMA.join(LABELS[r] for r in _allowed(ctx))
 
 
 # -- relationship ------------------------------------------------------------------------------
@@ -147,14 +144,16 @@ parse_pledge = yes_or_no_answer(t.AGREE_OR_NOT, kind="pledge")
 
 def summary(data: Data, ctx: Context) -> str:
     member = data["member_id"]
-    sex = {"M": "男", "F": "女"}.get(member["sex"] or "", "")
-    items = [f"关系：{LABELS[Relationship(data['relationship'])]}",
-             f"姓名：{mask_name(data['member_name'])}",
-             f"{ID_TYPES.get(member['type'], '证件号码')}：{mask_id_number(member['value'])}"
-             f"（{sex + '，' if sex else ''}{member['age']}岁）"]
+    number, sex = mask_id_number(member["value"]), t.SEX.get(member["sex"] or "")
+    details = (t.ID_DETAILS_WITH_SEX.format(number=number, sex=sex, age=member["age"]) if sex
+               else t.ID_DETAILS.format(number=number, age=member["age"]))
+    items = [(t.ITEMS["relationship"], LABELS[Relationship(data["relationship"])]),
+             (t.ITEMS["member_name"], mask_name(data["member_name"])),
+             (t.ID_TYPES.get(member["type"], t.ITEMS["member_id"]), details)]
     if data.get("proof"):
-        items.append(f"证明材料：{t.PROOF_ATTACHED}")
-    return t.SUMMARY.format(items="\n".join(f"{i}. {item}" for i, item in enumerate(items, start=1)))
+        items.append((t.ITEMS["proof"], t.PROOF_ATTACHED))
+    return t.SUMMARY.format(items="\n".join(f"{i}. {t.ITEM.format(label=label, value=value)}"
+                                            for i, (label, value) in enumerate(items, start=1)))
 
 
 def parse_confirm(text: str, data: Data, ctx: Context) -> bool:
@@ -240,19 +239,19 @@ FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="eligibility", ent
                       on_error=lambda d, c, code: (None, refusal(code)), to=("relationship", "not_eligible")),
     "not_eligible": End(message=lambda d, c: t.NOT_ELIGIBLE.format(reason=refusal(d["reason"]))),
     "relationship": Ask(field="relationship", prompt=ask_relationship, parse=parse_relationship, next="member_name",
-                        label="关系", slot="relationship", aliases=("关系", "亲属", "称呼"),
-                        help=t.HELP_RELATIONSHIP.format(allowed="配偶、父母、子女等近亲属")),
+                        label=t.ITEMS["relationship"], slot="relationship", aliases=("关系", "亲属", "称呼"),
+                        help=t.HELP_RELATIONSHIP),
     "member_name": Ask(field="member_name", prompt=lambda d, c: t.ASK_NAME, parse=parse_name, next="member_id",
-                       help=t.HELP_NAME, label="姓名", slot="name", aliases=("名字", "姓名", "名")),
+                       help=t.HELP_NAME, label=t.ITEMS["member_name"], slot="name", aliases=("名字", "姓名", "名")),
     "member_id": Ask(field="member_id", prompt=lambda d, c: t.ASK_ID, parse=parse_member_id, next=after_id,
-                     to=("age_check", "proof", "pledge"), help=t.HELP_ID, label="证件号码", slot="id_number",
+                     to=("age_check", "proof", "pledge"), help=t.HELP_ID, label=t.ITEMS["member_id"], slot="id_number",
                      aliases=("身份证", "证件", "号码", "身份证号", "最后一位", "生日", "出生", "几位")),
     # Asked again whenever the relationship or the ID number changes (修改 at the summary).
     "age_check": Ask(field="age_confirmed", prompt=ask_age, parse=parse_yes_no, next=after_age_check,
                      to=("member_id", "proof", "pledge"), depends=("relationship", "member_id")),
     "proof": Ask(field="proof", prompt=lambda d, c: t.ASK_PROOF.format(age=c.region.consent_age),
                  parse=lambda media_id, d, c: media_id, next="pledge", help=t.HELP_PROOF,
-                 label="证明材料", wants_image=True, depends=("member_id",),
+                 label=t.ITEMS["proof"], wants_image=True, depends=("member_id",),
                  aliases=("照片", "户口本", "出生证", "证明", "材料")),
     "pledge": Ask(field="pledge", prompt=lambda d, c: t.ASK_PLEDGE, parse=parse_pledge,
                   next=lambda d, c: "summary" if d["pledge"] else "pledge_declined",

@@ -15,8 +15,6 @@ from flows.texts.relationships import LABELS
 FLOW_ID = "consent"
 VERSION = 1
 
-STATUS = {"approved": "已生效", "under_review": "审核中", "rejected": "未通过", "pending_consent": "待确认"}
-
 
 def _looked_up(data: Data, ctx: Context, request: Any) -> tuple[str, dict]:
     if request["status"] != "pending_consent":
@@ -40,7 +38,7 @@ ENTRY = Entry(recognises=lambda reading: reading.consent_code is not None,
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="lookup", entry=ENTRY, steps={
     "lookup": Do(effect="consent_request", args=lambda d, c: {"code": d["code"]}, on_ok=_looked_up,
                  on_error=lambda d, c, code: (None, refusal(code)), to=("ask", "already")),
-    "already": End(message=lambda d, c: t.ALREADY.format(status=STATUS.get(d["status"], d["status"]))),
+    "already": End(message=lambda d, c: t.ALREADY.format(status=t.STATUS.get(d["status"], d["status"]))),
     "ask": Ask(field="agree", prompt=ask, parse=parse_answer, next="answer", help=t.HELP),
     "answer": Do(effect="answer_consent", args=lambda d, c: {"code": d["code"], "agree": d["agree"]},
                  on_ok=lambda d, c, application: ("done", {"application": application}),

@@ -975,7 +975,7 @@ class Engine:
         except Invalid as invalid:
             return Outcome(conv, said + (invalid.message, step.prompt(conv.data, ctx)))
         noted = () if any(texts.NOTED_PREFIX in line for line in said) else (
-            texts.NOTED.format(items="、".join(s.label for s in flow.steps.values()
+            texts.NOTED.format(items=texts.LIST_COMMA.join(s.label for s in flow.steps.values()
                                                if isinstance(s, Ask) and s.label and
                                                (s.field in conv.prefill or s is step))),)
         return self._store(flow, conv, step, value, ctx, replies=said + noted)

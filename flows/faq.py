@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 
+from flows import texts
 from flows.understanding import read
 from flows.understanding.lexicon import load
 from flows.understanding.similarity import Matcher
@@ -58,7 +59,7 @@ def match(text: str, min_score: float | None = None) -> Entry | None:
 
 
 def topics(entries: tuple[Entry, ...] = ENTRIES) -> str:
-    return "\n".join(f"· {entry.topic}" for entry in entries)
+    return "\n".join(texts.FAQ_TOPIC.format(topic=entry.topic) for entry in entries)
 
 
 def by_id(entry_id: str) -> Entry:

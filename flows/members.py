@@ -27,11 +27,15 @@ def day(iso: str, ctx: Context) -> str:
 def member_line(member: dict[str, Any], ctx: Context) -> str:
     relationship, name = who(member)
     status = t.BINDING_STATUS.get(member["status"], member["status"])
-    line = f"{relationship} {name}（{member['masked_id_number']}）{status}"
+    line = t.MEMBER_LINE.format(relationship=relationship, name=name, id_number=member["masked_id_number"],
+                                status=status)
     if member["status"] == "active":
-        return f"{line}，{day(member['since'], ctx)} 起"
-    reason = t.END_REASONS.get(member.get("end_reason") or "")
-    return f"{line}{'，' + reason if reason else ''}，{day(member['ended_at'], ctx)}" if member.get("ended_at") else line
+        return t.MEMBER_SINCE.format(line=line, since=day(member["since"], ctx))
+    if not member.get("ended_at"):
+        return line
+    reason, ended = t.END_REASONS.get(member.get("end_reason") or ""), day(member["ended_at"], ctx)
+    return (t.MEMBER_ENDED_BECAUSE.format(line=line, reason=reason, ended=ended) if reason
+            else t.MEMBER_ENDED.format(line=line, ended=ended))
 
 
 def numbered(lines: list[str]) -> str:

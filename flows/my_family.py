@@ -3,6 +3,8 @@ application is still open."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flows.context import Context
 from flows.engine import Data, Do, End, Entry, Flow, refused
 from flows.members import MAX_LISTED, member_line, numbered, who
@@ -14,6 +16,12 @@ VERSION = 1
 OPEN = ("pending_consent", "under_review")
 
 
+def _open_line(application: dict[str, Any]) -> str:
+    relationship, name = who(application)
+    return t.MEMBER_LINE.format(relationship=relationship, name=name, id_number=application["member_masked_id_number"],
+                                status=t.APPLICATION_STATUS[application["status"]])
+
+
 def render(data: Data, ctx: Context) -> str:
     members = data["members"][:MAX_LISTED]
     in_progress = [a for a in data["applications"] if a["status"] in OPEN][:MAX_LISTED]
@@ -23,9 +31,7 @@ def render(data: Data, ctx: Context) -> str:
     if members:
         parts.append(t.MY_FAMILY.format(lines=numbered([member_line(m, ctx) for m in members])))
     if in_progress:
-        lines = [f"{' '.join(who(a))}（{a['member_masked_id_number']}）{t.APPLICATION_STATUS[a['status']]}"
-                 for a in in_progress]
-        parts.append(t.MY_FAMILY_IN_PROGRESS.format(lines=numbered(lines)))
+        parts.append(t.MY_FAMILY_IN_PROGRESS.format(lines=numbered([_open_line(a) for a in in_progress])))
     parts.append(t.MY_FAMILY_NEXT)
     return "\n\n".join(parts)
 

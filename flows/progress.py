@@ -20,11 +20,11 @@ SHOWN = 5   # the newest; each may take three lines
 def application_lines(application: Any, ctx: Context) -> str:
     relationship, name = who(application)
     status = application["status"]
-    line = f"{relationship} {name}：{t.APPLICATION_STATUS[status]}"
+    line = t.APPLICATION_LINE.format(relationship=relationship, name=name, status=t.APPLICATION_STATUS[status])
     if status == "approved" and application.get("decided_at"):
-        return f"{line}（{day(application['decided_at'], ctx)}）"
+        return t.APPLICATION_DECIDED.format(line=line, day=day(application["decided_at"], ctx))
     if status == "rejected":
-        return f"{line}，{short_reason(application.get('reason'))}"
+        return t.APPLICATION_REJECTED.format(line=line, reason=short_reason(application.get("reason")))
     if status == "pending_consent" and application.get("consent"):
         consent = application["consent"]
         expires = ctx.local(consent["expires_at"]).strftime(texts.DAY_AND_TIME)

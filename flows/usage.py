@@ -20,7 +20,8 @@ def money(value: str) -> str:
 
 def record_line(record: Any, ctx: Context) -> str:
     at = ctx.local(record["at"]).strftime("%m-%d")
-    return f"{at} {record['member_masked_name']} {record['place']} {money(record['amount'])} 元"
+    return t.RECORD_LINE.format(at=at, name=record["member_masked_name"], place=record["place"],
+                                amount=money(record["amount"]))
 
 
 def render(data: Data, ctx: Context) -> str:

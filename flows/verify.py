@@ -66,15 +66,15 @@ ENTRY = Entry(phrases=("验证身份", "身份验证", "实名认证", "实名�
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="name", entry=ENTRY, steps={
     "name": Ask(field="name", prompt=lambda d, c: t.ASK_NAME_AGAIN if d.get("again") else t.ASK_NAME,
-                parse=parse_name, next="id_number", help=t.HELP_NAME, label="姓名", slot="name"),
+                parse=parse_name, next="id_number", help=t.HELP_NAME, label=t.ITEMS["name"], slot="name"),
     "id_number": Ask(field="id_number", prompt=lambda d, c: t.ASK_ID, parse=parse_id, next="send_code",
-                     help=t.HELP_ID, label="身份证号码", slot="id_number"),
+                     help=t.HELP_ID, label=t.ITEMS["id_number"], slot="id_number"),
     "send_code": Do(effect="start_verification",
                     args=lambda d, c: {"name": d["name"], "id_number": d["id_number"],
                                        "id_type": parse_id_number(d["id_number"], c.today).type.value},
                     on_ok=_sent, on_error=_send_failed, to=("code", "name", "id_number")),
     "code": Ask(field="code", prompt=lambda d, c: t.ASK_CODE, parse=parse_code, next="check_code",
-                help=t.HELP_CODE, label="验证码"),
+                help=t.HELP_CODE, label=t.ITEMS["code"]),
     "check_code": Do(effect="complete_verification",
                      args=lambda d, c: {"challenge_id": d["challenge_id"], "code": d["code"]},
                      on_ok=_checked, on_error=_check_failed, to=("done", "code", "send_code")),

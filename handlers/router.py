@@ -30,8 +30,8 @@ CLICK_ANSWERS = {
 
 def welcome(menu: Menu) -> str:
     """The welcome explains the menu the user actually sees, whatever the settings put in it."""
-    lines = [texts.MENU_LINE.format(name=button.name, items="、".join(sub.name for sub in button.sub_button))
-             if button.sub_button else f"· {button.name}" for button in menu.button]
+    lines = [texts.MENU_LINE.format(name=button.name, items=texts.LIST_COMMA.join(sub.name for sub in button.sub_button))
+             if button.sub_button else texts.MENU_BUTTON.format(name=button.name) for button in menu.button]
     return texts.WELCOME.format(menu="\n".join(lines))
 
 

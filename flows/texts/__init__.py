@@ -17,6 +17,8 @@ WELCOME = (
     "也可以直接发文字给我，例如“绑定家人”“我的家人”，或者问“共济的钱能用在哪里？”。"
 )
 MENU_LINE = "· {name}：{items}"
+MENU_BUTTON = "· {name}"   # a button without sub-buttons
+LIST_COMMA = "、"          # between the items of a list: 配偶、父母、子女
 
 HELP = (
     "我可以帮您办理职工医保家庭共济：把您个人账户的余额授权给配偶、父母、子女等家人使用。\n"
@@ -97,4 +99,5 @@ IDLE_MOVES = {
 }
 
 FAQ_MENU = "您可以直接问我，例如：\n{topics}\n也可以拨打医保服务热线 12393。"
+FAQ_TOPIC = "· {topic}"
 UNKNOWN_QUESTION = "这个问题我还答不上来。您可以问我：\n{topics}\n或拨打医保服务热线 12393 咨询。"

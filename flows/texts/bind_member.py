@@ -4,7 +4,7 @@ TITLE = "绑定家人"
 
 ASK_RELATIONSHIP = ("您的个人账户可共济余额 {balance} 元。\n请问要绑定的家人是您的？请回复序号：\n{choices}\n"
                     "也可以直接回复，例如“老伴”“儿子”。")
-HELP_RELATIONSHIP = "家庭共济可以绑定近亲属：{allowed}。岳父母、公婆不能绑定。"
+HELP_RELATIONSHIP = "家庭共济可以绑定近亲属：配偶、父母、子女等近亲属。岳父母、公婆不能绑定。"
 BAD_RELATIONSHIP = "没看懂这位家人和您是什么关系。"
 BAD_RELATIONSHIP_NUMBER = "没有这个序号，请回复 1 到 {count} 之间的序号。"
 NOT_HERE = "本地目前可以绑定：{allowed}。"
@@ -61,6 +61,16 @@ PLEDGE_DECLINED = ("您没有同意承诺书，本次办理已结束，填写的
                    "想好了随时回复“绑定家人”或点击菜单“家庭共济 → 绑定家人”重新办理；有疑问可拨打 12393。")
 
 SUMMARY = "请核对您要提交的信息：\n{items}\n回复“确认”提交申请；要修改某一项，回复“修改”加序号，例如“修改2”。"
+# The summary's items, by the step that asks for each: shown as 关系：配偶; 修改 and “名字写错了”
+# find an item by its label (or one of its step's aliases).
+ITEMS = {"relationship": "关系", "member_name": "姓名", "member_id": "证件号码", "proof": "证明材料"}
+ITEM = "{label}：{value}"
+# The member's ID number: its kind's name as the item's label; masked, with sex and age, as its value.
+ID_TYPES = {"resident_id": "身份证号码", "hmt_residence_permit": "港澳台居民居住证",
+            "foreign_permanent": "外国人永久居留身份证"}
+SEX = {"M": "男", "F": "女"}
+ID_DETAILS = "{number}（{age}岁）"
+ID_DETAILS_WITH_SEX = "{number}（{sex}，{age}岁）"
 PROOF_ATTACHED = "已上传"
 HELP_SUMMARY = "确认无误回复“确认”。发现填错了，回复“修改1”“修改2”……可以只改那一项。"
 BAD_SUMMARY = "请回复“确认”提交，或“修改”加序号修改，例如“修改2”。"

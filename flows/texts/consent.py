@@ -10,4 +10,5 @@ HELP = "这是家人为您办理的家庭共济。同意后由对方的个人账
 AGREED = "您已同意，家庭共济已生效（或进入审核）。就医购药时出示您自己的医保码即可。"
 DECLINED = "您已拒绝这次共济申请，我们会告知申请人。"
 ALREADY = "这份申请已经处理过了，当前状态：{status}。"
+STATUS = {"approved": "已生效", "under_review": "审核中", "rejected": "未通过", "pending_consent": "待确认"}
 AGREE_OR_NOT = "请回复“同意”或“不同意”。"

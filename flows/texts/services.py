@@ -11,6 +11,11 @@ NO_MEMBERS = "您还没有绑定家人。点击菜单“家庭共济 → 绑定�
 NO_ACTIVE_MEMBERS = "您目前没有正在共济的家人。"
 BAD_CHOICE = "请回复序号，例如“1”。"
 MORE_LISTED = "（只列出最近 {shown} 条。更早的记录请到医保经办大厅或拨打 12393 查询。）"
+# One member in a list (flows/members.py), or an application still open (my family).
+MEMBER_LINE = "{relationship} {name}（{id_number}）{status}"
+MEMBER_SINCE = "{line}，{since} 起"
+MEMBER_ENDED = "{line}，{ended}"
+MEMBER_ENDED_BECAUSE = "{line}，{reason}，{ended}"
 
 # -- my family -------------------------------------------------------------------------------------
 MY_FAMILY_TITLE = "我的家人"
@@ -22,6 +27,9 @@ MY_FAMILY_NEXT = "要解除请点菜单“解除绑定”，查看申请详情�
 PROGRESS_TITLE = "办理进度"
 NO_APPLICATIONS = "您还没有提交过家庭共济申请。点击菜单“家庭共济 → 绑定家人”即可办理。"
 PROGRESS = "您最近的家庭共济申请：\n{lines}"
+APPLICATION_LINE = "{relationship} {name}：{status}"
+APPLICATION_DECIDED = "{line}（{day}）"
+APPLICATION_REJECTED = "{line}，{reason}"
 HOW_TO_CONSENT = ("   请让{name}：微信关注本公众号，发送“同意 {code}”，按提示验证身份后确认；"
                   "也可以打开 {url}（{expires} 前有效）。")
 UNDER_REVIEW_NOTE = "   一般 1~2 个工作日审核完，结果会发消息通知您。"
@@ -57,3 +65,4 @@ USAGE_TITLE = "共济记录"
 USAGE = "您的个人账户余额 {balance} 元，其中可供家人共济使用 {shareable} 元。"
 NO_USAGE = "目前还没有家人使用过您的个人账户。"
 USAGE_RECORDS = "最近的共济使用记录：\n{lines}"
+RECORD_LINE = "{at} {name} {place} {amount} 元"

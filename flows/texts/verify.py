@@ -1,6 +1,7 @@
 """Texts of the identity-verification flow."""
 
 TITLE = "身份验证"
+ITEMS = {"name": "姓名", "id_number": "身份证号码", "code": "验证码"}   # by step: what 修改 and the engine call them
 ASK_NAME = "为了保护您的医保信息，先验证一下您的身份（只需一次）。\n请输入您的姓名（与身份证一致）："
 HELP_NAME = "请填写身份证上的姓名，例如“王建国”。少数民族姓名中间的点请用“·”。"
 ASK_NAME_AGAIN = ("为了您的医保账户安全，绑定、解除家人或确认同意前，需要再验证一次身份（会发新的验证码）。\n"

@@ -28,6 +28,8 @@ _SPEECH = frozenset("的了吗呢吧啊么哪谁什怎这那您你我他她它�
 # What people put around a name: 我叫…, 她的名字是…, 姓名：…, …女士, …同志.
 _BEFORE = re.compile(r"^(?:(?:我|她|他|家人|孩子|老人|对方|本人|这位家人|家属)?(?:的)?(?:全名|真名|名字|姓名|大名|名)?"
                      r"(?:叫做|就叫|叫|是|为|写的是|写)?)")
+# Words that say a sentence names someone (她叫…, 名字, 身份证上写的是…): its name is inside it.
+NAME_CUE = re.compile(r"叫|是|名字|姓名|全名")
 _NAMES = WORDS["names"]
 _AFTER = re.compile("(?:" + "|".join(_NAMES["after_name"] + ["的名字", "这个名字", "这个人", "的"]) + ")+$")
 _ADDRESS = frozenset(_NAMES["address"])
