@@ -19,9 +19,11 @@ from flows.texts import bind_member as t
 from flows.texts.refusals import refusal
 from flows.texts.relationships import LABELS
 from flows.understanding import Reading, read
+from flows.understanding.lexicon import SERVICES
 
 FLOW_ID = "bind_member"
 VERSION = 1
+_WORDS = SERVICES[FLOW_ID]   # flows/understanding/lexicon/services.toml
 
 # How much older than the initiator (years, at least, at most) a member of each relationship can
 # plausibly be; anything else is asked about before going on (an 8-year-old “parent”, a “spouse”
@@ -223,15 +225,7 @@ def start_data(reading: Reading | None, ctx: Context) -> dict[str, Any]:
     return {**data, "prefill": prefill} if prefill else data
 
 
-ENTRY = Entry(
-    phrases=("绑定家人", "绑家人", "家人绑定", "添加家人", "加家人", "添加成员", "添加家庭成员", "加家庭成员", "新增",
-             "绑定", "绑上", "绑一下", "绑个", "绑", "加个", "加一个", "加进", "加上", "把…加上", "加…进来", "加…成员",
-             "家庭共济", "办共济", "办理共济", "开通共济", "申请共济", "办个共济", "弄共济", "共济一下", "授权给",
-             "给…绑", "帮…绑", "把…绑", "给…办", "帮…办", "替…办", "给…开通", "给…用我的", "让…用我",
-             "家人…用我的", "给…共济", "想…共济", "钱给…用", "给她用", "给他用", "用我…的钱", "用我的钱",
-             "想用我的", "也想用我", "用我的账户", "用我账户", "用我的医保", "开…共济", "开个共济", "开共济",
-             "添加到", "加到我", "把家人添加", "刷我的医保", "用我医保卡", "花我的"),
-    menu_key="BIND_MEMBER", start_data=start_data)
+ENTRY = Entry(phrases=tuple(_WORDS["phrases"]), menu_key="BIND_MEMBER", start_data=start_data)
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="eligibility", entry=ENTRY, steps={
@@ -239,20 +233,20 @@ FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="eligibility", ent
                       on_error=lambda d, c, code: (None, refusal(code)), to=("relationship", "not_eligible")),
     "not_eligible": End(message=lambda d, c: t.NOT_ELIGIBLE.format(reason=refusal(d["reason"]))),
     "relationship": Ask(field="relationship", prompt=ask_relationship, parse=parse_relationship, next="member_name",
-                        label=t.ITEMS["relationship"], slot="relationship", aliases=("关系", "亲属", "称呼"),
+                        label=t.ITEMS["relationship"], slot="relationship", aliases=tuple(_WORDS["aliases"]["relationship"]),
                         help=t.HELP_RELATIONSHIP),
     "member_name": Ask(field="member_name", prompt=lambda d, c: t.ASK_NAME, parse=parse_name, next="member_id",
-                       help=t.HELP_NAME, label=t.ITEMS["member_name"], slot="name", aliases=("名字", "姓名", "名")),
+                       help=t.HELP_NAME, label=t.ITEMS["member_name"], slot="name", aliases=tuple(_WORDS["aliases"]["member_name"])),
     "member_id": Ask(field="member_id", prompt=lambda d, c: t.ASK_ID, parse=parse_member_id, next=after_id,
                      to=("age_check", "proof", "pledge"), help=t.HELP_ID, label=t.ITEMS["member_id"], slot="id_number",
-                     aliases=("身份证", "证件", "号码", "身份证号", "最后一位", "生日", "出生", "几位")),
+                     aliases=tuple(_WORDS["aliases"]["member_id"])),
     # Asked again whenever the relationship or the ID number changes (修改 at the summary).
     "age_check": Ask(field="age_confirmed", prompt=ask_age, parse=parse_yes_no, next=after_age_check,
                      to=("member_id", "proof", "pledge"), depends=("relationship", "member_id")),
     "proof": Ask(field="proof", prompt=lambda d, c: t.ASK_PROOF.format(age=c.region.consent_age),
                  parse=lambda media_id, d, c: media_id, next="pledge", help=t.HELP_PROOF,
                  label=t.ITEMS["proof"], wants_image=True, depends=("member_id",),
-                 aliases=("照片", "户口本", "出生证", "证明", "材料")),
+                 aliases=tuple(_WORDS["aliases"]["proof"])),
     "pledge": Ask(field="pledge", prompt=lambda d, c: t.ASK_PLEDGE, parse=parse_pledge,
                   next=lambda d, c: "summary" if d["pledge"] else "pledge_declined",
                   to=("summary", "pledge_declined"), help=t.HELP_PLEDGE),

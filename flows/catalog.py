@@ -1,5 +1,7 @@
 """Every flow, by its stable id; and the engine that runs them. A new service is one flow module
-(its steps and its `Entry`: phrases, menu key, start data) listed here, plus its texts."""
+(its steps and its `Entry`: phrases, menu key, start data) listed here, plus its words: what it
+says (a module of the catalogue, flows/texts/) and how people ask for it (its table in
+flows/understanding/lexicon/services.toml)."""
 
 from flows import (
     bind_member,

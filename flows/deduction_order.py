@@ -11,13 +11,15 @@ from flows.engine import Ask, Data, Do, End, Entry, Flow, Invalid, refused, yes_
 from flows.members import choosing_a_member, chosen, numbered, who
 from flows.texts import services as t
 from flows.understanding import read
+from flows.understanding.lexicon import SERVICES
 from flows.understanding.numbers import spoken_digits
 
 FLOW_ID = "deduction_order"
 VERSION = 1
+_WORDS = SERVICES[FLOW_ID]   # flows/understanding/lexicon/services.toml
 
-ME_FIRST = frozenset({"我第一", "我排第一", "先扣我", "先扣我的", "我先扣", "把我放第一", "把我排第一", "我先"})
-KEEP = frozenset({"不调整", "不改", "不用改", "保持", "保持不变", "不变"})
+ME_FIRST = frozenset(_WORDS["me_first"])   # 我第一: my account pays first
+KEEP = frozenset(_WORDS["keep"])           # 不调整: the order stays as it is
 
 
 def payer_lines(payers: Any) -> str:
@@ -70,10 +72,7 @@ parse_sure = yes_or_no_answer(t.ORDER_YES_OR_NO)
 
 
 # The order of the user's own member's payers: a question about it asks for it (先扣谁的？).
-ENTRY = Entry(phrases=("扣款顺序", "扣费顺序", "扣钱顺序", "先扣", "扣谁", "谁先扣", "扣哪个", "先用谁的", "先花谁",
-                       "先用我的", "先扣我的", "顺序", "先后", "扣钱的先后", "扣谁的钱", "扣谁的", "次序", "扣款次序",
-                       "修改…顺序", "调…顺序", "谁的先扣", "先扣谁"), menu_key="DEDUCTION_ORDER",
-              own_records=True)
+ENTRY = Entry(phrases=tuple(_WORDS["phrases"]), menu_key="DEDUCTION_ORDER", own_records=True)
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.ORDER_TITLE, first="members", entry=ENTRY, steps={

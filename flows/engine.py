@@ -192,8 +192,9 @@ Step = Ask | Do | End
 @dataclass(frozen=True)
 class Entry:
     """How people start a flow: `phrases` found anywhere in a sentence (“…” for a few words in
-    between), a custom-menu `menu_key`, the data it starts with (from what the message said, and
-    the context), and — for a flow started by something other than words — `recognises`.
+    between; each flow's are in flows/understanding/lexicon/services.toml), a custom-menu
+    `menu_key`, the data it starts with (from what the message said, and the context), and — for a
+    flow started by something other than words — `recognises`.
     `own_records`: the flow shows the user's own records, so a question naming it (余额还有多少？
     审核通过了没有？) asks for the flow, not for the policy Q&A."""
     phrases: tuple[str, ...] = ()

@@ -9,9 +9,11 @@ from flows.context import Context
 from flows.engine import Data, Do, End, Entry, Flow, refused
 from flows.members import MAX_LISTED, member_line, numbered, who
 from flows.texts import services as t
+from flows.understanding.lexicon import SERVICES
 
 FLOW_ID = "my_family"
 VERSION = 1
+_WORDS = SERVICES[FLOW_ID]   # flows/understanding/lexicon/services.toml
 
 OPEN = ("pending_consent", "under_review")
 
@@ -37,15 +39,7 @@ def render(data: Data, ctx: Context) -> str:
 
 
 # Asking about one's own records is a request for this service, even as a question (绑了谁？).
-ENTRY = Entry(phrases=("我的家人", "我的共济", "共济成员", "我的家庭成员", "家人名单", "家人列表", "绑了谁", "绑了哪些",
-                       "绑了几个", "绑定了谁", "绑定了哪些", "绑的谁", "绑的哪些", "都绑了", "绑了什么人", "我绑的",
-                       "绑定的家人", "已绑定", "查家人", "看看家人", "查看家人", "家人有哪些", "给谁绑了", "给谁办了",
-                       "共济了谁", "谁在用我的", "谁能用我的", "给谁开了", "给谁开", "都有谁", "有哪些人", "哪几个人",
-                       "给哪些人", "几个人在用", "绑上的都有", "我家里绑", "绑定了几个", "绑了几个", "绑定了哪些",
-                       "都绑了谁", "绑过谁", "绑过哪些", "已经绑了", "已经绑定的", "名下有", "看…家庭成员",
-                       "查…家庭成员", "家庭成员有哪些", "绑了哪些", "哪几个…用我的", "哪些…在用我的", "现在…谁…用我的",
-                       "绑了哪几", "绑了…哪几个", "绑了…哪些", "绑了…谁", "绑了…几个"),
-              menu_key="MY_FAMILY", own_records=True, outranks=("bind_member",))
+ENTRY = Entry(phrases=tuple(_WORDS["phrases"]), menu_key="MY_FAMILY", own_records=True, outranks=("bind_member",))
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.MY_FAMILY_TITLE, first="members", entry=ENTRY, steps={

@@ -8,18 +8,18 @@ from __future__ import annotations
 from flows.context import Context
 from flows.engine import Ask, End, Entry, Flow, yes_or_no_answer
 from flows.texts import verify as t
+from flows.understanding.lexicon import SERVICES
 
 FLOW_ID = "sign_out"
 VERSION = 2
+_WORDS = SERVICES[FLOW_ID]   # flows/understanding/lexicon/services.toml
 
 
 def _nothing_to_sign_out_of(ctx: Context) -> str | None:
     return None if ctx.user.verified else t.NOT_SIGNED_IN
 
 
-ENTRY = Entry(phrases=("退出验证", "解除验证", "取消验证", "退出身份验证", "解除身份验证", "取消身份验证", "退出认证",
-                       "解除认证", "退出登录", "注销验证", "解除微信绑定"),
-              outranks=("unbind", "verify"), unless=_nothing_to_sign_out_of)
+ENTRY = Entry(phrases=tuple(_WORDS["phrases"]), outranks=("unbind", "verify"), unless=_nothing_to_sign_out_of)
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.SIGN_OUT_TITLE, first="confirm", entry=ENTRY, steps={
     "confirm": Ask(field="forget_identity", prompt=lambda d, c: t.CONFIRM_SIGN_OUT,

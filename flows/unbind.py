@@ -7,9 +7,11 @@ from flows.context import Context
 from flows.engine import Ask, Data, Do, End, Entry, Flow, Text, refused, yes_or_no_answer
 from flows.members import choosing_a_member, chosen, who
 from flows.texts import services as t
+from flows.understanding.lexicon import SERVICES
 
 FLOW_ID = "unbind"
 VERSION = 1
+_WORDS = SERVICES[FLOW_ID]   # flows/understanding/lexicon/services.toml
 
 
 def confirm_prompt(data: Data, ctx: Context) -> str:
@@ -27,12 +29,7 @@ def _said(template: str) -> Text:
     return message
 
 
-ENTRY = Entry(phrases=("解除绑定", "解绑", "解除共济", "解除关系", "解除", "解除…关系", "取消绑定", "取消共济", "停止共济",
-                       "不共济了", "不想共济", "退出共济", "删除家人", "删掉家人", "移除家人", "删掉", "删除", "去掉",
-                       "移出", "从…去掉", "不想给…用", "不给…用", "不让…用", "不让…用我的", "不让…再用我的", "不再给…用",
-                       "不想让…用", "别让…用", "不要…用", "停掉…共济", "把…解", "把…删", "解开", "取消…绑定", "取消…共济",
-                       "删…家人", "把…删了", "移除", "不要…共济了", "不共济", "解约", "断开", "踢出", "退出"),
-              menu_key="UNBIND", outranks=("bind_member", "my_family"))
+ENTRY = Entry(phrases=tuple(_WORDS["phrases"]), menu_key="UNBIND", outranks=("bind_member", "my_family"))
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.UNBIND_TITLE, first="members", entry=ENTRY, steps={

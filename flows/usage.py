@@ -8,9 +8,11 @@ from typing import Any
 from flows.context import Context
 from flows.engine import Data, Do, End, Entry, Flow, refused
 from flows.texts import services as t
+from flows.understanding.lexicon import SERVICES
 
 FLOW_ID = "usage"
 VERSION = 1
+_WORDS = SERVICES[FLOW_ID]   # flows/understanding/lexicon/services.toml
 SHOWN = 10
 
 
@@ -34,12 +36,7 @@ def render(data: Data, ctx: Context) -> str:
     return text + "\n" + t.MORE_LISTED.format(shown=SHOWN) if len(records) > SHOWN else text
 
 
-ENTRY = Entry(phrases=("共济记录", "使用记录", "消费记录", "共济明细", "使用明细", "扣款记录", "流水", "余额", "查余额",
-                       "账户余额", "还剩多少", "剩多少", "剩下多少", "还有多少钱", "有多少钱", "多少钱了", "花了多少",
-                       "用了多少", "花了哪些", "扣了多少", "花了什么", "用了什么", "钱花哪", "钱用哪", "钱用在哪了",
-                       "账户里还有多少", "账户还剩", "查账户", "看看账户", "花了…多少", "用了…多少", "谁刷了",
-                       "刷了我的", "消费明细"),
-              menu_key="USAGE", own_records=True)
+ENTRY = Entry(phrases=tuple(_WORDS["phrases"]), menu_key="USAGE", own_records=True)
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.USAGE_TITLE, first="usage", entry=ENTRY, steps={

@@ -11,9 +11,11 @@ from flows.domain.identity import parse_id_number
 from flows.engine import Ask, Data, Do, End, Entry, Flow
 from flows.texts import verify as t
 from flows.texts.refusals import refusal
+from flows.understanding.lexicon import SERVICES
 
 FLOW_ID = "verify"
 VERSION = 1
+_WORDS = SERVICES[FLOW_ID]   # flows/understanding/lexicon/services.toml
 
 
 def parse_name(text: str, data: Data, ctx: Context) -> str:
@@ -59,9 +61,7 @@ def verified(data: Data, ctx: Context) -> str:
     return said if data.get("then") else f"{said}\n{t.WHAT_NEXT}"
 
 
-ENTRY = Entry(phrases=("验证身份", "身份验证", "实名认证", "实名验证", "身份认证", "认证身份", "核实身份", "重新验证",
-                       "验证一下身份", "认证一下身份", "核验身份", "身份核验", "实名核验", "刷脸认证", "认证"),
-              menu_key="VERIFY")
+ENTRY = Entry(phrases=tuple(_WORDS["phrases"]), menu_key="VERIFY")
 
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.TITLE, first="name", entry=ENTRY, steps={

@@ -154,6 +154,17 @@ def test_every_relative_word_is_in_one_place_and_no_move_or_answer_word() -> Non
     assert everyday & set(words) == set()
 
 
+def test_the_services_vocabulary_names_only_flows_and_their_steps() -> None:
+    """lexicon/services.toml: a table per flow started by words, aliases only for its labelled steps."""
+    from flows.catalog import FLOWS
+    from flows.understanding.lexicon import SERVICES
+    assert set(SERVICES) == {flow.id for flow in FLOWS.values() if flow.entry and flow.entry.recognises is None}
+    for flow_id, words in SERVICES.items():
+        assert tuple(words["phrases"]) == FLOWS[flow_id].entry.phrases
+        for step, aliases in words.get("aliases", {}).items():
+            assert FLOWS[flow_id].steps[step].label and tuple(aliases) == FLOWS[flow_id].steps[step].aliases
+
+
 @pytest.mark.parametrize("text", ["王叔叔", "李大爷", "王师傅", "张医生", "王哥", "姚姐", "毛弟弟", "李阿姨"])
 def test_a_surname_with_a_form_of_address_is_no_name(text: str) -> None:
     assert read(text).name is None

@@ -62,7 +62,7 @@ PLEDGE_DECLINED = ("您没有同意承诺书，本次办理已结束，填写的
 
 SUMMARY = "请核对您要提交的信息：\n{items}\n回复“确认”提交申请；要修改某一项，回复“修改”加序号，例如“修改2”。"
 # The summary's items, by the step that asks for each: shown as 关系：配偶; 修改 and “名字写错了”
-# find an item by its label (or one of its step's aliases).
+# find an item by its label, or by its step's aliases (flows/understanding/lexicon/services.toml).
 ITEMS = {"relationship": "关系", "member_name": "姓名", "member_id": "证件号码", "proof": "证明材料"}
 ITEM = "{label}：{value}"
 # The member's ID number: its kind's name as the item's label; masked, with sex and age, as its value.

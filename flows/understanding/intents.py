@@ -1,9 +1,9 @@
-"""Which service a sentence asks for, from the phrases each flow declares (flows/*.py `Entry`):
-帮我妈绑定一下 → bind_member, 查一下我绑了谁 → my_family, 不想给他用了 → unbind. A phrase matches
-anywhere in the sentence; “…” in a phrase stands for a few words (不想给…用). The longest
-phrase wins, so 取消绑定 (unbind) beats 绑定 (bind); a flow can also outrank another outright
-(removing someone beats adding them, whatever the words' lengths). Pinyin slips (邦定, 家庭公济) are matched by
-sound when no phrase matched as typed."""
+"""Which service a sentence asks for, from each flow's phrases (lexicon/services.toml, through the
+flow's `Entry`): 帮我妈绑定一下 → bind_member, 查一下我绑了谁 → my_family, 不想给他用了 → unbind. A
+phrase matches anywhere in the sentence; “…” in a phrase stands for a few words (不想给…用). The
+longest phrase wins, so 取消绑定 (unbind) beats 绑定 (bind); a flow can also outrank another
+outright (removing someone beats adding them, whatever the words' lengths). Pinyin slips (邦定,
+家庭公济) are matched by sound when no phrase matched as typed."""
 
 from __future__ import annotations
 

@@ -11,3 +11,4 @@ def load(name: str) -> dict:
 
 
 WORDS = load("words.toml")
+SERVICES = load("services.toml")   # by flow id: how people ask for it, what they call its items
