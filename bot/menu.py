@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from flows.texts import menu as words
+
 TOP_LEVEL, SUB_BUTTONS = 3, 5
 TOP_NAME_BYTES, SUB_NAME_BYTES, KEY_BYTES, URL_BYTES = 16, 60, 128, 1024
 ButtonType = Literal["click", "view", "miniprogram", "scancode_push", "scancode_waitmsg", "pic_sysphoto",
@@ -105,14 +107,14 @@ def _button_problems(button: MenuButton, where: str, name_limit: int, top: bool)
     return problems
 
 
-def _click(name: str, key: str) -> MenuButton:
-    return MenuButton(type="click", name=name, key=key)
+def _group(group: str, *keys: str) -> MenuButton:
+    """A top-level button of clicks, named in the catalogue (flows/texts/menu.py)."""
+    return MenuButton(name=words.GROUPS[group],
+                      sub_button=[MenuButton(type="click", name=words.BUTTONS[key], key=key) for key in keys])
 
 
 DEFAULT_MENU = MenuSettings(button=[
-    MenuButton(name="家庭共济", sub_button=[_click("绑定家人", "BIND_MEMBER"), _click("我的家人", "MY_FAMILY"),
-                                         _click("解除绑定", "UNBIND"), _click("扣款顺序", "DEDUCTION_ORDER")]),
-    MenuButton(name="查询", sub_button=[_click("办理进度", "PROGRESS"), _click("共济记录", "USAGE")]),
-    MenuButton(name="帮助", sub_button=[_click("政策问答", "FAQ"), _click("线下办理", "OFFLINE"),
-                                     _click("服务热线", "HOTLINE")]),
+    _group("family", "BIND_MEMBER", "MY_FAMILY", "UNBIND", "DEDUCTION_ORDER"),
+    _group("query", "PROGRESS", "USAGE"),
+    _group("help", "FAQ", "OFFLINE", "HOTLINE"),
 ])

@@ -8,10 +8,10 @@ from typing import Any
 from bot.binding.models import Decision
 from bot.config import NotificationSettings, RegionSettings, TemplateSettings
 from flows.domain.relationships import Relationship
+from flows.texts import notifications as t
 from flows.texts.refusals import short_reason
 from flows.texts.relationships import LABELS
 
-RESULTS = {"approved": "已通过", "rejected": "未通过", "ended": "已解除", "terminated": "已解除"}
 MAX_VALUE = 20
 SHANGHAI = RegionSettings().zone   # the default region's; callers pass settings.region.zone
 
@@ -26,10 +26,10 @@ def values(decision: Decision, application: dict[str, Any] | None, zone: tzinfo 
     application = application or {}
     relationship = application.get("relationship")
     return {
-        "member": application.get("member_masked_name") or "您的家人",
-        "relationship": LABELS[Relationship(relationship)] if relationship else "家人",
-        "result": RESULTS[decision.status],
-        "reason": short_reason(decision.reason) if decision.reason else "无",
+        "member": application.get("member_masked_name") or t.SOMEONE,
+        "relationship": LABELS[Relationship(relationship)] if relationship else t.FAMILY,
+        "result": t.RESULTS[decision.status],
+        "reason": short_reason(decision.reason) if decision.reason else t.NO_REASON,
         "decided_at": decision.decided_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
         "application": decision.application_id,
     }
@@ -60,7 +60,6 @@ def payload(openid: str, notification_id: str, decision: Decision, application: 
 def as_text(decision: Decision, application: dict[str, Any] | None, zone: tzinfo = SHANGHAI) -> str:
     """The same news as a line of chat, for a user who sees it at their next visit."""
     filled = values(decision, application, zone)
-    text = f"【办理结果】您为{filled['relationship']} {filled['member']} 办理的家庭共济{filled['result']}"
     if decision.status != "approved" and decision.reason:
-        text += f"：{short_reason(decision.reason)}"
-    return text + f"（{filled['decided_at']}）。"
+        return t.AS_TEXT_WITH_REASON.format(**filled)   # the reason: its short form, as on the card
+    return t.AS_TEXT.format(**filled)

@@ -1,0 +1,12 @@
+"""A binding's news as a push notification (bot/notify/templates.py): the values a template
+message's keywords are filled with — at most 20 characters each, one line — and the same news as
+a line of chat, for a user who sees it at their next message. The reasons are
+flows/texts/refusals.py's short ones."""
+
+RESULTS = {"approved": "已通过", "rejected": "未通过", "ended": "已解除", "terminated": "已解除"}
+SOMEONE = "您的家人"        # the member, when the application is not known
+FAMILY = "家人"             # the relationship, likewise
+NO_REASON = "无"
+
+AS_TEXT = "【办理结果】您为{relationship} {member} 办理的家庭共济{result}（{decided_at}）。"
+AS_TEXT_WITH_REASON = "【办理结果】您为{relationship} {member} 办理的家庭共济{result}：{reason}（{decided_at}）。"
