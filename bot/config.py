@@ -192,7 +192,7 @@ class LimitSettings(_Section):
 
 class RegionSettings(_Section):
     """The rules that differ by region (domain.md §3). Defaults: a Zhejiang city in 2025."""
-    name: str = "杭州市"
+    name: str = "杭州市"   # not wording: the region's name, for operators; no reply says it
     area_code: str = Field("330100", pattern=r"^\d{6}$")
     scope: Literal["city", "province"] = "province"
     relationships: list[Relationship] = list(CLOSE_RELATIVES)
@@ -272,7 +272,8 @@ class BindingSettings(_Section):
 class TemplateSettings(_Section):
     """One template message: its id in the WeChat console, and which value fills which keyword."""
     template_id: str = Field(min_length=1)
-    title: str = "业务办理通知"     # its title in the console; the simulator shows it on the card
+    # Its title as the WeChat console has it: WeChat shows the console's, the simulator this copy.
+    title: str = "业务办理通知"   # not wording: a copy of the console's title
     # keyword in the template (thing1, phrase2, time3 …) → one of: member, relationship, result,
     # reason, decided_at, application
     fields: dict[str, Literal["member", "relationship", "result", "reason", "decided_at", "application"]]
@@ -292,13 +293,13 @@ class NotificationSettings(_Section):
     # A mini program page the card opens instead (WeChat opens `link` where it cannot).
     miniprogram: MiniProgramPage | None = None
     approved: TemplateSettings = TemplateSettings(
-        template_id="TPL_BINDING_APPROVED", title="家庭共济办理成功通知",
+        template_id="TPL_BINDING_APPROVED", title="家庭共济办理成功通知",   # not wording: the console's
         fields={"thing1": "member", "thing2": "relationship", "phrase3": "result", "time4": "decided_at"})
     rejected: TemplateSettings = TemplateSettings(
-        template_id="TPL_BINDING_REJECTED", title="家庭共济办理结果通知",
+        template_id="TPL_BINDING_REJECTED", title="家庭共济办理结果通知",   # not wording: the console's
         fields={"thing1": "member", "phrase2": "result", "thing3": "reason", "time4": "decided_at"})
     terminated: TemplateSettings = TemplateSettings(
-        template_id="TPL_BINDING_ENDED", title="家庭共济解除通知",
+        template_id="TPL_BINDING_ENDED", title="家庭共济解除通知",   # not wording: the console's
         fields={"thing1": "member", "phrase2": "result", "thing3": "reason", "time4": "decided_at"})
 
 

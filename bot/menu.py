@@ -76,7 +76,7 @@ def menu_problems(menu: MenuSettings) -> list[str]:
 
 
 def _button_problems(button: MenuButton, where: str, name_limit: int, top: bool) -> list[str]:
-    label = f"{where} 「{button.name}」"
+    label = f"{where} 「{button.name}」"   # not wording: an operator's settings error, quoting the button
     problems = []
     size = len(button.name.encode())
     if not button.name or size > name_limit:
