@@ -1,15 +1,18 @@
-"""What a job needs (Redis, the WeChat API, the binding service), built once per worker process
-from the settings in its environment ($WXBOT_CONFIG and WXBOT_* variables)."""
+"""What a `wxbot worker` sends with (Redis, the WeChat API, the binding service), built once per
+process, with an HTTP connection per sender thread."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import redis
+import requests
+from requests.adapters import HTTPAdapter
 
-from bot.binding.factory import binding_service
+from bot.binding.factory import sandbox_service
+from bot.binding.http import HttpBindingService
 from bot.binding.service import BindingService
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.notify.records import NotificationRecords
 from bot.store.client import connect
 from bot.store.keys import Keys
@@ -25,23 +28,22 @@ class Runtime:
     binding: BindingService
 
 
-_current: Runtime | None = None
+def pooled_session(connections: int) -> requests.Session:
+    """requests keeps 10 connections per host by default; more threads than that would open and
+    drop a connection per call."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, connections))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
-def build(settings: Settings, client: redis.Redis | None = None) -> Runtime:
+def build(settings: Settings, client: redis.Redis | None = None, connections: int = 10) -> Runtime:
     client = client or connect(settings.redis)
-    keys = Keys.of(settings)
-    return Runtime(settings, client, NotificationRecords(client, keys), wechat_api(settings, client),
-                   binding_service(settings, client))
-
-
-def use(runtime: Runtime) -> None:
-    global _current
-    _current = runtime
-
-
-def current() -> Runtime:
-    global _current
-    if _current is None:
-        _current = build(load_settings())
-    return _current
+    binding: BindingService
+    if settings.binding.adapter == "http":
+        binding = HttpBindingService(settings.binding, session=pooled_session(connections))
+    else:
+        binding = sandbox_service(settings, client)
+    return Runtime(settings, client, NotificationRecords(client, Keys.of(settings)),
+                   wechat_api(settings, client, session=pooled_session(connections)), binding)
