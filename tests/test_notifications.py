@@ -21,6 +21,7 @@ from bot.binding.models import ApplicationRequest, ConsentAnswer, Decision
 from bot.binding.signing import sign
 from bot.notify.queue import NotificationQueue, notification_id
 from bot.notify.records import NotificationRecords
+from bot.notify.runtime import pooled_session
 from bot.notify.worker import Worker
 from bot.simulator.wechat_side import WeChatSide
 from bot.store.keys import Keys
@@ -361,3 +362,17 @@ def test_a_stopped_worker_leaves_no_heartbeat_and_a_running_one_beats(world) -> 
         worker.stop.set()
         thread.join(10)
     assert bot.redis.zscore(bot.keys.notification_workers(), "beating:1") is None
+
+
+def test_the_workers_http_session_keeps_a_connection_per_sender_and_reads_proxies_as_requests_does(
+        monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    session, plain = pooled_session(32), requests.Session()
+    assert session.get_adapter("https://api.weixin.qq.com").poolmanager.connection_pool_kw["maxsize"] == 32
+    for url in ("https://api.weixin.qq.com/cgi-bin/message/template/send", "http://127.0.0.1:8081/cgi-bin/x"):
+        assert (session.merge_environment_settings(url, {}, None, None, None)
+                == plain.merge_environment_settings(url, {}, None, None, None))
+    monkeypatch.setenv("HTTPS_PROXY", "http://elsewhere:1")   # read once: a worker's environment does not change
+    assert session.merge_environment_settings("https://api.weixin.qq.com/x", {}, None, None, None)["proxies"][
+        "https"] == "http://proxy.example:3128"

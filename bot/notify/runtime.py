@@ -4,6 +4,8 @@ process, with an HTTP connection per sender thread."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 import requests
@@ -28,10 +30,28 @@ class Runtime:
     binding: BindingService
 
 
+class _Session(requests.Session):
+    """requests reads the proxy and CA variables from the environment again on every request,
+    walking the whole environment each time (a tenth of a send's CPU in the benchmark, whose
+    workers carry every setting as a variable). A worker's environment does not change: it is
+    read once per scheme and host."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment: dict[tuple, dict[str, Any]] = {}
+
+    def merge_environment_settings(self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, tuple(sorted((proxies or {}).items())), stream, verify, cert)
+        if key not in self._environment:
+            self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        return dict(self._environment[key])
+
+
 def pooled_session(connections: int) -> requests.Session:
     """requests keeps 10 connections per host by default; more threads than that would open and
     drop a connection per call."""
-    session = requests.Session()
+    session = _Session()
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(10, connections))
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -58,12 +58,13 @@ class Worker:
         self.sender = Sender(settings, self.queue, self.rt.records, self.rt.wechat, self.rt.binding)
         self.senders = senders
         self.capacity = max(BATCH, senders)
+        self.refill = max(1, min(senders, self.capacity // 4))   # room for this many before taking more
         self.stop = threading.Event()
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="wxbot-sender")
         self._in_flight: dict[Future, Work] = {}
         self._settled: deque[str] = deque()       # stream entries to acknowledge
         self._finished = threading.Event()        # a sender finished: room for more
-        self._next = {"beat": 0.0, "reclaim": 0.0, "tidy": 0.0}
+        self._next = {"beat": 0.0, "reclaim": 0.0, "tidy": 0.0, "ack": 0.0}
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self, burst: bool = False) -> None:
@@ -92,7 +93,14 @@ class Worker:
         now = time.time()
         if now >= self._next["beat"]:
             self._beat(now)
+        self._prune()
+        if not burst and self._in_flight and self._room() < self.refill and now < self._next["ack"]:
+            # Enough taken to keep the senders busy: wait for room, then acknowledge and refill in
+            # one batch each rather than a few Redis calls for every send that finishes.
+            self._finished.wait(BLOCK_MS / 1000)
+            return False
         self._ack()
+        self._next["ack"] = now + BLOCK_MS / 1000
         if now >= self._next["tidy"]:
             self.queue.forget_idle_consumers()
             self._next["tidy"] = now + TIDY_EVERY
@@ -167,9 +175,12 @@ class Worker:
             self._settled.append(item.entry_id)
         self._finished.set()
 
-    def _ack(self) -> None:
+    def _prune(self) -> None:
         for future in [f for f in self._in_flight if f.done()]:
             del self._in_flight[future]
+
+    def _ack(self) -> None:
+        self._prune()
         settled = []
         while self._settled:
             settled.append(self._settled.popleft())
