@@ -33,7 +33,7 @@ def worker(config_path: str | None, burst: bool, metrics_bind: str | None) -> No
     settings = serving_settings_or_exit(config_path)
     log_start_warnings(settings)
     redis_checked_or_exit(settings)
-    # One process, its senders threads: its counts live in its own registry (an inherited
+    # One process, its sender threads: its counts live in its own registry (an inherited
     # multiprocess directory, e.g. from `wxbot run`'s gunicorn, is not this process's to write).
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from bot.notify.worker import run_worker  # imports bot.metrics: after the variable is gone
