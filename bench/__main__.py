@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import tempfile
 from pathlib import Path
 
@@ -27,7 +26,6 @@ def main() -> None:
     args = parser.parse_args()
     only = set(args.only or PARTS)
     connections, seconds = ([1, 16], 3.0) if args.quick else ([1, 4, 16, 64], 10.0)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the in-process fake WeChat API
     results: dict = {"machine": machine.describe(), "quick": args.quick, "before": args.before or None}
     work = ROOT / "var" / "bench"
     work.mkdir(parents=True, exist_ok=True)

@@ -27,5 +27,5 @@ def describe() -> dict[str, str]:
         "redis": next((part for part in redis_version if part.startswith("v=")), "?")[2:],
         "wrk": wrk_version.split(" [")[0],
         "packages": ", ".join(f"{name} {version(name)}" for name in
-                              ("gunicorn", "flask", "wechatpy", "werobot", "bottle", "redis", "rq")),
+                              ("gunicorn", "flask", "wechatpy", "werobot", "bottle", "redis")),
     }

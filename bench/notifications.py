@@ -1,5 +1,9 @@
-"""Notification throughput: decisions recorded at once → the decisions stream → dispatcher →
-RQ → `wxbot worker` processes → the fake WeChat API, until every template message is sent."""
+"""Notification throughput: decisions recorded at once → the decisions stream → `wxbot worker`
+processes (their sender threads) → the fake WeChat API, until every template message is sent.
+
+The fake WeChat API runs under gunicorn in a process of its own (one process: its record of what
+was sent lives in memory; threads for the workers' connections), as tests/support/stack.py runs it:
+served from a thread of this process, it was the bottleneck once the workers stopped forking."""
 
 from __future__ import annotations
 
@@ -17,17 +21,16 @@ import requests
 from bench import world
 from bench.load import ROOT
 from bot.app import create_app
-from bot.background import BackgroundServer
 from bot.binding.models import ApplicationRequest, Decision
-from bot.simulator.fake_wechat import create_fake_wechat
 from flows.domain.relationships import Relationship
-from tests.support.processes import settings_env
+from tests.support.processes import Gunicorn, settings_env
 
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
 
 
 def measure(redis_url: str, log: Path, count: int) -> dict[str, float]:
-    fake = BackgroundServer(create_fake_wechat(world.APPID, world.SECRET)).start()
+    fake = Gunicorn(f"bot.simulator.fake_wechat:create_fake_wechat({world.APPID!r}, {world.SECRET!r})", {},
+                    workers=1, threads=64, health="/fake/stats").start()
     try:
         settings = world.settings_for(redis_url, wechat={"api_base_url": fake.url})
         bot = create_app(settings).extensions["wxbot"]
@@ -43,7 +46,7 @@ def measure(redis_url: str, log: Path, count: int) -> dict[str, float]:
 
 
 def _an_application(sandbox, initiator: str) -> str:
-    """One real application, so each job reads real details from the binding service."""
+    """One real application, so each send reads real details from the binding service."""
     return sandbox.submit_application(ApplicationRequest(
         initiator_id=initiator, member_name="李秀英", member_id_number="330106196408220224",
         relationship=Relationship.SPOUSE, pledge_accepted=True, idempotency_key=uuid.uuid4().hex)).application_id
@@ -59,7 +62,7 @@ def _timed(bot, fake_url: str, settings, application_id: str, count: int, worker
         processes = [subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], cwd=ROOT, env=env,
                                       stdout=out, stderr=out, start_new_session=True) for _ in range(workers)]
     try:
-        time.sleep(3)  # the workers are up and waiting on the queue before the clock starts
+        time.sleep(3)  # the workers are up and waiting on the stream before the clock starts
         already = _sent(fake_url)
         run = uuid.uuid4().hex[:8]
         started = time.monotonic()

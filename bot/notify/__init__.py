@@ -1,9 +1,11 @@
 """Push notifications: every recorded decision reaches its user exactly once, as a template
-message sent by `wxbot worker` from a Redis-backed job queue (RQ).
+message sent by `wxbot worker` straight from the decisions stream (a Redis consumer group).
 
-records.py   the notification record per decision (status, attempts, msgid) and pending notices
+records.py   the notification record per decision (status, attempts, msgid) as the webhook sees it,
+             and the news kept for a user who had unfollowed
 templates.py decision → template message (values ≤ 20 characters)
-dispatch.py  decisions stream → records + jobs (a consumer group: nothing lost while no worker runs)
-jobs.py      the job: send once, retry transient errors, park 43004 for the user's next visit
-worker.py    `wxbot worker`: RQ worker with its scheduler, plus the dispatcher
+queue.py     the machinery in Redis: the consumer group, per-notification claims, retries, dead letters
+send.py      one attempt: send once, schedule a retry of a transient error, park 43004 for the user
+runtime.py   what a worker sends with (Redis, WeChat, the binding service), pooled for its threads
+worker.py    `wxbot worker`: the loop that reads, reclaims and acknowledges, and the sender threads
 """

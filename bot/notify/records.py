@@ -1,4 +1,6 @@
-"""One record per notification (one per decision): its status from queued to delivered."""
+"""One record per notification (one per decision): its status from queued to delivered, as the
+webhook reads and changes it (delivery reports, news shown at a user's next visit). The worker's
+side of the record — created, claimed, sent, failed — is bot/notify/queue.py."""
 
 from __future__ import annotations
 
@@ -19,20 +21,19 @@ QUEUED, SENT, DELIVERED, DELIVERY_FAILED, WAITING_FOR_USER, SHOWN, FAILED = (
     "queued", "sent", "delivered", "delivery_failed", "waiting_for_user", "shown", "failed")
 DONE = frozenset({SENT, DELIVERED, DELIVERY_FAILED, WAITING_FOR_USER, SHOWN})
 
+# KEYS: record. ARGV: field, value, … Changes a record that exists; never makes one without a TTL
+# (a report or a shown notice whose record has expired, or was written under an older key layout).
+_UPDATE_EXISTING = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
 
 class NotificationRecords:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.redis, self.keys = client, keys
-
-    def create(self, notification_id: str, openid: str, decision_json: str) -> bool:
-        """True when new; an existing record (a repeated decision) is left as it is."""
-        key = self.keys.notification(notification_id)
-        created = self.redis.hsetnx(key, "status", QUEUED)
-        if created:
-            self.redis.hset(key, mapping={"openid": openid, "decision": decision_json, "attempts": 0,
-                                          "created_at": time.time()})
-            self.redis.expire(key, RECORD_TTL)
-        return bool(created)
+        self._update_existing = client.register_script(_UPDATE_EXISTING)
 
     def get(self, notification_id: str) -> dict[str, Any] | None:
         raw = self.redis.hgetall(self.keys.notification(notification_id))
@@ -41,12 +42,9 @@ class NotificationRecords:
     def update(self, notification_id: str, **fields: Any) -> None:
         self.redis.hset(self.keys.notification(notification_id), mapping={k: str(v) for k, v in fields.items()})
 
-    def attempt(self, notification_id: str) -> int:
-        return self.redis.hincrby(self.keys.notification(notification_id), "attempts", 1)
-
-    def sent(self, notification_id: str, msgid: str) -> None:
-        self.update(notification_id, status=SENT, msgid=msgid, sent_at=time.time(), last_error="")
-        self.redis.set(self.keys.notification_by_msgid(msgid), notification_id, ex=RECORD_TTL)
+    def _update_if_kept(self, notification_id: str, **fields: Any) -> bool:
+        args = [part for key, value in fields.items() for part in (key, str(value))]
+        return bool(self._update_existing(keys=[self.keys.notification(notification_id)], args=args))
 
     def delivery_report(self, msgid: str, status: str) -> str | None:
         """TEMPLATESENDJOBFINISH: WeChat tells whether the card reached the phone."""
@@ -55,15 +53,18 @@ class NotificationRecords:
             metrics.delivery_report("unmatched")
             return None
         delivered = status.strip().lower() == "success"
-        self.update(notification_id.decode(), status=DELIVERED if delivered else DELIVERY_FAILED,
-                    delivery_status=status)
+        self._update_if_kept(notification_id.decode(), status=DELIVERED if delivered else DELIVERY_FAILED,
+                             delivery_status=status)
         metrics.delivery_report(DELIVERED if delivered else DELIVERY_FAILED)
         return notification_id.decode()
 
     # -- users who had unfollowed (43004) --------------------------------------------------------
     def park_for_user(self, notification_id: str, openid: str, text: str) -> None:
-        self.update(notification_id, status=WAITING_FOR_USER)
+        """The news waits for the user's next message. The notice goes first: a worker that dies
+        in between sends again, finds 43004 again and parks again — the news shown twice rather
+        than never."""
         wait_for_user(self.redis, self.keys, openid, text, RECORD_TTL, notification_id)
+        self.update(notification_id, status=WAITING_FOR_USER)
 
     def take_pending(self, openid: str, session: Session | None = None) -> list[str]:
         """The notices waiting for this user, removed as they are taken (shown once)."""
@@ -81,6 +82,6 @@ class NotificationRecords:
         for raw in items:
             item = json.loads(raw)
             if item["id"]:   # a notification's (not a notice such as bot/conversations/identities.py's)
-                self.update(item["id"], status=SHOWN, shown_at=time.time())
+                self._update_if_kept(item["id"], status=SHOWN, shown_at=time.time())
             texts.append(item["text"])
         return texts

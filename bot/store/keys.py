@@ -85,11 +85,34 @@ class Keys:
     def callback_nonce(self, nonce: str) -> str:
         return f"{self._base}:binding:nonce:{_digest(nonce)}"
 
+    # The notification machinery's keys share one hash tag, `{<ns>:notify}`: every multi-key script
+    # of bot/notify touches a single slot, as Redis Cluster requires (the decisions stream is the
+    # binding side's, written with its keys: bot/binding/decisions.py).
+    def _notify(self) -> str:
+        return "{" + self._base + ":notify}"
+
     def notification(self, notification_id: str) -> str:
-        return f"{self._base}:notify:{notification_id}"
+        """One notification's record: status, attempts, openid, decision, msgid, last error."""
+        return f"{self._notify()}:{notification_id}"
 
     def notification_by_msgid(self, msgid: str) -> str:
-        return f"{self._base}:notify:msgid:{msgid}"
+        return f"{self._notify()}:msgid:{msgid}"
+
+    def notification_claim(self, notification_id: str) -> str:
+        """Held (with a lease) by the worker sending this notification now."""
+        return f"{self._notify()}:claim:{notification_id}"
+
+    def notification_retries(self) -> str:
+        """Notifications whose next attempt waits: a sorted set scored by when it is due."""
+        return f"{self._notify()}:retries"
+
+    def notification_dead(self) -> str:
+        """Dead letters (failed every attempt): a sorted set scored by when they died."""
+        return f"{self._notify()}:dead"
+
+    def notification_workers(self) -> str:
+        """The workers' heartbeats: `<host>:<pid>` scored by the time of its last beat."""
+        return f"{self._notify()}:workers"
 
     def pending_notices(self, openid: str) -> str:
         """Notices for a user who had unfollowed: shown with their next reply."""

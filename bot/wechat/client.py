@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
@@ -24,8 +25,10 @@ TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 
 class WeChatAPI(WeChatClient):
     def __init__(self, appid: str, secret: str, *, base_url: str, timeout: float,
-                 tokens: SharedAccessToken | None = None) -> None:
+                 tokens: SharedAccessToken | None = None, session: requests.Session | None = None) -> None:
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
+        if session is not None:
+            self._http = session   # e.g. one whose pool keeps a connection per sender thread
         self.API_BASE_URL = f"{base_url}/cgi-bin/"
         self.tokens = tokens
 
@@ -65,10 +68,10 @@ class WeChatAPI(WeChatClient):
         self.message.send_text(openid, content)
 
 
-def wechat_api(settings: Settings, client) -> WeChatAPI:  # noqa: ANN001 - a redis.Redis
+def wechat_api(settings: Settings, client, session: requests.Session | None = None) -> WeChatAPI:  # noqa: ANN001 - a redis.Redis
     """The client every process uses, its token shared through `client` (Redis)."""
     api = WeChatAPI(settings.wechat.appid, settings.wechat.secret, base_url=settings.wechat.api_base_url,
-                    timeout=settings.wechat.api_timeout)
+                    timeout=settings.wechat.api_timeout, session=session)
     api.tokens = SharedAccessToken(client, Keys.of(settings),
                                    api.fetch_stable_token)
     return api

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import redis
 import requests
-from rq import Queue, Worker
 
 from bot.binding.models import Decision
 from bot.binding.sandbox.roster import person_id_for
 from bot.config import Settings
 from bot.notify.records import NotificationRecords
+from bot.notify.worker import WORKER_TTL
 from bot.simulator.wechat_side import WeChatSide
 from bot.store.keys import Keys
 from bot.store.server import RedisServer
@@ -121,7 +121,7 @@ class Stack:
                      "sandbox": {"verification_code": CODE, "review": "auto", "roster": str(roster),
                                  "bind": f"127.0.0.1:{sandbox_port}",
                                  "callback_url": f"{self.url}/binding/callback"}},
-            notifications={"max_attempts": 6, "retry_intervals": [1, 1, 2, 2, 2]},
+            notifications={"max_attempts": 6, "retry_intervals": [1, 1, 2, 2, 2], "reclaim_after": 5},
             log={"format": "json", "level": "INFO"})
         self.env = settings_env(self.settings)
         self.keys = Keys.of(self.settings)
@@ -202,14 +202,14 @@ class Stack:
         self.worker = self.commands.start("worker", env=self.env, output=self.log_path("worker"))
         wait_for(lambda: len(self.workers_registered()) > before, timeout=30)
 
-    def workers_registered(self) -> list[Worker]:
-        queue = Queue(self.settings.notifications.queue, connection=self.client)
-        return [w for w in Worker.all(queue=queue) if w.pid and _alive(w.pid)]
+    def workers_registered(self) -> list[int]:
+        """The pids of the live workers that keep their heartbeat (`<host>:<pid>` in Redis)."""
+        beating = self.client.zrangebyscore(self.keys.notification_workers(), time.time() - WORKER_TTL, "+inf")
+        pids = [int(name.decode().rpartition(":")[2]) for name in beating]
+        return [pid for pid in pids if _alive(pid)]
 
     def kill_worker(self) -> None:
-        """SIGKILL the worker and the work horse RQ forked for the running job (a session of its own)."""
-        for pid in child_pids(self.worker.pid):
-            os.kill(pid, signal.SIGKILL)
+        """SIGKILL the worker: no shutdown, its sends cut off wherever they are."""
         os.killpg(self.worker.pid, signal.SIGKILL)
         self.worker.wait(10)
 
@@ -237,6 +237,10 @@ class Stack:
             if openid is None or owner == openid:
                 found.append((entry_id.decode(), Decision.model_validate_json(fields[b"decision"]), owner))
         return found
+
+    def pending(self, entry_id: str) -> bool:
+        """Whether a worker took the decision's entry and has not acknowledged it."""
+        return bool(self.client.xpending_range(self.keys.decisions(), "notify", min=entry_id, max=entry_id, count=1))
 
     def notification(self, entry_id: str) -> dict | None:
         """The notification record of one recorded decision."""

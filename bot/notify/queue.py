@@ -1,0 +1,244 @@
+"""The notification machinery in Redis: the decisions stream read through a consumer group, one
+claim per notification while it is being sent, retries waiting in a sorted set, dead letters.
+
+Every key but the stream shares the hash tag `{<ns>:notify}` (bot/store/keys.py), so each script
+below touches one slot. The stream is the binding side's record of decisions; here it is only read
+and acknowledged, one key per command.
+
+Exactly once: a record's status is checked under its claim before every attempt; the claim (a
+lease of `notifications.reclaim_after`) keeps two workers from sending one notification at once;
+WeChat drops a repeated `client_msg_id` within 10 minutes, which covers a send whose answer was
+lost with its worker.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+
+import redis
+
+from bot.config import Settings
+from bot.notify.records import FAILED, QUEUED, RECORD_TTL, SENT, WAITING_FOR_USER
+from bot.store.keys import Keys
+
+GROUP = "notify"
+DEAD_KEPT = 90 * 24 * 3600   # dead letters are listed this long (their records expire then too)
+
+# KEYS: record, claim, retries. ARGV: id, claim token, lease ms, '1' from the stream ('' a retry),
+# openid, decision json, now, record ttl. The record is made for a stream entry the first time.
+# → {'go', attempt, openid, decision} | {'done', status} | {'gone'} | {'scheduled'} | {'busy'}
+_BEGIN = f"""
+if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'openid', ARGV[5], 'decision', ARGV[6], 'attempts', 0,
+             'created_at', ARGV[7])
+  redis.call('EXPIRE', KEYS[1], ARGV[8])
+end
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return {{'gone'}}
+end
+if status ~= '{QUEUED}' then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  return {{'done', status}}
+end
+if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[3], ARGV[1]) then return {{'scheduled'}} end
+if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {{'busy'}} end
+local attempt = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local fields = redis.call('HMGET', KEYS[1], 'openid', 'decision')
+return {{'go', tostring(attempt), fields[1], fields[2]}}
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+redis.call('ZREM', KEYS[3], ARGV[1])
+"""
+
+# KEYS: record, claim, retries, by msgid. ARGV: id, token, msgid, now, record ttl.
+_SENT = f"""
+redis.call('HSET', KEYS[1], 'status', '{SENT}', 'msgid', ARGV[3], 'sent_at', ARGV[4], 'last_error', '')
+if ARGV[3] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[5]) end
+{_RELEASE}
+"""
+
+# KEYS: record, claim, retries. ARGV: id, token.
+_PARKED = f"""
+redis.call('HSET', KEYS[1], 'status', '{WAITING_FOR_USER}')
+{_RELEASE}
+"""
+
+# KEYS: record, claim, retries, dead. ARGV: id, token, error, '1' final, due, now, kept seconds.
+_FAILED = f"""
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[1], 'status', '{FAILED}', 'last_error', ARGV[3])
+  {_RELEASE}
+  redis.call('ZADD', KEYS[4], ARGV[6], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[6] - ARGV[7])
+else
+  redis.call('HSET', KEYS[1], 'last_error', ARGV[3])
+  if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+end
+"""
+
+# KEYS: retries. ARGV: now, lease until, count. The due retries, each leased: it is due again
+# after the lease if its worker dies before the attempt is recorded.
+_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
+return due
+"""
+
+# KEYS: record, dead, retries. ARGV: id, now. 1 queued again; 0 not dead; -1 its record expired.
+_REVIVE = f"""
+if not redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'attempts', 0)
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Begun:
+    """What `begin` found: `go` (claimed; `attempt` counts this one) or why not."""
+    outcome: str           # go, done, gone, scheduled, busy
+    status: str = ""       # the record's, when done
+    attempt: int = 0
+    openid: str = ""
+    decision: str = ""
+    token: str = ""
+
+
+def worker_name() -> str:
+    """This process as a consumer of the group and in the workers' heartbeats: `<host>:<pid>`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def notification_id(entry_id: str) -> str:
+    """A stream entry's notification id: its id without the dash (also the `client_msg_id`)."""
+    return entry_id.replace("-", "")
+
+
+class NotificationQueue:
+    def __init__(self, client: redis.Redis, settings: Settings, consumer: str | None = None,
+                 reader: redis.Redis | None = None) -> None:
+        """`reader`: the client that waits on the stream (no read timeout); `client` by default."""
+        self.redis, self.settings = client, settings
+        self.reader = reader or client
+        self.keys = Keys.of(settings)
+        self.stream = self.keys.decisions()
+        self.consumer = consumer or worker_name()
+        self.lease_ms = settings.notifications.reclaim_after * 1000
+        self._begin = client.register_script(_BEGIN)
+        self._sent = client.register_script(_SENT)
+        self._parked = client.register_script(_PARKED)
+        self._failed = client.register_script(_FAILED)
+        self._due = client.register_script(_DUE)
+        self._revive = client.register_script(_REVIVE)
+        self._group_ready = False
+
+    # -- the decisions stream ----------------------------------------------------------------------
+    def ensure_group(self) -> None:
+        if self._group_ready:
+            return
+        try:
+            self.redis.xgroup_create(self.stream, GROUP, id="0", mkstream=True)
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+        self._group_ready = True
+
+    def read(self, count: int, block_ms: int | None) -> list[tuple[str, dict[bytes, bytes]]]:
+        """New entries for this consumer (they stay pending until acknowledged)."""
+        self.ensure_group()
+        fresh = self.reader.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=count, block=block_ms)
+        return [(entry_id.decode(), fields) for _, batch in fresh or [] for entry_id, fields in batch]
+
+    def reclaim(self, count: int) -> list[tuple[str, dict[bytes, bytes] | None]]:
+        """Entries another consumer took and has held for `reclaim_after` without acknowledging
+        them (it died, or lost Redis mid-send): now this one's. Fields None: the entry is gone."""
+        self.ensure_group()
+        reply = self.redis.xautoclaim(self.stream, GROUP, self.consumer, min_idle_time=self.lease_ms,
+                                      start_id="0-0", count=count)
+        return [(entry_id.decode(), fields or None) for entry_id, fields in reply[1]]
+
+    def ack(self, entry_ids: list[str]) -> None:
+        if entry_ids:
+            self.redis.xack(self.stream, GROUP, *entry_ids)
+
+    def give_back(self, entry_ids: list[str]) -> None:
+        """Entries this consumer took and will not process (it is stopping): marked idle for
+        `reclaim_after`, so that the next worker's reclaim takes them at once."""
+        if entry_ids:
+            self.redis.xclaim(self.stream, GROUP, self.consumer, 0, entry_ids, idle=self.lease_ms, justid=True)
+
+    def forget_idle_consumers(self, idle_ms: int = 24 * 3600 * 1000) -> None:
+        """Consumers (one per worker process ever started) that hold nothing and were idle a day."""
+        self.ensure_group()
+        for consumer in self.redis.xinfo_consumers(self.stream, GROUP):
+            name = consumer["name"].decode() if isinstance(consumer["name"], bytes) else consumer["name"]
+            if consumer["pending"] == 0 and consumer["idle"] > idle_ms and name != self.consumer:
+                self.redis.xgroup_delconsumer(self.stream, GROUP, name)
+
+    # -- one notification ----------------------------------------------------------------------------
+    def begin(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> Begun:
+        token = uuid.uuid4().hex
+        reply = self._begin(keys=[self.keys.notification(notification_id), self.keys.notification_claim(notification_id),
+                                  self.keys.notification_retries()],
+                            args=[notification_id, token, self.lease_ms, "1" if from_stream else "", openid, decision,
+                                  time.time(), RECORD_TTL])
+        outcome = reply[0].decode()
+        if outcome == "go":
+            return Begun(outcome, attempt=int(reply[1]), openid=reply[2].decode(), decision=reply[3].decode(),
+                         token=token)
+        return Begun(outcome, status=reply[1].decode() if len(reply) > 1 else "")
+
+    def sent(self, notification_id: str, token: str, msgid: str) -> None:
+        self._sent(keys=[*self._own(notification_id), self.keys.notification_by_msgid(msgid)],
+                   args=[notification_id, token, msgid, time.time(), RECORD_TTL])
+
+    def parked(self, notification_id: str, token: str) -> None:
+        self._parked(keys=self._own(notification_id), args=[notification_id, token])
+
+    def failed(self, notification_id: str, token: str, error: str, final: bool, retry_in: float) -> None:
+        now = time.time()
+        self._failed(keys=[*self._own(notification_id), self.keys.notification_dead()],
+                     args=[notification_id, token, error, "1" if final else "", now + retry_in, now, DEAD_KEPT])
+
+    def _own(self, notification_id: str) -> list[str]:
+        return [self.keys.notification(notification_id), self.keys.notification_claim(notification_id),
+                self.keys.notification_retries()]
+
+    # -- retries and dead letters --------------------------------------------------------------------
+    def due(self, count: int) -> list[str]:
+        """Retries due now, each leased to this worker for `reclaim_after`."""
+        now = time.time()
+        return [item.decode() for item in self._due(keys=[self.keys.notification_retries()],
+                                                    args=[now, now + self.lease_ms / 1000, count])]
+
+    def due_again(self, notification_ids: list[str]) -> None:
+        """Leased retries this worker will not attempt (it is stopping): due now, for any worker."""
+        if notification_ids:
+            self.redis.zadd(self.keys.notification_retries(), dict.fromkeys(notification_ids, time.time()), xx=True)
+
+    def next_due(self) -> float | None:
+        """When the earliest waiting retry is due (None: none waits)."""
+        first = self.redis.zrange(self.keys.notification_retries(), 0, 0, withscores=True)
+        return first[0][1] if first else None
+
+    def dead(self) -> list[str]:
+        """Dead letters, oldest first."""
+        key = self.keys.notification_dead()
+        self.redis.zremrangebyscore(key, "-inf", time.time() - DEAD_KEPT)
+        return [item.decode() for item in self.redis.zrange(key, 0, -1)]
+
+    def revive(self, notification_id: str) -> int:
+        """A dead letter queued again with all its attempts: 1; not dead: 0; its record expired: -1."""
+        return int(self._revive(keys=[self.keys.notification(notification_id), self.keys.notification_dead(),
+                                      self.keys.notification_retries()], args=[notification_id, time.time()]))
