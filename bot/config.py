@@ -11,7 +11,7 @@ import binascii
 import os
 import re
 import tomllib
-from datetime import tzinfo
+from datetime import time, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from bot.menu import DEFAULT_MENU, MenuSettings
+from bot.notify.keywords import known_names, type_of
 from bot.secret_files import SecretFileError, read_secret_files
 from flows.domain.relationships import CLOSE_RELATIVES, Relationship
 
@@ -275,8 +276,18 @@ class TemplateSettings(_Section):
     # Its title as the WeChat console has it: WeChat shows the console's, the simulator this copy.
     title: str = "业务办理通知"   # not wording: a copy of the console's title
     # keyword in the template (thing1, phrase2, time3 …) → one of: member, relationship, result,
-    # reason, decided_at, application
+    # reason, decided_at, application. The keyword's name declares its type (bot/notify/keywords.py);
+    # whether every value can fit its type is checked at start-up (bot/notify/templates.py `problems`).
     fields: dict[str, Literal["member", "relationship", "result", "reason", "decided_at", "application"]]
+
+    @field_validator("fields")
+    @classmethod
+    def _typed_keywords(cls, value: dict[str, str]) -> dict[str, str]:
+        for keyword in value:
+            if type_of(keyword) is None:
+                raise ValueError(f"{keyword!r} is not a keyword as WeChat names them: a type and a number, "
+                                 f"one of {known_names()}")
+        return value
 
 
 class MiniProgramPage(_Section):
@@ -288,6 +299,9 @@ class MiniProgramPage(_Section):
 class NotificationSettings(_Section):
     max_attempts: int = Field(5, ge=1, le=20)
     retry_intervals: list[int] = [5, 30, 120, 600]   # seconds between attempts
+    # WeChat's daily quotas (45009) reset at midnight Beijing time: sends that met one wait, without
+    # spending attempts, until this time of day in region.timezone (a minute's grace: clocks differ).
+    quota_resume_at: time = time(0, 1)
     senders_per_worker: int = Field(16, ge=1, le=256)   # sends in flight at once in one `wxbot worker`
     reclaim_after: int = Field(60, ge=2, le=3600)       # seconds before a dead worker's notifications are taken over
     link: str = ""                                   # page the card opens; empty: none

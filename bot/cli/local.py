@@ -15,6 +15,7 @@ from bot.cli.settings import (
     redis_checked_or_exit,
     serving_settings_or_exit,
     settings_or_exit,
+    templates_fit_or_exit,
 )
 from bot.config import Settings
 
@@ -72,6 +73,7 @@ def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> 
     from bot.store.server import redis_for
 
     settings = development_settings_or_exit(config_path, "run")
+    templates_fit_or_exit(settings)
     log_start_warnings(settings)
     fake = BackgroundServer(create_fake_wechat(settings.wechat.appid, settings.wechat.secret),
                             port=fake_wechat_port).start()

@@ -8,6 +8,8 @@ A Redis error propagates: nothing is settled, the entry stays pending, the retry
 
 from __future__ import annotations
 
+import time
+
 import redis
 import requests
 from wechatpy.exceptions import WeChatClientException
@@ -18,19 +20,22 @@ from bot.binding.models import Decision
 from bot.binding.service import BindingService
 from bot.config import Settings
 from bot.logs import log, user_ref
-from bot.notify import templates
+from bot.notify import errors, templates
+from bot.notify.errors import Failure, Kind
 from bot.notify.queue import Begun, NotificationQueue
 from bot.notify.records import NotificationRecords
 from bot.wechat.client import WeChatAPI
 from bot.wechat.token import TokenUnavailable
 
-UNFOLLOWED = 43004
+TEMPLATE_SEND = "message/template/send"
 
 
 class Failed(Exception):
-    def __init__(self, error: str, cause: str) -> None:
-        super().__init__(error)
-        self.error, self.cause = error, cause   # cause, for metrics: wechat, http, network, token, binding_service
+    """This attempt failed (`failure` says how and what next); `api`: the WeChat API it was for."""
+
+    def __init__(self, failure: Failure, api: str = "") -> None:
+        super().__init__(failure.reason)
+        self.failure, self.api = failure, api
 
 
 class Sender:
@@ -53,14 +58,14 @@ class Sender:
             return True      # a stream entry whose retry was scheduled before it was acknowledged
         try:
             msgid = self._send(notification_id, begun)
-        except Failed as failure:
-            self._failed(notification_id, begun, failure.error, failure.cause)
+        except Failed as failed:
+            self._failed(notification_id, begun, failed.failure, failed.api)
             return True
         except redis.RedisError:
             raise   # settled by nobody: the claim's lease runs out and the notification is tried again
         except Exception as exc:  # noqa: BLE001 - a bug must not loop for ever: it costs an attempt
             log.exception("notification_error", notification_id=notification_id)
-            self._failed(notification_id, begun, type(exc).__name__, "error")
+            self._failed(notification_id, begun, errors.of_bug(type(exc).__name__))
             return True
         if msgid is None:
             log.info("notification_parked", notification_id=notification_id, user_ref=user_ref(begun.openid))
@@ -79,36 +84,66 @@ class Sender:
         except binding_errors.ApplicationNotFound:
             application = None
         except binding_errors.BindingError as exc:
-            raise Failed(f"binding service: {exc.code}", "binding_service") from None
-        body = templates.payload(begun.openid, notification_id, decision, application, self.settings.notifications,
-                                     self.settings.region.zone)
+            raise Failed(errors.of_binding_service(exc.code)) from None
+        kind = templates.KINDS[decision.status]
         try:
-            result = self.wechat.post("message/template/send", data=body)
-        except WeChatClientException as exc:
-            if exc.errcode == UNFOLLOWED:
-                self.records.park_for_user(notification_id, begun.openid, templates.as_text(decision, application,
-                                                                                      self.settings.region.zone))
-                self.queue.parked(notification_id, begun.token)
-                return None
-            if exc.errcode is not None:
-                raise Failed(f"errcode {exc.errcode}", "wechat") from None
-            raise Failed(f"HTTP {getattr(exc.response, 'status_code', '?')}", "http") from None
-        except TokenUnavailable as exc:
-            raise Failed(type(exc).__name__, "token") from None
-        except requests.RequestException as exc:
-            # No chained context: it may carry the token-bearing URL.
-            raise Failed(type(exc).__name__, "network") from None
+            body = templates.payload(begun.openid, notification_id, decision, application, self.settings.notifications,
+                                     self.settings.region.zone)
+        except templates.ValueDoesNotFit as exc:
+            raise Failed(errors.of_value(exc.reason)) from None
+        result = self._post(TEMPLATE_SEND, body, template=f"notifications.{kind}",
+                            fields=getattr(self.settings.notifications, kind).fields)
+        if result is None:
+            self.records.park_for_user(notification_id, begun.openid, templates.as_text(decision, application,
+                                                                                  self.settings.region.zone))
+            self.queue.parked(notification_id, begun.token)
+            return None
         msgid = str(result.get("msgid", ""))
         self.queue.sent(notification_id, begun.token, msgid)
         return msgid
 
-    def _failed(self, notification_id: str, begun: Begun, error: str, cause: str) -> None:
-        """This attempt failed: the next one is scheduled after `retry_intervals`, or, after the
-        last, the notification is a dead letter (`wxbot notify dead`)."""
+    def _post(self, api: str, body: dict, *, template: str, fields: dict[str, str]) -> dict | None:
+        """WeChat's answer to one call; None when the user does not follow the account (43004).
+        Failed says what went wrong, as bot/notify/errors.py classifies it; nothing is sent while
+        the API is paused for its quota."""
+        paused = self.queue.paused(api)
+        if paused is not None:
+            raise Failed(Failure(Kind.QUOTA, paused.reason, "paused", paused.until), api)
+        try:
+            return self.wechat.post(api, data=body)
+        except WeChatClientException as exc:
+            if exc.errcode == errors.UNFOLLOWED:
+                return None
+            if exc.errcode is not None:
+                notifications = self.settings.notifications
+                raise Failed(errors.of_errcode(int(exc.errcode), exc.errmsg or "", template=template, fields=fields,
+                                               now=time.time(), zone=self.settings.region.zone,
+                                               quota_resume_at=notifications.quota_resume_at), api) from None
+            raise Failed(errors.of_http(getattr(exc.response, "status_code", "?")), api) from None
+        except TokenUnavailable as exc:
+            raise Failed(errors.of_token(type(exc).__name__), api) from None
+        except requests.RequestException as exc:
+            # No chained context: it may carry the token-bearing URL.
+            raise Failed(errors.of_network(type(exc).__name__), api) from None
+
+    def _failed(self, notification_id: str, begun: Begun, failure: Failure, api: str = "") -> None:
+        """This attempt failed. Permanent: a dead letter now. Quota or rate: the API paused for
+        every worker and this notification due when it resumes, its attempt not counted. Token:
+        due again after the first retry interval. Otherwise the next attempt after
+        `retry_intervals`; after the last, a dead letter (`wxbot notify dead`)."""
         settings = self.settings.notifications
-        final = begun.attempt >= settings.max_attempts
+        if failure.kind in (Kind.QUOTA, Kind.RATE) and failure.resume_at is not None:
+            if failure.cause != "paused" and self.queue.pause(api, failure.resume_at, failure.reason):
+                log.warning("notifications_paused", api=api, until=failure.resume_at, reason=failure.reason)
+            self.queue.failed(notification_id, begun.token, failure.reason, final=False,
+                              retry_in=max(0.0, failure.resume_at - time.time()), counted=False)
+            log.info("notification_postponed", notification_id=notification_id, api=api, until=failure.resume_at)
+            metrics.notification_paused(failure.cause)
+            return
+        final = failure.kind is Kind.PERMANENT or begun.attempt >= settings.max_attempts
         intervals = settings.retry_intervals or [0]
-        retry_in = intervals[min(begun.attempt, len(intervals)) - 1]
-        self.queue.failed(notification_id, begun.token, error, final, retry_in)
-        log.warning("notification_failed", notification_id=notification_id, error=error, attempt=begun.attempt)
-        metrics.notification_failed(cause, final)
+        step = 1 if failure.kind is Kind.TOKEN else min(begun.attempt, len(intervals))
+        self.queue.failed(notification_id, begun.token, failure.reason, final, intervals[step - 1])
+        log.warning("notification_failed", notification_id=notification_id, error=failure.reason, kind=failure.kind,
+                    attempt=begun.attempt, final=final)
+        metrics.notification_failed(failure.cause, final)
