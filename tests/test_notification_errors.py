@@ -156,7 +156,7 @@ def test_a_refused_token_is_retried_soon_every_time(build) -> None:
 # -- the quota: every send waits for its reset --------------------------------------------------
 
 def test_the_quota_pauses_every_send_until_it_resets_spending_no_attempts(build) -> None:
-    resume = datetime.now(SHANGHAI).replace(microsecond=0) + timedelta(seconds=4)
+    resume = datetime.now(SHANGHAI).replace(microsecond=0) + timedelta(seconds=8)   # room for a slow machine
     settings, app = build(max_attempts=1, quota_resume_at=resume.strftime("%H:%M:%S"))
     fake(build.fake, "fail", [{"errcode": 45009, "path": "template", "errmsg": "reach max api daily quota limit"}])
     decided_application(app, openid="o_first")
@@ -176,6 +176,10 @@ def test_the_quota_pauses_every_send_until_it_resets_spending_no_attempts(build)
     keys, queue = Keys.of(settings), NotificationQueue(build.redis, settings)
     assert build.redis.zcard(keys.notification_retries()) == 2 and queue.dead() == []
     assert queue.paused("message/template/send").until == resume.timestamp()
+    listing = wxbot(settings, "notify", "dead")
+    assert listing.splitlines()[0] == (f"sends through message/template/send paused until {resume:%Y-%m-%d %H:%M:%S} "
+                                       f"(Asia/Shanghai): {record['last_error']}")
+    assert listing.splitlines()[-1] == "0 dead"
 
     time.sleep(max(0.0, resume.timestamp() - time.time()) + 0.2)   # the quota has reset
     work(settings)
@@ -252,6 +256,13 @@ def test_values_that_fit_their_keywords(keyword: str, value: str, fitted: str) -
     assert keywords.fit(keyword, value) == fitted
 
 
+def test_a_template_message_takes_twenty_characters_whatever_the_type() -> None:
+    assert keywords.fit("character_string1", "A" * 32) == "A" * 32          # a subscription message's limit
+    with pytest.raises(keywords.DoesNotFit, match="takes 20"):
+        keywords.fit("character_string1", "A" * 21, keywords.TEMPLATE_CAP)
+    assert keywords.fit("thing1", "一" * 25, keywords.TEMPLATE_CAP) == "一" * 19 + "…"
+
+
 @pytest.mark.parametrize(("keyword", "value"), [
     ("phrase1", "家人未在有效期内确认"), ("phrase1", "王**"), ("phrase1", "ok"),
     ("name2", "王2"), ("character_string3", "已通过"), ("character_string3", "A" * 33),
@@ -318,7 +329,7 @@ def test_a_value_that_does_not_fit_when_sent_is_a_dead_letter_and_never_reaches_
     _, record = only_record(settings, build.redis)
     assert (record["status"], record["attempts"]) == ("failed", "1")
     assert record["last_error"] == ("not sent, a value does not fit: notifications.approved.fields.character_string2: "
-                                    "application is 40 characters; a character_string keyword takes 32")
+                                    "application is 40 characters; a character_string keyword takes 20")
 
 
 # -- the decisions stream, trimmed ----------------------------------------------------------------

@@ -7,7 +7,8 @@ fitted here before it is sent — shortened where the type allows it (a `thing`,
 refused otherwise — and `wxbot check-config` fits every value the bot can produce (bot/notify/
 templates.py `problems`).
 
-The rules, from WeChat's documentation of typed keywords ("symbols" are the common ones other
+A template message takes at most 20 characters in any value (TEMPLATE_CAP); the types' own
+limits below are WeChat's documentation of typed keywords ("symbols" are the common ones other
 than Chinese characters, letters and digits; never a line break or another control character):
 
 | type | takes |
@@ -52,14 +53,17 @@ AMOUNT = re.compile(r"^[¥￥$€£]?\d{1,10}(\.\d{1,2})?元?$")   # not wording
 NUMBER = re.compile(r"^\d+(\.\d+)?$")
 CAR_NUMBER = re.compile(f"^[{_CJK}A-Za-z0-9][A-Za-z0-9]*[{_CJK}A-Za-z0-9]?$")
 ELLIPSIS = "…"
+# Since 2023-05 WeChat takes at most 20 characters in each value of a template message, whatever
+# its keyword's type; the types' own limits (32 for a character_string) bind subscription messages.
+TEMPLATE_CAP = 20
 
 
 class DoesNotFit(ValueError):
     """A value its keyword's type does not take. `length`: it is only too long (by `limit`)."""
 
     def __init__(self, type_name: str, takes: str, length: int = 0, limit: int = 0) -> None:
-        super().__init__(f"a {type_name} keyword takes {takes}")
         self.type_name, self.takes, self.length, self.limit = type_name, takes, length, limit
+        super().__init__(self.about("the value"))
 
     def about(self, source: str, value: str | None = None) -> str:
         """What does not fit, for an operator. `value`: one the source *can* be (the start-up
@@ -85,12 +89,13 @@ class KeywordType:
     allowed: Callable[[str], bool]               # the characters (or the format), length aside
     cut: str | None = None                       # too long: cut to the limit, ending with this
 
-    def fit(self, value: str) -> str:
-        """The value as WeChat will take it, or DoesNotFit."""
+    def fit(self, value: str, cap: int | None = None) -> str:
+        """The value as WeChat will take it, or DoesNotFit. `cap`: a limit of the message kind on
+        every value (a template message's 20 characters)."""
         value = " ".join(value.split())          # one line
         if _CONTROL.search(value) or not value or not self.allowed(value):
             raise DoesNotFit(self.name, self.takes)
-        limit = self.limit_for(value)
+        limit = min(self.limit_for(value), cap or self.limit_for(value))
         if len(value) > limit:
             if self.cut is None:
                 raise DoesNotFit(self.name, self.takes, len(value), limit)
@@ -146,12 +151,13 @@ def type_of(keyword: str) -> KeywordType | None:
     return TYPES.get(match.group(1)) if match else None
 
 
-def fit(keyword: str, value: str) -> str:
-    """The value for this keyword as WeChat will take it, or DoesNotFit."""
+def fit(keyword: str, value: str, cap: int | None = None) -> str:
+    """The value for this keyword as WeChat will take it, or DoesNotFit. `cap`: the message kind's
+    limit on every value, whatever the type's (TEMPLATE_CAP for template messages)."""
     kind = type_of(keyword)
     if kind is None:
         raise DoesNotFit(keyword, "nothing: its name declares no type WeChat knows")
-    return kind.fit(value)
+    return kind.fit(value, cap)
 
 
 def known_names() -> str:

@@ -28,6 +28,7 @@ from bot.wechat.client import WeChatAPI
 from bot.wechat.token import TokenUnavailable
 
 TEMPLATE_SEND = "message/template/send"
+APIS = (TEMPLATE_SEND,)   # the WeChat APIs notifications are sent through (each paused on its own)
 
 
 class Failed(Exception):

@@ -53,7 +53,7 @@ def fitted(kind: str, template: TemplateSettings, filled: dict[str, str]) -> dic
     data = {}
     for keyword, source in template.fields.items():
         try:
-            data[keyword] = {"value": keywords.fit(keyword, filled[source])}
+            data[keyword] = {"value": keywords.fit(keyword, filled[source], keywords.TEMPLATE_CAP)}
         except keywords.DoesNotFit as problem:
             raise ValueDoesNotFit(kind, keyword, source, problem) from None
     return data
@@ -121,7 +121,7 @@ def _first_misfit(kind: str, keyword: str, source: str, candidates: list[str]) -
     # The longest first: "reason can be 10 characters" names the worst case.
     for value in sorted(candidates, key=len, reverse=True):
         try:
-            keywords.fit(keyword, value)
+            keywords.fit(keyword, value, keywords.TEMPLATE_CAP)
         except keywords.DoesNotFit as problem:
             return [f"notifications.{kind}.fields.{keyword}: {problem.about(source, value)}"]
     return []
