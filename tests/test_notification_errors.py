@@ -153,6 +153,28 @@ def test_a_refused_token_is_retried_soon_every_time(build) -> None:
     assert len(sent(build.fake)) == 1
 
 
+def test_an_access_token_wechat_will_not_hand_out_pauses_nothing(make_settings) -> None:
+    """The token API's own errors (its quota, the IP whitelist) come from fetching the token, not
+    from the send: the usual backoff, never a pause of the template API nor a dead letter at once."""
+    from wechatpy.exceptions import WeChatClientException
+
+    from bot.notify.send import Failed, Sender
+
+    class Refusing:
+        def post(self, api: str, data: dict) -> dict:
+            raise WeChatClientException(45009, "reach max api daily quota limit")   # as fetch_stable_token raises
+
+    class Unpaused:
+        def paused(self, api: str) -> None:
+            return None
+
+    sender = Sender(make_settings(), Unpaused(), None, Refusing(), None)
+    with pytest.raises(Failed) as failed:
+        sender._post("message/template/send", {}, template="notifications.approved", fields={})
+    assert failed.value.failure.kind is Kind.TRANSIENT and failed.value.failure.resume_at is None
+    assert failed.value.failure.reason == "no access token: 45009: the API's daily quota is used up"
+
+
 # -- the quota: every send waits for its reset --------------------------------------------------
 
 def test_the_quota_pauses_every_send_until_it_resets_spending_no_attempts(build) -> None:

@@ -129,6 +129,13 @@ def of_token(exception_name: str) -> Failure:
     return Failure(Kind.TOKEN, f"no access token ({exception_name})", "token")
 
 
+def of_token_fetch(failure: Failure) -> Failure:
+    """WeChat refused to hand out an access token (its own quota, the IP whitelist, the secret …):
+    no send was made; tried again with the usual backoff — the send's API is not paused."""
+    kind = Kind.TRANSIENT if failure.kind in (Kind.QUOTA, Kind.RATE, Kind.PERMANENT) else failure.kind
+    return Failure(kind, f"no access token: {failure.reason.split('; sends resume at')[0]}", "token")
+
+
 def of_binding_service(code: str) -> Failure:
     return Failure(Kind.TRANSIENT, f"binding service: {code}", "binding_service")
 

@@ -117,9 +117,14 @@ class Sender:
                 return None
             if exc.errcode is not None:
                 notifications = self.settings.notifications
-                raise Failed(errors.of_errcode(int(exc.errcode), exc.errmsg or "", template=template, fields=fields,
-                                               now=time.time(), zone=self.settings.region.zone,
-                                               quota_resume_at=notifications.quota_resume_at), api) from None
+                failure = errors.of_errcode(int(exc.errcode), exc.errmsg or "", template=template, fields=fields,
+                                            now=time.time(), zone=self.settings.region.zone,
+                                            quota_resume_at=notifications.quota_resume_at)
+                if exc.response is None:
+                    # Not the call's answer: fetching the access token failed (WeChatAPI.fetch_stable_token
+                    # raises without a response). The token API's quota is not this API's to pause.
+                    failure = errors.of_token_fetch(failure)
+                raise Failed(failure, api) from None
             raise Failed(errors.of_http(getattr(exc.response, "status_code", "?")), api) from None
         except TokenUnavailable as exc:
             raise Failed(errors.of_token(type(exc).__name__), api) from None
