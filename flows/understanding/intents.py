@@ -26,9 +26,10 @@ class IntentIndex:
         for intent, words in phrases.items():
             for phrase in words:
                 if "…" in phrase:
-                    pattern = _GAP.join(re.escape(part) for part in phrase.split("…"))
+                    parts = tuple(phrase.split("…"))
+                    pattern = _GAP.join(re.escape(part) for part in parts)
                     # Two parts in order say more than the same characters side by side: +1.
-                    patterns.append((re.compile(pattern), len(phrase.replace("…", "")) + 1, intent))
+                    patterns.append((re.compile(pattern), len(phrase.replace("…", "")) + 1, intent, parts[0]))
                 else:
                     plain.append((phrase, intent))
         self.plain = sorted(plain, key=lambda pair: -len(pair[0]))
@@ -51,7 +52,9 @@ class IntentIndex:
             intent = self.by_phrase[phrase]
             if len(phrase) > found.get(intent, (0, ""))[0]:
                 found[intent] = (len(phrase), phrase)
-        for pattern, length, intent in self.patterns:
+        for pattern, length, intent, first in self.patterns:
+            if first not in word:
+                continue   # cannot match: a substring test is far cheaper than the search
             match = pattern.search(word)
             if match and length > found.get(intent, (0, ""))[0]:
                 found[intent] = (length, match.group())
