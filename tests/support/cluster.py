@@ -29,13 +29,17 @@ class LocalCluster:
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
     def start(self) -> LocalCluster:
-        for port in self.ports:
-            self._start_node(port)
-        binary = str(Path(find_redis_server()).with_name("redis-cli"))
-        subprocess.run([binary, "--cluster", "create", *(f"127.0.0.1:{port}" for port in self.ports),
-                        "--cluster-replicas", str(self.replicas), "--cluster-yes"],
-                       check=True, capture_output=True, timeout=60)
-        wait_for(self.healthy, timeout=30)
+        try:
+            for port in self.ports:
+                self._start_node(port)
+            binary = str(Path(find_redis_server()).with_name("redis-cli"))
+            subprocess.run([binary, "--cluster", "create", *(f"127.0.0.1:{port}" for port in self.ports),
+                            "--cluster-replicas", str(self.replicas), "--cluster-yes"],
+                           check=True, capture_output=True, timeout=60)
+            wait_for(self.healthy, timeout=30)
+        except BaseException:
+            self.stop()   # nodes start in sessions of their own: none may outlive a failed start
+            raise
         return self
 
     def _start_node(self, port: int) -> None:
