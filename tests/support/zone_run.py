@@ -14,19 +14,19 @@ import time
 _real, _started, _at = time.time, time.time(), float(os.environ["ZONE_RUN_AT"])
 time.time = lambda: _at + (_real() - _started)
 
-from datetime import UTC, datetime  # noqa: E402 - after the clock is set
-
-from bot.app import create_app  # noqa: E402
-from bot.binding.models import Decision  # noqa: E402
-from bot.config import load_settings  # noqa: E402
-from bot.notify import templates  # noqa: E402
-from bot.simulator.wechat_side import WeChatSide  # noqa: E402
-from tests.support.binding import person  # noqa: E402
-from tests.support.chat import CODE  # noqa: E402
-from tests.support.webhook import Webhook  # noqa: E402
-
-
 def main() -> None:
+    # The product is imported only now, after the clock is set.
+    from datetime import UTC, datetime
+
+    from bot.app import create_app
+    from bot.binding.models import Decision
+    from bot.config import load_settings
+    from bot.notify import templates
+    from bot.simulator.wechat_side import WeChatSide
+    from tests.support.binding import person
+    from tests.support.chat import CODE
+    from tests.support.webhook import Webhook
+
     settings = load_settings()
     webhook = Webhook(create_app(settings), WeChatSide(settings.wechat))
     me, wife = person("王建国"), person("李秀英")
