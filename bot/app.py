@@ -92,6 +92,7 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     from bot.conversations.identities import Identities
     from bot.conversations.store import ConversationStore
     from bot.notify.records import NotificationRecords
+    from bot.store.session import once_saved
     from handlers.conversation import Conversations
     from handlers.router import Router
 
@@ -99,8 +100,9 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     store = ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600)
     identities = Identities(client, keys, secret, days=settings.conversation.identity_days)
     guard = Guard(client, keys, settings.limits, identities.digest, binding)
+    # The milestones count once the message's draft is kept (bot/store/session.py).
     conversations = Conversations(store, identities, run_effect=guard.run,
                                   follow_up=decisions.follow_up, settings=settings,
-                                  count_milestones=metrics.flow_milestones)
+                                  count_milestones=once_saved(metrics.flow_milestones))
     return Router(conversations, NotificationRecords(client, keys))
 

@@ -1,17 +1,21 @@
 """One Redis record per openid holds the conversation: written atomically with a revision check,
-expiring after the flow's lifetime, with the collected data (names, ID numbers) encrypted."""
+expiring after the flow's lifetime, with the collected data (names, ID numbers) encrypted.
+
+Within a message (a session, bot/store/session.py) the draft is read from the session and left
+there: the reply's record writes it, with the same revision check (bot/webhook/ledger.py FINISH).
+Outside one (the CLI, tests) it is read and written here, one script call per write."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import fields, replace
+from dataclasses import fields
 
 import redis
 from cryptography.fernet import Fernet, InvalidToken
 
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
-from bot.store.session import Session, of
+from bot.store.session import DraftWrite, Session, of
 from flows.engine import IDLE, Conversation
 
 # The record is one string, "<rev>:<state json>". (As a hash it would be stored as a hashtable,
@@ -72,21 +76,25 @@ class ConversationStore:
     def delete(self, openid: str, session: Session | None = None) -> None:
         """Delete the record, revision included (the user is gone)."""
         self.redis.delete(self.keys.conversation(openid))
-        self._remember(session, openid, 0, "")
+        records = of(session, openid)
+        if records:   # a draft this message meant to write goes too
+            records.conversation_rev, records.conversation_state, records.draft = 0, None, None
 
     def _write(self, openid: str, rev: int, state: str, session: Session | None) -> int:
-        new_rev = self._save(keys=[self.keys.conversation(openid)], args=[rev, state, self.ttl])
-        if new_rev == -1:
-            raise StaleConversation()
-        self._remember(session, openid, new_rev, state)
-        return new_rev
-
-    @staticmethod
-    def _remember(session: Session | None, openid: str, rev: int, state: str) -> None:
-        """Keep the message's session current: a second load in this message sees this write."""
         records = of(session, openid)
-        if records:
-            records.conversation_rev, records.conversation_state = rev, state.encode() or None
+        if records is None:
+            new_rev = self._save(keys=[self.keys.conversation(openid)], args=[rev, state, self.ttl])
+            if new_rev == -1:
+                raise StaleConversation()
+            return new_rev
+        # Left in the session for the reply's record, which checks the revision the admission read.
+        if rev != records.conversation_rev:
+            raise StaleConversation()   # loaded before an earlier write of this same message
+        expected = records.draft.expected_rev if records.draft else rev
+        records.draft = DraftWrite(expected, rev + 1, state, self.ttl)
+        # Kept current: a second load in this message sees this write.
+        records.conversation_rev, records.conversation_state = rev + 1, state.encode() or None
+        return rev + 1
 
     def _encode(self, conversation: Conversation) -> str:
         return _json(self._record(conversation))
@@ -94,8 +102,8 @@ class ConversationStore:
     def _record(self, conversation: Conversation) -> dict:
         # Only what differs from an idle conversation, timestamps to the millisecond: every idle
         # user's draft stays in Redis for days, so its bytes count.
-        record = {f.name: getattr(conversation, f.name) for f in fields(conversation)
-                  if getattr(conversation, f.name) != getattr(IDLE, f.name)}
+        record = {name: value for name, default in _DEFAULTS
+                  if (value := getattr(conversation, name)) != default}
         record["data"] = self.cipher.encrypt(_json(dict(conversation.data)).encode()).decode()
         # What the user said for later steps, an unclear answer being asked about and a service
         # waiting to start with what was said for it are personal data too: encrypted likewise.
@@ -110,8 +118,8 @@ class ConversationStore:
         for sequence in ("history", "given"):
             if getattr(conversation, sequence):
                 record[sequence] = list(getattr(conversation, sequence))
-        if conversation.paused:
-            record["paused"] = [self._record(draft) for draft in conversation.paused]  # each encrypted the same way
+        if conversation.paused:   # each encrypted the same way
+            record["paused"] = [self._record(draft) for draft in conversation.paused]
         return record
 
     def _decode(self, raw: bytes) -> Conversation:
@@ -124,10 +132,11 @@ class ConversationStore:
         record["history"] = tuple(record.get("history", ()))
         record["given"] = tuple(record.get("given", ()))
         record["paused"] = tuple(self._conversation(draft) for draft in record.get("paused", ()))
-        return replace(IDLE, **record)
+        return Conversation(**record)
 
 
 _PRIVATE = ("prefill", "clarify", "switch_to")   # switch_to carries the other service's start data
+_DEFAULTS = tuple((f.name, getattr(IDLE, f.name)) for f in fields(IDLE))
 
 
 def _json(value: object) -> str:
