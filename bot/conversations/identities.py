@@ -23,7 +23,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
 from bot.store.notices import wait_for_user
-from bot.store.session import Session, of
+from bot.store.session import Session, calling_out, of
 from flows.domain.identity import normalise_id_number, parse_id_number
 
 DEFAULT_DAYS = 30
@@ -45,6 +45,7 @@ class Identities:
 
     def link(self, openid: str, person: dict[str, Any], id_number: str, today: date,
              session: Session | None = None) -> Linked:
+        calling_out()
         record = {"openid": openid, "verified_at": self.clock(),
                   "person_id": person["person_id"], "masked_name": person["masked_name"],
                   "masked_id_number": person["masked_id_number"],
@@ -63,7 +64,11 @@ class Identities:
 
     def get(self, openid: str, session: Session | None = None) -> dict[str, Any] | None:
         records = of(session, openid)
-        token = records.identity if records else self.redis.get(self.keys.identity(openid))
+        if records:
+            token = records.identity
+        else:
+            calling_out()
+            token = self.redis.get(self.keys.identity(openid))
         if token is None:
             return None
         try:
@@ -78,6 +83,7 @@ class Identities:
         return record
 
     def unlink(self, openid: str, session: Session | None = None) -> None:
+        calling_out()
         record = self.get(openid, session)
         self.redis.delete(self.keys.identity(openid))
         if record:   # the person's newest account is no longer this one
@@ -88,6 +94,7 @@ class Identities:
 
     def tell(self, openid: str, text: str) -> None:
         """A notice shown in front of the user's next reply (with the parked notifications)."""
+        calling_out()
         wait_for_user(self.redis, self.keys, openid, text, self.ttl)
 
     @staticmethod

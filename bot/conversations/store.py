@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
-from bot.store.session import DraftWrite, Session, of
+from bot.store.session import DraftWrite, Session, calling_out, of
 from flows.engine import IDLE, Conversation
 
 # The record is one string, "<rev>:<state json>". (As a hash it would be stored as a hashtable,
@@ -54,6 +54,7 @@ class ConversationStore:
         if records:
             rev, state = records.conversation_rev, records.conversation_state
         else:
+            calling_out()
             rev, state = parse_record(self.redis.get(self.keys.conversation(openid)))
         if state is None:
             return IDLE, rev
@@ -75,6 +76,7 @@ class ConversationStore:
 
     def delete(self, openid: str, session: Session | None = None) -> None:
         """Delete the record, revision included (the user is gone)."""
+        calling_out()
         self.redis.delete(self.keys.conversation(openid))
         records = of(session, openid)
         if records:   # a draft this message meant to write goes too
@@ -83,6 +85,7 @@ class ConversationStore:
     def _write(self, openid: str, rev: int, state: str, session: Session | None) -> int:
         records = of(session, openid)
         if records is None:
+            calling_out()
             new_rev = self._save(keys=[self.keys.conversation(openid)], args=[rev, state, self.ttl])
             if new_rev == -1:
                 raise StaleConversation()

@@ -14,6 +14,12 @@ lock. A draft that another writer changed since the admission read it (a holder 
 expired) is not written, and the user is told 系统繁忙 instead of the reply (StaleConversation, as
 before). What must only happen once the draft is kept (the milestones' metrics) waits for it
 (`once_saved`).
+
+**A message may be answered on the request thread** (bot/webhook/processing.py): then the session
+is `inline`, and anything that would leave the process before the reply's record — the binding
+service, a Redis call the session cannot answer — raises `HandOver` first (`calling_out`): the
+attempt is dropped, nothing of it having left the process, and the message is handled again on a
+handler thread, from the records as admitted.
 """
 
 from __future__ import annotations
@@ -41,13 +47,25 @@ class Session:
     identity: bytes | None
     waiting_notices: int
     draft: DraftWrite | None = None       # written by the reply's record
+    inline: bool = False                  # answered on the request thread: `calling_out` hands it over
     _once_saved: list[Callable[[], None]] = field(default_factory=list)
+
+    def attempt(self) -> Session:
+        """A copy for an attempt on the request thread; this one stays as admitted, for the
+        handler thread if the attempt is handed over."""
+        return Session(self.openid, self.conversation_rev, self.conversation_state, self.identity,
+                       self.waiting_notices, inline=True)
 
     def saved(self) -> None:
         """The reply's record kept this message's draft: what waited for it runs now."""
         actions, self._once_saved = self._once_saved, []
         for action in actions:
             action()
+
+
+class HandOver(BaseException):  # noqa: N818 - not an error: a signal, and no `except Exception` may swallow it
+    """Raised on the request thread before anything leaves the process: the message goes to a
+    handler thread instead."""
 
 
 _current: ContextVar[Session | None] = ContextVar("wxbot_session", default=None)
@@ -68,9 +86,25 @@ def done_handling(token: Any) -> None:
     _current.reset(token)
 
 
+def calling_out() -> None:
+    """Called before anything that leaves the process (the binding service, Redis beyond the
+    session): an attempt on the request thread stops here and is handed to a handler thread."""
+    session = _current.get()
+    if session is not None and session.inline:
+        raise HandOver()
+
+
+def calls_out(action: Callable[..., Any]) -> Callable[..., Any]:
+    """`action`, preceded by `calling_out()`."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        calling_out()
+        return action(*args, **kwargs)
+    return call
+
+
 def once_saved(action: Callable[..., None]) -> Callable[..., None]:
     """`action`, deferred until the current message's reply's record has kept its draft (never
-    run when the draft was stale); at once outside a message."""
+    run when the draft was stale, nor for an attempt handed over); at once outside a message."""
     def call(*args: Any) -> None:
         session = _current.get()
         if session is None:

@@ -1,8 +1,18 @@
 """Process one admitted delivery: the user's lock, the handler, the reply — within the deadline.
 
-The handler runs on a worker thread. The request thread waits for it until shortly before the
-deadline; if it is not done by then the request answers `success`, and when the handler finishes
-its answer is sent as a customer-service message instead. Which of the two happens is decided in this process,
+A step that can only answer from memory runs on the request thread (`_inline`): the user's
+records came with the admission, the draft it leaves is written by the reply's record, and
+nothing else leaves the process. Which steps those are is not guessed beforehand: the attempt
+runs, and whatever would leave the process — the binding service, Redis beyond the message's
+session — stops it first (bot/store/session.py `calling_out` raises `HandOver`). Nothing of the
+attempt has left the process then, so it is dropped, and the message is handled again from the
+records as admitted, on a handler thread. A message with notices waiting (they are read from
+Redis) goes to a handler thread at once; so does every message when too little of the deadline
+is left for the reply's record at its slowest (`inline_floor`: Redis' timeouts).
+
+On a handler thread, the request thread waits for it until shortly before the deadline; if it is
+not done by then the request answers `success`, and when the handler finishes its answer is sent
+as a customer-service message instead. Which of the two happens is decided in this process,
 under one lock (`Handoff`), so it needs no Redis call at the deadline: a slow Redis or bureau
 cannot push the reply past WeChat's 5 seconds, nor lose the answer. The Redis ledger only tells
 WeChat's retries, in whatever process they land, what the first copy did.
@@ -28,7 +38,7 @@ import redis
 from bot import metrics
 from bot.conversations.store import StaleConversation
 from bot.logs import log, user_ref
-from bot.store.session import Session, done_handling, handling
+from bot.store.session import HandOver, Session, done_handling, handling
 from bot.webhook.envelope import Envelope, EnvelopeCodec
 from bot.webhook.inbound import parse_inbound
 from bot.webhook.ledger import Admission, DeliveryLedger, Finished, Work
@@ -99,6 +109,13 @@ class Processor:
     send_text: SendText
     threads: int
     needs_user_lock: Callable[[Inbound], bool] = lambda inbound: True
+    # The route calls bot.store.session.calling_out() before anything that leaves the process, so
+    # that its steps may be tried on the request thread (a route that does not, never is).
+    inline: bool = False
+    # The longest the reply's record may take on the request thread (a health check, the call and
+    # one reconnect, each within Redis' socket timeout): with less of the deadline left after the
+    # admission, the step goes to a handler thread.
+    inline_floor: float = 4.0
 
     def __post_init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
@@ -126,6 +143,10 @@ class Processor:
             if admission.work is not None:
                 self.pool.submit(self._work, admission.work)
             return self._await(inbound, admission.delivery_key, budget)
+        if self._fits_inline(admission, budget):
+            answered = self._inline(inbound, envelope, admission)
+            if answered is not None:
+                return answered
         handoff = Handoff()
         self.pool.submit(self._process, inbound, envelope, admission, handoff)
         if handoff.done.wait(timeout=max(0.0, deadline - time.monotonic())):
@@ -139,6 +160,26 @@ class Processor:
         except redis.RedisError:
             pass  # the answer is on its way by customer-service message all the same
         return "success", "success"
+
+    def _fits_inline(self, admission: Admission, budget: float) -> bool:
+        records = admission.records
+        return (self.inline and admission.lock_token is not None and records is not None
+                and not records.waiting_notices and budget - SAFETY_MARGIN >= self.inline_floor)
+
+    def _inline(self, inbound: Inbound, envelope: Envelope, admission: Admission) -> tuple[str, str] | None:
+        """The step on the request thread; None when it was handed over before anything left
+        the process (the admitted records are untouched: the attempt worked on a copy)."""
+        started = time.monotonic()
+        lock = UserLock(admission.lock_token, admission.records.attempt())
+        try:
+            answer = self._answer(inbound, envelope, lock)
+        except HandOver:
+            return None
+        answer, finished = self._record(inbound, envelope, admission.delivery_key, lock, answer)
+        self._processed(inbound, started)
+        if finished is not None and finished.work is not None:
+            self.pool.submit(self._work, finished.work)   # the user's next messages: a handler thread's
+        return answer.body, answer.outcome
 
     def _limited(self, inbound: Inbound, envelope: Envelope, admission: Admission) -> tuple[str, str]:
         """Over the user's rate or queue: not processed; the reply says so, and when to send again.
