@@ -48,6 +48,9 @@ class Session:
     waiting_notices: int
     draft: DraftWrite | None = None       # written by the reply's record
     inline: bool = False                  # answered on the request thread: `calling_out` hands it over
+    # Encrypted parts of the draft as read in this message (plaintext -> token): a part that did
+    # not change is written back as it was, not encrypted again.
+    sealed: dict[bytes, str] = field(default_factory=dict)
     _once_saved: list[Callable[[], None]] = field(default_factory=list)
 
     def attempt(self) -> Session:
