@@ -49,8 +49,9 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function with_records(o, result)
-  table.insert(result, redis.call('GET', KEYS[o+2]) or '')
-  table.insert(result, redis.call('GET', KEYS[o+3]) or '')
+  local records = redis.call('MGET', KEYS[o+2], KEYS[o+3])
+  table.insert(result, records[1] or '')
+  table.insert(result, records[2] or '')
   table.insert(result, redis.call('LLEN', KEYS[o+4]))
   return result
 end
@@ -74,23 +75,25 @@ end
 # or a place in the queue (the lock held), or refused (over the rate or the queue's length).
 # A retracted token (its caller gave up waiting for Redis) takes nothing.
 _ADMIT = _USER + """
-local seen = redis.call('GET', KEYS[1])
-if seen and seen ~= ARGV[1] then return {'forged'} end
-if not seen then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
-local record = redis.call('HMGET', KEYS[2], 'status', 'body')
-if record[1] then return {record[1], record[2] or ''} end
-redis.call('HSET', KEYS[2], 'status', 'pending')
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return {'forged'}
+end
+if redis.call('HSETNX', KEYS[2], 'status', 'pending') == 0 then
+  local record = redis.call('HMGET', KEYS[2], 'status', 'body')
+  return {record[1], record[2] or ''}
+end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 if ARGV[4] == '' then return {'new'} end
 if redis.call('EXISTS', KEYS[9]) == 1 then return {'new', 'retracted'} end
 local count = redis.call('INCR', KEYS[8])
 if count == 1 then redis.call('PEXPIRE', KEYS[8], ARGV[11]) end
 if count > tonumber(ARGV[10]) then return {'new', 'limited', 'rate', redis.call('PTTL', KEYS[8])} end
-local free = redis.call('EXISTS', KEYS[3]) == 0
 local waiting = redis.call('LLEN', KEYS[7])
-if free and waiting == 0 then
-  redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
-  return with_records(2, {'new', 'locked'})
+local free = false
+if waiting == 0 then
+  if redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then return with_records(2, {'new', 'locked'}) end
+else
+  free = redis.call('EXISTS', KEYS[3]) == 0
 end
 if not free and waiting >= tonumber(ARGV[8]) then return {'new', 'limited', 'queue', 0} end
 redis.call('RPUSH', KEYS[7], ARGV[4] .. '|' .. ARGV[6])
