@@ -96,9 +96,11 @@ def test_a_draft_another_writer_changed_meanwhile_is_not_overwritten(hook, redis
 
     def load_then_overtaken(openid, session=None):
         conversation, rev = load(openid, session)
-        if not overtaken:
+        if not overtaken:   # the other holder ended the draft meanwhile (on its own thread)
             overtaken.append(rev + 7)
-            redis_client.set(key, f"{rev + 7}:")   # the other holder ended the draft meanwhile
+            other = threading.Thread(target=redis_client.set, args=(key, f"{rev + 7}:"))
+            other.start()
+            other.join()
         return conversation, rev
 
     conversations.store.load = load_then_overtaken
