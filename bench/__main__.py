@@ -14,7 +14,7 @@ from bot.store.server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ["webhook", "round_trips", "memory", "notifications", "understanding"]
-BEFORE = "a934adf"  # the last commit before issue 13's understanding layer
+BEFORE = "28e0e58"  # the last commit before issue 15's lean hot path
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """python -m bench.profile [APP] [--messages N] [--cprofile FILE]: CPU per message, in one process
 (werkzeug's test client, no HTTP server), and in the Redis server — the figures behind the
-analysis in docs/benchmarks.md. APP: wxbot (default), echo or werobot. With --cprofile, the
-handler's work is run on the request thread so that one profile shows all of it."""
+analysis in docs/benchmarks.md. APP: wxbot (default), echo or werobot. The benchmark's steps call
+no bureau, so they run on the request thread anyway; with --cprofile, a step handed to a handler
+thread would be run on the request thread too, so that one profile shows all of it."""
 
 from __future__ import annotations
 

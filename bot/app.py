@@ -59,11 +59,15 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
                             reply_ttl=hook.reply_cache_ttl, lock_ttl=hook.user_lock_ttl,
                             queue_max=hook.user_queue_max, rate_limit=hook.user_rate_limit,
                             rate_window=hook.user_rate_window, fast_client=connect(settings.redis, timeout=0.2))
+    # The default router calls bot.store.session.calling_out() before anything that leaves the
+    # process, so its steps may be tried on the request thread; a route given here is not.
+    inline = route is None
     if route is None:
         route = default_router(settings, client, keys, binding, decisions)
     processor = Processor(ledger=ledger, codec=codec, queue_codec=QueueCodec(settings.conversation.secret_key),
                           route=route, send_text=wechat.send_text, threads=hook.handler_threads,
-                          needs_user_lock=needs_user_lock)
+                          needs_user_lock=needs_user_lock, inline=inline,
+                          inline_floor=4 * settings.redis.socket_timeout)
 
     app = Flask("wxbot")
     app.config["MAX_CONTENT_LENGTH"] = hook.max_body_bytes
@@ -111,6 +115,7 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     from bot.conversations.identities import Identities
     from bot.conversations.store import ConversationStore
     from bot.notify.records import NotificationRecords
+    from bot.store.session import calls_out, once_saved
     from handlers.conversation import Conversations
     from handlers.router import Router
 
@@ -118,8 +123,10 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     store = ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600)
     identities = Identities(client, keys, secret, days=settings.conversation.identity_days)
     guard = Guard(client, keys, settings.limits, identities.digest, binding)
-    conversations = Conversations(store, identities, run_effect=guard.run,
-                                  follow_up=decisions.follow_up, settings=settings,
-                                  count_milestones=metrics.flow_milestones)
+    # The bureau and the decisions leave the process: a step on the request thread hands over
+    # first; the milestones count once the message's draft is kept (bot/store/session.py).
+    conversations = Conversations(store, identities, run_effect=calls_out(guard.run),
+                                  follow_up=calls_out(decisions.follow_up), settings=settings,
+                                  count_milestones=once_saved(metrics.flow_milestones))
     return Router(conversations, NotificationRecords(client, keys))
 

@@ -84,6 +84,29 @@ def make_settings(redis_server: RedisServer) -> Callable[..., Settings]:
     return make
 
 
+@pytest.fixture(autouse=True)
+def no_redis_from_a_step_on_the_request_thread(monkeypatch: pytest.MonkeyPatch):
+    """Every test in this process: a step tried on the request thread (bot/webhook/processing.py)
+    sends nothing to Redis — whatever would, hands the step to a handler thread first (its only
+    Redis call is the reply's record, made after the step). The deadline's guarantee rests on it."""
+    from redis.connection import AbstractConnection
+
+    from bot.store import session
+
+    sent: list[str] = []
+    send = AbstractConnection.send_packed_command
+
+    def guarded(self, command, check_health=True):
+        current = session._current.get()   # the one place that checks from outside
+        if current is not None and current.inline:
+            sent.append(repr(command)[:120])
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", guarded)
+    yield
+    assert not sent, f"a step on the request thread sent Redis commands: {sent}"
+
+
 MODES = ["plaintext", "compatible", "safe"]
 
 

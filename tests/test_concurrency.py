@@ -13,6 +13,7 @@ import requests
 from bot.simulator.wechat_side import WeChatSide
 from bot.store.keys import Keys
 from flows import texts
+from flows.texts import apologies
 from tests.conftest import APPID, MODES
 from tests.support.apps import TRACE_KEY
 from tests.support.processes import Gunicorn, settings_env
@@ -115,7 +116,7 @@ def test_one_users_messages_are_worked_in_order_by_the_lock_holder_and_the_exces
     with ThreadPoolExecutor(5) as pool:
         list(pool.map(lambda i: post(i, 0.1 * i), range(5)))
     assert [replies[f"m{i}"] for i in range(4)] == [texts.HELP] * 4   # all in time, as passive replies
-    assert replies["m4"] == texts.TOO_MANY_WAITING
+    assert replies["m4"] == apologies.TOO_MANY_WAITING
 
     # Then one at a time, up to the rate window's limit (the limited one counts too).
     for i in range(5, RATE_LIMIT):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -80,3 +81,22 @@ def test_a_record_encrypted_with_another_key_starts_afresh(store, redis_client) 
     store.save("o_user", DRAFT, 0)
     rotated = ConversationStore(redis_client, Keys("wxbot", "wx_test"), Fernet.generate_key().decode(), ttl=60)
     assert rotated.load("o_user")[0] == IDLE
+
+
+def test_within_a_message_what_did_not_change_is_not_encrypted_again(store, redis_client) -> None:
+    """A step that leaves the draft's data as it was (上一步 at the first question, a re-prompt)
+    writes back the tokens it read; a part that changed is encrypted anew."""
+    from bot.conversations.store import parse_record
+    from bot.store.session import Session
+    paused = replace(DRAFT, flow="unbind", step="choose", data={"member": 2})
+    store.save("o_user", replace(DRAFT, paused=(paused,)), 0)
+    raw = redis_client.get("wxbot:wx_test:draft:o_user")
+    session = Session("o_user", *parse_record(raw), None, 0)   # as the admission reads it
+    loaded, rev = store.load("o_user", session)
+    tokens = lambda state: (json.loads(state)["data"], json.loads(state)["paused"][0]["data"])  # noqa: E731
+    store.save("o_user", replace(loaded, step="member_name", history=("relationship",)), rev, session)
+    assert tokens(session.draft.state) == tokens(raw.partition(b":")[2])
+    store.save("o_user", replace(loaded, data={**loaded.data, "relationship": "child"}), rev + 1, session)
+    data, paused_data = tokens(session.draft.state)
+    assert data != tokens(raw.partition(b":")[2])[0] and paused_data == tokens(raw.partition(b":")[2])[1]
+    assert store._decode(session.draft.state.encode()).data["relationship"] == "child"

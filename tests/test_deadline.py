@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from bot.app import create_app
-from flows import texts
+from flows.texts import apologies
 from handlers.reply import Text
 from tests.conftest import wait_for
 from tests.support.webhook import Webhook
@@ -108,7 +108,7 @@ def test_handler_that_crashes_gets_an_apology_not_an_error_page(make_settings, w
     def broken(inbound, session):
         raise RuntimeError("bug")
     webhook = Webhook(create_app(make_settings(aes=aes), route=broken), wechat_side)
-    assert webhook.say("你好")["Content"] == texts.ERROR
+    assert webhook.say("你好")["Content"] == apologies.ERROR
 
 
 def test_queued_messages_whose_turn_comes_after_the_deadline_are_answered_in_order_by_message(

@@ -223,3 +223,24 @@ def test_verifying_as_someone_else_mid_draft_does_not_hand_them_the_draft(chat_w
     son_id = binding.complete_verification(challenge.challenge_id, VerificationAnswer(openid="o_setup3", code=CODE)).person_id
     submitted = binding.applications(son_id).applications
     assert not submitted, (answers[-4:], [(a.relationship, a.member_masked_name) for a in submitted])
+
+
+def test_an_identity_read_before_still_lapses_on_its_day(redis_client) -> None:
+    """Identities are kept decrypted once read (every message reads one); the age check still
+    applies to each read, as decrypting would."""
+    from datetime import date
+
+    from bot.conversations.identities import Identities
+    from bot.store.keys import Keys
+    from tests.conftest import CONVERSATION_KEY
+    now = [1_700_000_000.0]
+    identities = Identities(redis_client, Keys("wxbot", "wx_test"), CONVERSATION_KEY, days=30, clock=lambda: now[0])
+    who = person("王建国")
+    identities.link("o_cached", {"person_id": "P1", "masked_name": "王*国", "masked_id_number": "1101**"},
+                    who.id_number, date(2023, 11, 14))
+    assert identities.get("o_cached")["person_id"] == "P1"
+    assert identities.get("o_cached")["person_id"] == "P1"   # from what was read before
+    now[0] += 30 * 24 * 3600 - 1
+    assert identities.get("o_cached") is not None
+    now[0] += 2
+    assert identities.get("o_cached") is None

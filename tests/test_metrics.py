@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.app import create_app
 from bot.simulator.wechat_side import WeChatSide
 from bot.store.server import RedisServer
-from flows import texts
+from flows.texts import apologies
 from handlers.reply import Text
 from tests.conftest import wait_for
 from tests.support.chat import CODE, idle_answer, verify_rows
@@ -114,7 +114,7 @@ def test_a_handler_error_and_redis_down_count_as_error_and_busy(make_settings, r
     settings = make_settings()
     failing = Webhook(create_app(settings, route=broken), WeChatSide(settings.wechat))
     counts = Counts(failing.app)
-    assert failing.say("你好", "o_err")["Content"] == texts.ERROR
+    assert failing.say("你好", "o_err")["Content"] == apologies.ERROR
     assert counts.delta("wxbot_webhook_requests_total", outcome="error", status="200") == 1
 
     server = RedisServer(tmp_path / "redis").start()
@@ -122,7 +122,7 @@ def test_a_handler_error_and_redis_down_count_as_error_and_busy(make_settings, r
         settings = make_settings(redis={"url": server.url})
         webhook = Webhook(create_app(settings, route=lambda inbound, session: Text("ok")), WeChatSide(settings.wechat))
         server.stop()
-        assert webhook.say("还在吗", "o_busy")["Content"] == texts.BUSY
+        assert webhook.say("还在吗", "o_busy")["Content"] == apologies.BUSY
     finally:
         server.cleanup()
     assert counts.delta("wxbot_webhook_requests_total", outcome="busy", status="200") == 1

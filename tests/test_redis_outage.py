@@ -7,7 +7,7 @@ import time
 from bot.app import create_app
 from bot.simulator.wechat_side import WeChatSide
 from bot.store.server import RedisServer
-from flows import texts
+from flows.texts import apologies
 from tests.support.chat import idle_answer
 from tests.support.webhook import Webhook
 
@@ -24,7 +24,7 @@ def test_redis_down_then_back(make_settings, wechat_side, aes, tmp_path) -> None
         started = time.monotonic()
         reply = webhook.say("还在吗")
         assert time.monotonic() - started < settings.webhook.reply_deadline
-        assert reply["Content"] == texts.BUSY
+        assert reply["Content"] == apologies.BUSY
         assert client.get("/healthz").status_code == 503
 
         server.start()
@@ -95,7 +95,7 @@ def test_a_lock_taken_by_redis_after_the_caller_gave_up_is_taken_back(make_setti
         # webhook's 1 s timeout (CLIENT PAUSE would drop it with the closed connection).
         os.kill(server.pid, signal.SIGSTOP)
         threading.Timer(1.5, os.kill, (server.pid, signal.SIGCONT)).start()
-        assert webhook.say("在吗")["Content"] == texts.BUSY
+        assert webhook.say("在吗")["Content"] == apologies.BUSY
         wait_for(lambda: observer.ping(), timeout=5)  # awake: the late script has run
         wait_for(lambda: not observer.exists(lock), timeout=2)
         started = time.monotonic()
@@ -128,7 +128,7 @@ def test_a_message_queued_by_redis_after_the_caller_gave_up_is_withdrawn(make_se
         observer.set(keys.user_lock("o_user"), "the previous message", px=30_000)
         os.kill(server.pid, signal.SIGSTOP)
         threading.Timer(1.5, os.kill, (server.pid, signal.SIGCONT)).start()
-        assert webhook.say("在吗")["Content"] == texts.BUSY
+        assert webhook.say("在吗")["Content"] == apologies.BUSY
         wait_for(lambda: observer.ping(), timeout=5)  # awake: the late script has run
         wait_for(lambda: not observer.exists(keys.user_queue("o_user")), timeout=2)
         assert observer.get(keys.user_lock("o_user")) == b"the previous message"   # not someone else's to release

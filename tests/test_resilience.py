@@ -24,6 +24,7 @@ from bot.simulator.wechat_side import WeChatSide
 from bot.webhook import ledger
 from flows import texts
 from flows.domain.identity import mask_id_number, mask_name
+from flows.texts import apologies
 from tests.conftest import wait_for
 from tests.support.redis_monitor import commands_sent
 from tests.support.stack import Stack, bind_rows, families, timed, verify_rows
@@ -126,7 +127,7 @@ def test_redis_down_every_message_gets_busy_in_time_and_the_service_recovers(sta
     back = time.monotonic()
 
     replies, times = [reply for reply, _ in answers], [elapsed for _, elapsed in answers]
-    assert replies == [texts.BUSY] * len(answers)
+    assert replies == [apologies.BUSY] * len(answers)
     assert max(times) < WECHAT_DEADLINE
     assert (health.status_code, health.json()) == (503, {"status": "degraded", "redis": "down"})
     assert health_time < WECHAT_DEADLINE
@@ -458,8 +459,8 @@ def test_one_user_flooding_while_the_bureau_is_slow_leaves_the_others_fast(stack
     finally:
         stack.slow_bureau(0)
 
-    too_fast = [i for i, (reply, _) in enumerate(results) if reply.startswith(texts.TOO_FAST.split("{")[0])]
-    too_many = [i for i, (reply, _) in enumerate(results) if reply == texts.TOO_MANY_WAITING]
+    too_fast = [i for i, (reply, _) in enumerate(results) if reply.startswith(apologies.TOO_FAST.split("{")[0])]
+    too_many = [i for i, (reply, _) in enumerate(results) if reply == apologies.TOO_MANY_WAITING]
     limited = too_fast + too_many
     admitted = [i for i in range(FLOOD) if i not in limited]
     inline = [i for i in admitted if results[i][0]]

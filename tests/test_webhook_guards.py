@@ -11,6 +11,7 @@ import requests
 
 from bot.app import create_app
 from bot.simulator.wechat_side import WeChatSide
+from flows.texts import apologies
 from handlers.reply import Text
 from tests.conftest import wait_for
 from tests.support.chat import idle_answer
@@ -122,13 +123,12 @@ def test_a_draft_saved_by_another_writer_first_is_a_polite_busy_not_a_bug(make_s
     # Two writers of one draft means a lock that expired under a slow handler: the later save is
     # refused (StaleConversation); the user is asked to say it again, and no traceback is logged.
     from bot.conversations.store import StaleConversation
-    from flows import texts
 
     def route(inbound, session):
         raise StaleConversation()
 
     settings = make_settings(log={"format": "json"})
     webhook = Webhook(create_app(settings, route=route), WeChatSide(settings.wechat))
-    assert webhook.say("绑定家人")["Content"] == texts.BUSY
+    assert webhook.say("绑定家人")["Content"] == apologies.BUSY
     output = "".join(capfd.readouterr())
     assert '"conversation_stale"' in output and "Traceback" not in output and "handler_failed" not in output

@@ -8,10 +8,13 @@ account can be told in the first."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -23,10 +26,11 @@ from cryptography.fernet import Fernet, InvalidToken
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
 from bot.store.notices import wait_for_user
-from bot.store.session import Session, of
+from bot.store.session import Session, calling_out, of
 from flows.domain.identity import normalise_id_number, parse_id_number
 
 DEFAULT_DAYS = 30
+OPENED = 4096   # identities kept decrypted per process (about 1 MB)
 
 
 @dataclass(frozen=True)
@@ -41,10 +45,14 @@ class Identities:
         self.redis, self.keys, self.clock = client, keys, clock
         self.ttl = days * 24 * 3600
         self.cipher = Fernet(secret_key.encode())
+        # Identities as decrypted, by token: a user's link is read with every message they send,
+        # and changes once a month at most.
+        self._opened = _Opened(OPENED)
         self._digest_key = hashlib.sha256(b"id-digest:" + secret_key.encode()).digest()
 
     def link(self, openid: str, person: dict[str, Any], id_number: str, today: date,
              session: Session | None = None) -> Linked:
+        calling_out()
         record = {"openid": openid, "verified_at": self.clock(),
                   "person_id": person["person_id"], "masked_name": person["masked_name"],
                   "masked_id_number": person["masked_id_number"],
@@ -56,6 +64,7 @@ class Identities:
         pipe.getset(self.keys.person_openid(record["id_digest"]), openid)
         pipe.expire(self.keys.person_openid(record["id_digest"]), self.ttl)
         _, before, _ = pipe.execute()
+        self._opened.put(token, dict(record))
         self._remember(session, openid, token)
         before = before.decode() if before else None
         still = before and before != openid and (self.get(before) or {}).get("person_id") == person["person_id"]
@@ -63,21 +72,38 @@ class Identities:
 
     def get(self, openid: str, session: Session | None = None) -> dict[str, Any] | None:
         records = of(session, openid)
-        token = records.identity if records else self.redis.get(self.keys.identity(openid))
+        if records:
+            token = records.identity
+        else:
+            calling_out()
+            token = self.redis.get(self.keys.identity(openid))
         if token is None:
             return None
-        try:
-            # The token's own (authenticated) time bounds its age, whatever the key's TTL says.
-            record = json.loads(self.cipher.decrypt_at_time(token, self.ttl, int(self.clock())))
-        except (InvalidToken, ValueError):
+        record = self._opened.get(token)
+        if record is None:
+            try:
+                # The token's own (authenticated) time bounds its age, whatever the key's TTL says.
+                record = json.loads(self.cipher.decrypt_at_time(token, self.ttl, int(self.clock())))
+            except (InvalidToken, ValueError):
+                return None
+            self._opened.put(token, record)
+        elif not self._fresh(token):
             return None
         if record.get("openid") != openid:
             # Another openid's link, copied here (or one written before links named their openid).
             log.warning("identity_link_refused", user_ref=user_ref(openid))
             return None
-        return record
+        return dict(record)
+
+    def _fresh(self, token: bytes) -> bool:
+        """The age check decrypt_at_time makes, for a token opened before (Fernet's timestamp:
+        bytes 1–8 of the decoded token; up to 60 s ahead of this clock is tolerated)."""
+        stamp = int.from_bytes(base64.urlsafe_b64decode(token[:12])[1:9], "big")
+        now = int(self.clock())
+        return stamp + self.ttl >= now and stamp <= now + 60
 
     def unlink(self, openid: str, session: Session | None = None) -> None:
+        calling_out()
         record = self.get(openid, session)
         self.redis.delete(self.keys.identity(openid))
         if record:   # the person's newest account is no longer this one
@@ -88,6 +114,7 @@ class Identities:
 
     def tell(self, openid: str, text: str) -> None:
         """A notice shown in front of the user's next reply (with the parked notifications)."""
+        calling_out()
         wait_for_user(self.redis, self.keys, openid, text, self.ttl)
 
     @staticmethod
@@ -99,3 +126,24 @@ class Identities:
     def digest(self, id_number: str) -> str:
         """Recognises the same ID number again without keeping the number."""
         return hmac.new(self._digest_key, normalise_id_number(id_number).encode(), hashlib.sha256).hexdigest()
+
+
+class _Opened:
+    """A bounded map token -> decrypted record, least recently used out first."""
+
+    def __init__(self, size: int) -> None:
+        self._size, self._items = size, OrderedDict[bytes, dict[str, Any]]()
+        self._lock = threading.Lock()
+
+    def get(self, token: bytes) -> dict[str, Any] | None:
+        with self._lock:
+            record = self._items.get(token)
+            if record is not None:
+                self._items.move_to_end(token)
+            return record
+
+    def put(self, token: bytes, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[token] = record
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)

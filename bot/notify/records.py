@@ -13,7 +13,7 @@ import redis
 from bot import metrics
 from bot.store.keys import Keys
 from bot.store.notices import wait_for_user
-from bot.store.session import Session, of
+from bot.store.session import Session, calling_out, of
 
 RECORD_TTL = 90 * 24 * 3600
 
@@ -71,6 +71,7 @@ class NotificationRecords:
         records = of(session, openid)
         if records and not records.waiting_notices:
             return []  # known from the message's admission: nothing waits, no need to ask
+        calling_out()
         key = self.keys.pending_notices(openid)
         pipe = self.redis.pipeline()
         pipe.lrange(key, 0, -1)

@@ -17,9 +17,10 @@ answer; the request at its deadline takes the reply if it came, else marks the r
 (GIVE_UP). Both are scripts, so exactly one of the two answers.
 
 The ledger also carries the user's side of a message, so that a step in a conversation costs
-three Redis round trips: `admit` claims the delivery and, in the same script, counts the user's
-rate window, takes the user's lock and reads their records (bot/store/session.py); the
-conversation's save is the second; `finish` records the reply and releases the lock. When the
+two Redis round trips: `admit` claims the delivery and, in the same script, counts the user's
+rate window, takes the user's lock and reads their records (bot/store/session.py); `finish`
+writes the draft the message left in its session (revision-checked), records the reply and
+releases the lock. When the
 lock is held by the user's previous message, `admit` puts this one in the user's queue instead
 (or refuses it: the rate window or the queue is full), and the holder's `finish` hands the lock
 straight to the next queued message, read with its records: one user's messages are worked one at
@@ -38,7 +39,7 @@ from redis.commands.core import Script
 
 from bot.conversations.store import parse_record
 from bot.store.keys import Keys
-from bot.store.session import Session
+from bot.store.session import DraftWrite, Session
 
 # The user's keys, from KEYS[o+1]: lock, conversation, identity, waiting notices, queue, rate
 # window, this call's token's retraction.
@@ -48,8 +49,9 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 local function with_records(o, result)
-  table.insert(result, redis.call('GET', KEYS[o+2]) or '')
-  table.insert(result, redis.call('GET', KEYS[o+3]) or '')
+  local records = redis.call('MGET', KEYS[o+2], KEYS[o+3])
+  table.insert(result, records[1] or '')
+  table.insert(result, records[2] or '')
   table.insert(result, redis.call('LLEN', KEYS[o+4]))
   return result
 end
@@ -73,23 +75,25 @@ end
 # or a place in the queue (the lock held), or refused (over the rate or the queue's length).
 # A retracted token (its caller gave up waiting for Redis) takes nothing.
 _ADMIT = _USER + """
-local seen = redis.call('GET', KEYS[1])
-if seen and seen ~= ARGV[1] then return {'forged'} end
-if not seen then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
-local record = redis.call('HMGET', KEYS[2], 'status', 'body')
-if record[1] then return {record[1], record[2] or ''} end
-redis.call('HSET', KEYS[2], 'status', 'pending')
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return {'forged'}
+end
+if redis.call('HSETNX', KEYS[2], 'status', 'pending') == 0 then
+  local record = redis.call('HMGET', KEYS[2], 'status', 'body')
+  return {record[1], record[2] or ''}
+end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 if ARGV[4] == '' then return {'new'} end
 if redis.call('EXISTS', KEYS[9]) == 1 then return {'new', 'retracted'} end
 local count = redis.call('INCR', KEYS[8])
 if count == 1 then redis.call('PEXPIRE', KEYS[8], ARGV[11]) end
 if count > tonumber(ARGV[10]) then return {'new', 'limited', 'rate', redis.call('PTTL', KEYS[8])} end
-local free = redis.call('EXISTS', KEYS[3]) == 0
 local waiting = redis.call('LLEN', KEYS[7])
-if free and waiting == 0 then
-  redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[5])
-  return with_records(2, {'new', 'locked'})
+local free = false
+if waiting == 0 then
+  if redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then return with_records(2, {'new', 'locked'}) end
+else
+  free = redis.call('EXISTS', KEYS[3]) == 0
 end
 if not free and waiting >= tonumber(ARGV[8]) then return {'new', 'limited', 'queue', 0} end
 redis.call('RPUSH', KEYS[7], ARGV[4] .. '|' .. ARGV[6])
@@ -117,12 +121,22 @@ return {'queued'}
 """
 
 # KEYS: delivery, then the user's keys. ARGV: reply body, reply ttl (s), lock token ('' when none
-# held), queued ('1': its request waits on the record), lock ttl (ms), queue ttl (ms).
-# Returns {late, lock expired[, 'work', next entry, records]}: late = 1 when a queued delivery's
+# held), queued ('1': its request waits on the record), lock ttl (ms), queue ttl (ms), then the
+# draft the message leaves: the revision it was read at ('' : none to write), its new revision,
+# its state ('' clears it) and ttl (s).
+# Returns {-1} when the draft was changed by another writer since it was read (a holder whose
+# lock had expired): nothing is written, nothing released; the caller records another reply.
+# Else {late, lock expired[, 'work', next entry, records]}: late = 1 when a queued delivery's
 # request no longer waits (it gave up, or its time is over): `success` is recorded and the caller
 # sends the answer. The lock goes to the user's next queued message, if any, else is released;
 # one taken over by another holder (this one outlived it) is left alone, with the queue.
 _FINISH = _USER + """
+if ARGV[7] ~= '' then
+  local current = redis.call('GET', KEYS[3])
+  local rev = current and tonumber(string.match(current, '^(%d+):')) or 0
+  if rev ~= tonumber(ARGV[7]) then return {-1} end
+  redis.call('SET', KEYS[3], ARGV[8] .. ':' .. ARGV[9], 'EX', ARGV[10])
+end
 local late = 0
 if ARGV[4] == '1' then
   local record = redis.call('HMGET', KEYS[1], 'status', 'until')
@@ -197,6 +211,7 @@ class Finished:
     late: bool                # a queued message's request had stopped waiting: send the answer
     lock_expired: bool = False  # the handler outlived the user's lock
     work: Work | None = None  # the user's next queued message, the lock kept for it
+    stale: bool = False       # the draft was changed by another writer: nothing was recorded
 
 
 class DeliveryLedger:
@@ -266,14 +281,20 @@ class DeliveryLedger:
         return status, "", None
 
     def finish(self, delivery_key: str, body: str, openid: str | None = None, lock_token: str | None = None,
-               queued: bool = False) -> Finished:
-        """Record the reply (for a `queued` delivery, only if its request still waits) and pass the
-        user's lock to their next queued message, or release it."""
+               queued: bool = False, draft: DraftWrite | None = None) -> Finished:
+        """Write the message's `draft` unless another writer changed it since it was read (then
+        nothing at all is done: `stale`); record the reply (for a `queued` delivery, only if its
+        request still waits) and pass the user's lock to their next queued message, or release it."""
         held = bool(openid and lock_token)
+        if draft is not None and not held:
+            raise ValueError("a draft is written under the user's lock")
         keys = [delivery_key, *(self._user_keys(openid, lock_token) if held else [""] * 7)]
         args = [body, self.reply_ttl, lock_token if held else "", "1" if queued else "0", self.lock_ttl * 1000,
-                self.queue_ttl * 1000]
+                self.queue_ttl * 1000, *((draft.expected_rev, draft.rev, draft.state, draft.ttl) if draft
+                                         else ("", "", "", ""))]
         result = self._attempt(self._finish, openid, lock_token if held else "", keys, args)
+        if result[0] == -1:
+            return Finished(late=False, stale=True)
         late, expired = bool(result[0]), bool(result[1])
         return Finished(late, expired, _work(openid, lock_token, result[2:]) if len(result) > 2 else None)
 

@@ -1,11 +1,21 @@
 """Process one admitted delivery: the user's lock, the handler, the reply — within the deadline.
 
-The handler runs on a worker thread. The request thread waits for it until shortly before the
-deadline; if it is not done by then the request answers `success`, and when the handler finishes
-its answer is sent as a customer-service message instead. Which of the two happens is decided
-in this process, under one lock (`Handoff`), so it needs no Redis call at the deadline: a slow
-Redis cannot push the reply past WeChat's 5 seconds, nor lose the answer. The Redis ledger only
-tells WeChat's retries, in whatever process they land, what the first copy did.
+A step that can only answer from memory runs on the request thread (`_inline`): the user's
+records came with the admission, the draft it leaves is written by the reply's record, and
+nothing else leaves the process. Which steps those are is not guessed beforehand: the attempt
+runs, and whatever would leave the process — the binding service, Redis beyond the message's
+session — stops it first (bot/store/session.py `calling_out` raises `HandOver`). Nothing of the
+attempt has left the process then, so it is dropped, and the message is handled again from the
+records as admitted, on a handler thread. A message with notices waiting (they are read from
+Redis) goes to a handler thread at once; so does every message when too little of the deadline
+is left for the reply's record at its slowest (`inline_floor`: Redis' timeouts).
+
+On a handler thread, the request thread waits for it until shortly before the deadline; if it is
+not done by then the request answers `success`, and when the handler finishes its answer is sent
+as a customer-service message instead. Which of the two happens is decided in this process,
+under one lock (`Handoff`), so it needs no Redis call at the deadline: a slow Redis or bureau
+cannot push the reply past WeChat's 5 seconds, nor lose the answer. The Redis ledger only tells
+WeChat's retries, in whatever process they land, what the first copy did.
 
 A message that arrives while the user's previous one holds their lock waits in the user's queue
 (ledger.py); the handler thread that holds the lock processes the queued messages one after the
@@ -28,13 +38,13 @@ import redis
 from bot import metrics
 from bot.conversations.store import StaleConversation
 from bot.logs import log, user_ref
-from bot.store.session import Session
+from bot.store.session import HandOver, Session, done_handling, handling
 from bot.webhook.envelope import Envelope, EnvelopeCodec
 from bot.webhook.inbound import parse_inbound
 from bot.webhook.ledger import Admission, DeliveryLedger, Finished, Work
-from bot.webhook.queued import QueueCodec, QueuedMessage
+from bot.webhook.queued import QueueCodec
 from bot.webhook.replies import render
-from flows import texts
+from flows.texts import apologies
 from handlers.inbound import Inbound
 from handlers.reply import NoReply, Reply, Text
 
@@ -47,14 +57,20 @@ SendText = Callable[[str, str], None]  # (openid, content)
 SAFETY_MARGIN = 0.3
 
 
-_OUTCOMES = {Text(texts.BUSY): "busy", Text(texts.ERROR): "error"}  # what the user got, for metrics
-
-
 @dataclass
 class UserLock:
     """The user's lock for one message (None: not held) and the records read under it."""
     token: str | None
     records: Session | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the user gets: the reply, its body as sent (rendered, sealed), and what it is, for
+    the metrics: reply | busy (系统繁忙: Redis, or the draft changed under the message) | error."""
+    reply: Reply
+    body: str
+    outcome: str = "reply"
 
 
 @dataclass
@@ -93,6 +109,13 @@ class Processor:
     send_text: SendText
     threads: int
     needs_user_lock: Callable[[Inbound], bool] = lambda inbound: True
+    # The route calls bot.store.session.calling_out() before anything that leaves the process, so
+    # that its steps may be tried on the request thread (a route that does not, never is).
+    inline: bool = False
+    # The longest the reply's record may take on the request thread (a health check, the call and
+    # one reconnect, each within Redis' socket timeout): with less of the deadline left after the
+    # admission, the step goes to a handler thread.
+    inline_floor: float = 4.0
 
     def __post_init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
@@ -113,15 +136,20 @@ class Processor:
     def reply_within(self, inbound: Inbound, envelope: Envelope, admission: Admission,
                      budget: float) -> tuple[str, str]:
         """The body to answer with, and what it is (reply | busy | error | limited | success)."""
+        deadline = time.monotonic() + budget - SAFETY_MARGIN
         if admission.limited:
             return self._limited(inbound, envelope, admission)
         if admission.queued:
             if admission.work is not None:
                 self.pool.submit(self._work, admission.work)
             return self._await(inbound, admission.delivery_key, budget)
+        if self._fits_inline(admission, budget):
+            answered = self._inline(inbound, envelope, admission)
+            if answered is not None:
+                return answered
         handoff = Handoff()
         self.pool.submit(self._process, inbound, envelope, admission, handoff)
-        if handoff.done.wait(timeout=max(0.0, budget - SAFETY_MARGIN)):
+        if handoff.done.wait(timeout=max(0.0, deadline - time.monotonic())):
             return handoff.body, handoff.outcome
         body = handoff.abandon()
         if body is not None:
@@ -133,11 +161,31 @@ class Processor:
             pass  # the answer is on its way by customer-service message all the same
         return "success", "success"
 
+    def _fits_inline(self, admission: Admission, budget: float) -> bool:
+        records = admission.records
+        return (self.inline and admission.lock_token is not None and records is not None
+                and not records.waiting_notices and budget - SAFETY_MARGIN >= self.inline_floor)
+
+    def _inline(self, inbound: Inbound, envelope: Envelope, admission: Admission) -> tuple[str, str] | None:
+        """The step on the request thread; None when it was handed over before anything left
+        the process (the admitted records are untouched: the attempt worked on a copy)."""
+        started = time.monotonic()
+        lock = UserLock(admission.lock_token, admission.records.attempt())
+        try:
+            answer = self._answer(inbound, envelope, lock)
+        except HandOver:
+            return None
+        answer, finished = self._record(inbound, envelope, admission.delivery_key, lock, answer)
+        self._processed(inbound, started)
+        if finished is not None and finished.work is not None:
+            self.pool.submit(self._work, finished.work)   # the user's next messages: a handler thread's
+        return answer.body, answer.outcome
+
     def _limited(self, inbound: Inbound, envelope: Envelope, admission: Admission) -> tuple[str, str]:
         """Over the user's rate or queue: not processed; the reply says so, and when to send again.
         It is the delivery's reply, for WeChat's retries too."""
-        text = (texts.TOO_FAST.format(seconds=admission.retry_after) if admission.limited == "rate"
-                else texts.TOO_MANY_WAITING)
+        text = (apologies.TOO_FAST.format(seconds=admission.retry_after) if admission.limited == "rate"
+                else apologies.TOO_MANY_WAITING)
         body = self.codec.seal(render(Text(text), inbound), envelope)
         log.info("user_limited", user_ref=user_ref(inbound.openid), reason=admission.limited)
         metrics.user_limited(admission.limited)
@@ -183,28 +231,50 @@ class Processor:
     def _process(self, inbound: Inbound, envelope: Envelope, admission: Admission, handoff: Handoff) -> str:
         started = time.monotonic()
         lock = UserLock(admission.lock_token, admission.records)
-        reply, body = self._answer(inbound, envelope, lock)
-        outcome = _OUTCOMES.get(reply, "reply")
+        answer = self._answer(inbound, envelope, lock)
         # All this thread's Redis work and logging come before the request is woken: the two
         # threads then never run at once, which would cost both of them GIL hand-overs.
-        recorded = "success" if handoff.abandoned else body  # a hint; settled below if it changes
-        finished = None
+        abandoned = handoff.abandoned   # a hint; settled below if it changes
+        answer, finished = self._record(inbound, envelope, admission.delivery_key, lock, answer, abandoned)
+        self._processed(inbound, started)
+        if not handoff.deliver(answer.body, answer.outcome):
+            self._answer_late(inbound, admission, answer.reply, recorded_success=abandoned)
+        if finished is not None and finished.work is not None:
+            self._drain(finished.work)   # the user's messages that queued up meanwhile, in order
+        return answer.body
+
+    def _record(self, inbound: Inbound, envelope: Envelope, delivery_key: str, lock: UserLock, answer: Answer,
+                abandoned: bool = False, queued: bool = False) -> tuple[Answer, Finished | None]:
+        """The reply's record: with the draft the message left (revision-checked), and the lock's
+        release or hand-over to the user's next queued message. A draft that another writer
+        changed since the admission read it (a holder whose lock had expired) is not written:
+        nothing of this message is kept, and the user is asked to say it again (系统繁忙). None
+        for the record when Redis failed."""
+        session = lock.records
+        draft = session.draft if session is not None else None
         try:
-            # The reply's record and the lock's release (or hand-over to the user's next queued
-            # message) travel together.
-            finished = self.ledger.finish(admission.delivery_key, recorded, inbound.openid, lock.token)
-            if finished.lock_expired:
-                log.warning("user_lock_expired", user_ref=user_ref(inbound.openid))
+            finished = self.ledger.finish(delivery_key, "success" if abandoned else answer.body, inbound.openid,
+                                          lock.token, queued=queued, draft=draft)
+            if finished.stale:
+                log.warning("conversation_stale", user_ref=user_ref(inbound.openid))
+                answer = self._apology(inbound, envelope, apologies.BUSY, "busy")
+                finished = self.ledger.finish(delivery_key, "success" if abandoned else answer.body, inbound.openid,
+                                              lock.token, queued=queued)
+            elif session is not None:
+                session.saved()
         except redis.RedisError:
             # The lock is taken back when Redis answers; the retries find the delivery pending, then expired.
             log.warning("ledger_unavailable", user_ref=user_ref(inbound.openid))
+            if draft is not None:   # whether the step was kept is unknown: the user says it again
+                answer = self._apology(inbound, envelope, apologies.BUSY, "busy")
+            return answer, None
+        if finished.lock_expired:
+            log.warning("user_lock_expired", user_ref=user_ref(inbound.openid))
+        return answer, finished
+
+    def _processed(self, inbound: Inbound, started: float, **extra: float) -> None:
         log.info("processed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type,
-                 wx_event=inbound.event or None, duration_ms=round((time.monotonic() - started) * 1000, 1))
-        if not handoff.deliver(body, outcome):
-            self._answer_late(inbound, admission, reply, recorded)
-        if finished is not None and finished.work is not None:
-            self._drain(finished.work)   # the user's messages that queued up meanwhile, in order
-        return body
+                 wx_event=inbound.event or None, duration_ms=round((time.monotonic() - started) * 1000, 1), **extra)
 
     @metrics.HANDLERS_BUSY.track_inprogress()
     def _work(self, work: Work) -> None:
@@ -227,42 +297,41 @@ class Processor:
         metrics.queue_waited(waited)
         if message.envelope is None:   # sealed with another key (rotated meanwhile): skipped
             log.warning("queued_message_unreadable", user_ref=user_ref(work.openid))
-            return self._finish_queued(work, message, "success", None, None)
+            try:
+                finished = self.ledger.finish(message.delivery_key, "success", work.openid, work.lock_token,
+                                              queued=True)
+            except redis.RedisError:
+                log.warning("ledger_unavailable", user_ref=user_ref(work.openid))
+                return None
+            return finished.work
         inbound = parse_inbound(message.envelope.xml)   # it was parsed once already, at admission: no Rejected
-        reply, body = self._answer(inbound, message.envelope, UserLock(work.lock_token, work.records))
-        log.info("processed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type,
-                 wx_event=inbound.event or None, duration_ms=round((time.monotonic() - started) * 1000, 1),
-                 waited_ms=round(waited * 1000, 1))
-        return self._finish_queued(work, message, body, inbound, reply)
-
-    def _finish_queued(self, work: Work, message: QueuedMessage, body: str, inbound: Inbound | None,
-                       reply: Reply | None) -> Work | None:
-        try:
-            finished = self.ledger.finish(message.delivery_key, body, work.openid, work.lock_token, queued=True)
-        except redis.RedisError:
-            # Whether its request got the reply is unknown: better twice than never. The lock is
-            # taken back when Redis answers, and the queue by the user's next message.
-            log.warning("ledger_unavailable", user_ref=user_ref(work.openid))
-            finished = Finished(late=True)
-        if finished.lock_expired:
-            log.warning("user_lock_expired", user_ref=user_ref(work.openid))
-        if finished.late and isinstance(reply, Text):
-            self._send_late(inbound, reply)
+        lock = UserLock(work.lock_token, work.records)
+        answer = self._answer(inbound, message.envelope, lock)
+        answer, finished = self._record(inbound, message.envelope, message.delivery_key, lock, answer, queued=True)
+        self._processed(inbound, started, waited_ms=round(waited * 1000, 1))
+        # Redis failed: whether its request got the reply is unknown; better twice than never. The
+        # lock is taken back when Redis answers, and the queue by the user's next message.
+        finished = finished or Finished(late=True)
+        if finished.late and isinstance(answer.reply, Text):
+            self._send_late(inbound, answer.reply)
         return finished.work
 
-    def _answer(self, inbound: Inbound, envelope: Envelope, lock: UserLock) -> tuple[Reply, str]:
+    def _answer(self, inbound: Inbound, envelope: Envelope, lock: UserLock) -> Answer:
         try:
-            reply = self._handle(inbound, lock)
-            return reply, self.codec.seal(render(reply, inbound), envelope)
+            reply, outcome = self._handle(inbound, lock)
+            return Answer(reply, self.codec.seal(render(reply, inbound), envelope), outcome)
         except Exception:  # noqa: BLE001 - rendering failed: still answer, never leave the request hanging
             log.exception("render_failed", user_ref=user_ref(inbound.openid))
-            reply = Text(texts.ERROR)
-            return reply, self.codec.seal(render(reply, inbound), envelope)
+            return self._apology(inbound, envelope, apologies.ERROR, "error")
 
-    def _answer_late(self, inbound: Inbound, admission: Admission, reply: Reply, recorded: str) -> None:
+    def _apology(self, inbound: Inbound, envelope: Envelope, text: str, outcome: str) -> Answer:
+        reply = Text(text)
+        return Answer(reply, self.codec.seal(render(reply, inbound), envelope), outcome)
+
+    def _answer_late(self, inbound: Inbound, admission: Admission, reply: Reply, recorded_success: bool) -> None:
         """The request answered `success` at its deadline: WeChat's retries must get `success`
         too, and the answer goes out as a customer-service message."""
-        if recorded != "success":
+        if not recorded_success:
             try:
                 self.ledger.finish(admission.delivery_key, "success")
             except redis.RedisError:
@@ -270,25 +339,29 @@ class Processor:
         if isinstance(reply, Text):
             self._send_late(inbound, reply)
 
-    def _handle(self, inbound: Inbound, lock: UserLock) -> Reply:
+    def _handle(self, inbound: Inbound, lock: UserLock) -> tuple[Reply, str]:
+        """The reply, and what it is (reply | busy | error)."""
         if lock.token is None:
             # The message needs no lock (decided once, at admission): nobody's conversation.
-            return self._unlocked(inbound)
+            return self._unlocked(inbound), "reply"
+        current = handling(lock.records)
         try:
             # Under the user's lock, taken at admission or handed over by their previous message;
             # it expires by itself, so a crashed worker blocks the user no longer than its TTL.
-            return self.route(inbound, lock.records)
+            return self.route(inbound, lock.records), "reply"
         except redis.RedisError:
             log.warning("handler_unavailable", user_ref=user_ref(inbound.openid), exc_info=True)
-            return Text(texts.BUSY)
+            return Text(apologies.BUSY), "busy"
         except StaleConversation:
             # Another writer saved the draft first (its lock had expired): nothing of this message
             # was kept; the user says it again.
             log.warning("conversation_stale", user_ref=user_ref(inbound.openid))
-            return Text(texts.BUSY)
+            return Text(apologies.BUSY), "busy"
         except Exception:  # noqa: BLE001 - the user must get an answer whatever a handler does
             log.exception("handler_failed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
-            return Text(texts.ERROR)
+            return Text(apologies.ERROR), "error"
+        finally:
+            done_handling(current)
 
     def _unlocked(self, inbound: Inbound) -> Reply:
         try:

@@ -15,7 +15,7 @@ from bot.webhook.envelope import Envelope, EnvelopeCodec, Rejected
 from bot.webhook.inbound import parse_inbound
 from bot.webhook.processing import SAFETY_MARGIN
 from bot.webhook.replies import render
-from flows import texts
+from flows.texts import apologies
 from handlers.inbound import Inbound
 from handlers.reply import Text
 
@@ -85,10 +85,10 @@ def receive() -> Response:
         log.debug("delivery", status=admission.status, user_ref=user_ref(inbound.openid))
     except redis.RedisError:
         log.warning("redis_unavailable", path="/wechat")
-        reply, outcome = _apology(bot.codec, inbound, envelope, texts.BUSY), "busy"
+        reply, outcome = _apology(bot.codec, inbound, envelope, apologies.BUSY), "busy"
     except Exception:  # noqa: BLE001 - an error page would show the user "无法提供服务"
         log.exception("webhook_failed", user_ref=user_ref(inbound.openid))
-        reply, outcome = _apology(bot.codec, inbound, envelope, texts.ERROR), "error"
+        reply, outcome = _apology(bot.codec, inbound, envelope, apologies.ERROR), "error"
     metrics.request_answered("success" if reply == "success" else outcome, time.monotonic() - started)
     return Response(reply, mimetype="application/xml" if reply != "success" else "text/plain")
 

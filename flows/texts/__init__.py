@@ -6,9 +6,6 @@ every flow shares, small talk, the Q&A's menu. Beside it, a module per place wor
 each flow's, the answers several flows ask for, the bureau's refusals, relationships, the webhook's
 apologies, the menu's buttons, the notifications, and the policy Q&A (faq.toml)."""
 
-# The webhook's apologies, read as texts.BUSY, texts.ERROR … by bot/webhook/ while its import is
-# `from flows import texts`; once it is `from flows.texts import apologies as texts`, this line goes.
-from flows.texts.apologies import BUSY, ERROR, TOO_FAST, TOO_MANY_WAITING  # noqa: F401 - re-exported
 
 WELCOME = (
     "您好，欢迎关注职工医保家庭共济服务！\n"

@@ -28,8 +28,8 @@ from bot.simulator.wechat_side import WeChatSide
 from bot.webhook.envelope import parse_xml
 from bot.webhook.replies import cdata_safe
 from bot.webhook.signing import wechat_signature
-from flows import texts
 from flows.domain.identity import _CHECK, _WEIGHTS
+from flows.texts import apologies
 from handlers.router import CLICK_ANSWERS
 from tests.support.binding import ROSTER
 from tests.support.chat import CLICK_KEYS, START_WORDS
@@ -452,7 +452,7 @@ class Endpoint:
         content = answer.fields.get("Content") or ""
         assert content.strip(), answer.fields
         assert len(content.encode()) <= 2048, "over WeChat's limit for a text reply"
-        assert texts.ERROR not in content and texts.BUSY not in content, content
+        assert apologies.ERROR not in content and apologies.BUSY not in content, content
         assert not ID_NUMBER.search(content), f"an ID number unmasked: {content!r}"
         return answer
 
