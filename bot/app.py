@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
                             reply_ttl=hook.reply_cache_ttl, lock_ttl=hook.user_lock_ttl,
                             queue_max=hook.user_queue_max, rate_limit=hook.user_rate_limit,
                             rate_window=hook.user_rate_window, fast_client=connect(settings.redis, timeout=0.2))
-    # The default router calls bot.store.session.calling_out() before anything that leaves the
+    # The default router calls bot.store.session.calling_out(session) before anything that leaves the
     # process, so its steps may be tried on the request thread; a route given here is not.
     inline = route is None
     if route is None:

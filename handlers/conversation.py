@@ -25,7 +25,7 @@ class Conversations:
     run_effect: RunEffect           # the binding service, within the bot's limits (bot/binding/guard.py)
     follow_up: FollowUp             # a submission's decision to wait for, an unbinding's to record
     settings: Settings
-    count_milestones: CountMilestones = lambda milestones: None
+    count_milestones: CountMilestones = lambda milestones, session=None: None
     clock: Callable[[], float] = time.time
 
     def handle(self, openid: str, event: Event | None = None, start: str | None = None,
@@ -37,19 +37,19 @@ class Conversations:
         identity = self.identities.get(openid, session)  # read once per message; replaced when verification links it
         ctx = self._context(identity, now)
         if start is not None:
-            outcome = self._run(openid, identity, conv, Start(start, ENGINE.start_data(start, None, ctx)), ctx)
+            outcome = self._run(openid, identity, conv, Start(start, ENGINE.start_data(start, None, ctx)), ctx, session)
         elif conv.active and now - conv.updated_at > self.settings.conversation.idle_minutes * 60 \
                 and conv.confirming in (None, "clarify"):
             outcome = ENGINE.ask_to_resume(conv)
         else:
-            outcome = self._run(openid, identity, conv, event, ctx)
+            outcome = self._run(openid, identity, conv, event, ctx, session)
         outcome = self._hand_over(openid, outcome, now, session)
         conversation = outcome.conversation
         if conversation.active:
             conversation = replace(conversation, updated_at=now)
         if conversation != conv:   # small talk and answers outside any flow change nothing: no write
             self.store.save(openid, conversation, rev, session)
-        self.count_milestones(outcome.milestones)  # counted once saved: a stale save counts nothing
+        self.count_milestones(outcome.milestones, session=session)  # once saved: a stale save counts nothing
         return list(outcome.replies)
 
     def forget(self, openid: str, session: Session | None = None) -> None:
@@ -66,13 +66,13 @@ class Conversations:
 
     # -- internals ---------------------------------------------------------------------------
     def _run(self, openid: str, identity: dict[str, Any] | None, conv: Conversation, event: Event,
-             ctx: Context) -> Outcome:
+             ctx: Context, session: Session | None) -> Outcome:
         """The engine on one event, its effects run through the binding service within the bot's
         limits; what an effect leaves to follow up on (a decision to wait for) is noted at once."""
         def perform(effect: Effect) -> EffectDone:
-            done = self.run_effect(effect, openid, identity["person_id"] if identity else None)
+            done = self.run_effect(effect, openid, identity["person_id"] if identity else None, session=session)
             if done.ok:
-                self.follow_up(openid, effect.name, done.value, ctx.now)
+                self.follow_up(openid, effect.name, done.value, ctx.now, session=session)
             return done
         return ENGINE.run(conv, event, ctx, perform)
 
@@ -87,7 +87,7 @@ class Conversations:
                 return outcome
             started = Start(then, result.get("then_data") or {})
             return outcome.followed_by(
-                self._run(openid, identity, outcome.conversation, started, self._context(identity, now)))
+                self._run(openid, identity, outcome.conversation, started, self._context(identity, now), session))
         if outcome.finished and result.get("forget_identity"):
             self.identities.unlink(openid, session)
         return outcome
@@ -98,7 +98,7 @@ class Conversations:
         if linked.elsewhere:
             # The person is now linked from a second WeChat account: the first one hears of it.
             self.identities.tell(linked.elsewhere, texts.LINKED_ELSEWHERE.format(
-                name=linked.record["masked_name"], at=here.strftime(texts.DAY_AND_TIME)))
+                name=linked.record["masked_name"], at=here.strftime(texts.DAY_AND_TIME)), session)
         return linked.record
 
     def _context(self, identity: dict[str, Any] | None, now: float) -> Context:

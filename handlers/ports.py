@@ -6,7 +6,7 @@ Dependencies run one way, bot → handlers → flows (import-linter checks it in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -38,7 +38,7 @@ class IdentityStore(Protocol):
     def link(self, openid: str, person: dict[str, Any], id_number: str, today: date,
              session: Session | None = None) -> Linked: ...
     def unlink(self, openid: str, session: Session | None = None) -> None: ...
-    def tell(self, openid: str, text: str) -> None: ...
+    def tell(self, openid: str, text: str, session: Session | None = None) -> None: ...
     def digest(self, id_number: str) -> str: ...
 
 
@@ -69,9 +69,15 @@ class Settings(Protocol):
     menu: Menu
 
 
-# (effect, openid, person id) -> its outcome: the binding service, within the bot's limits.
-RunEffect = Callable[[Effect, str, str | None], EffectDone]
-# (openid, effect, its value, now): what the bot must follow up on (a decision to wait for).
-FollowUp = Callable[[str, str, dict[str, Any], float], None]
-# The milestones of one message, once its conversation is saved (the metrics).
-CountMilestones = Callable[[Iterable[Milestone]], None]
+class RunEffect(Protocol):
+    """An effect's outcome: the binding service, within the bot's limits. `session`: the message's
+    (a step tried on the request thread is handed over before the call leaves the process)."""
+    def __call__(self, effect: Effect, openid: str, person_id: str | None, *,
+                 session: Session | None = None) -> EffectDone: ...
+class FollowUp(Protocol):
+    """What the bot must follow up on after an effect (a decision to wait for)."""
+    def __call__(self, openid: str, effect: str, value: dict[str, Any], now: float, *,
+                 session: Session | None = None) -> None: ...
+class CountMilestones(Protocol):
+    """The milestones of one message, counted once its conversation is saved (the metrics)."""
+    def __call__(self, milestones: Iterable[Milestone], *, session: Session | None = None) -> None: ...

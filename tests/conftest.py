@@ -89,20 +89,30 @@ def no_redis_from_a_step_on_the_request_thread(monkeypatch: pytest.MonkeyPatch):
     """Every test in this process: a step tried on the request thread (bot/webhook/processing.py)
     sends nothing to Redis — whatever would, hands the step to a handler thread first (its only
     Redis call is the reply's record, made after the step). The deadline's guarantee rests on it."""
+    import threading
+
     from redis.connection import AbstractConnection
 
-    from bot.store import session
+    from bot.webhook.processing import Processor
 
     sent: list[str] = []
-    send = AbstractConnection.send_packed_command
+    on_the_request_thread = threading.local()   # this test's own marker: set while a step is tried inline
+    send, answer = AbstractConnection.send_packed_command, Processor._answer
 
     def guarded(self, command, check_health=True):
-        current = session._current.get()   # the one place that checks from outside
-        if current is not None and current.inline:
+        if getattr(on_the_request_thread, "trying", False):
             sent.append(repr(command)[:120])
         return send(self, command, check_health)
 
+    def marked(self, inbound, envelope, lock):
+        on_the_request_thread.trying = lock.records is not None and lock.records.inline
+        try:
+            return answer(self, inbound, envelope, lock)
+        finally:
+            on_the_request_thread.trying = False
+
     monkeypatch.setattr(AbstractConnection, "send_packed_command", guarded)
+    monkeypatch.setattr(Processor, "_answer", marked)
     yield
     assert not sent, f"a step on the request thread sent Redis commands: {sent}"
 

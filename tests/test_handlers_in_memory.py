@@ -29,8 +29,9 @@ class World:
         self.bureau = ScriptedBureau(people={GRANDPA.id_number: ("P1", GRANDPA.name)})
         self.followed, self.milestones = [], []
         self.conversations = Conversations(self.drafts, self.identities, self.bureau,
-                                           lambda *args: self.followed.append(args[1]), self.settings,
-                                           count_milestones=self.milestones.extend, clock=lambda: self.now)
+                                           lambda *args, session=None: self.followed.append(args[1]), self.settings,
+                                           count_milestones=lambda milestones, session=None: self.milestones.extend(milestones),
+                                           clock=lambda: self.now)
         self.router = Router(self.conversations, self.notices)
         self.side = WeChatSide(self.settings.wechat)
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import create_app
 from bot.simulator.wechat_side import WeChatSide
-from bot.store.session import Session, calling_out, calls_out, done_handling, handling, once_saved
+from bot.store.session import Session, calling_out, calls_out, once_saved
 from tests.support.chat import CODE, verify_rows
 from tests.support.webhook import Webhook
 
@@ -44,10 +44,10 @@ def threads(hook):
         seen["route"].append(threading.current_thread().name)
         return route(inbound, session)
 
-    def bureau(effect, openid, person_id):
-        calling_out()   # as the wired one does: nothing reaches the bureau from the request thread
+    def bureau(effect, openid, person_id, *, session=None):
+        calling_out(session)   # as the wired one does: nothing reaches the bureau from the request thread
         seen["bureau"].append(threading.current_thread().name)
-        return run_effect(effect, openid, person_id)
+        return run_effect(effect, openid, person_id, session=session)
 
     processor.route, conversations.run_effect = routed, bureau
     return seen
@@ -83,23 +83,15 @@ def test_an_attempt_handed_over_leaves_nothing_behind():
     admitted = Session("o_user", 3, b"{}", None, 0)
     attempt = admitted.attempt()
     counted: list[str] = []
-    current = handling(attempt)
-    try:
-        once_saved(counted.append)("milestone")
-        attempt.conversation_rev, attempt.conversation_state = 4, b"changed"
-        with pytest.raises(BaseException) as raised:
-            calls_out(lambda: counted.append("called"))()
-    finally:
-        done_handling(current)
+    once_saved(counted.append)("milestone", session=attempt)
+    attempt.conversation_rev, attempt.conversation_state = 4, b"changed"
+    with pytest.raises(BaseException) as raised:
+        calls_out(lambda: counted.append("called"))(session=attempt)
     assert type(raised.value).__name__ == "HandOver" and counted == []
     assert (admitted.conversation_rev, admitted.conversation_state, admitted.inline) == (3, b"{}", False)
     # On a handler thread: nothing stops it, and what waits for the record runs once it is kept.
-    current = handling(admitted)
-    try:
-        once_saved(counted.append)("milestone")
-        calls_out(lambda: counted.append("called"))()
-    finally:
-        done_handling(current)
+    once_saved(counted.append)("milestone", session=admitted)
+    calls_out(lambda: counted.append("called"))(session=admitted)
     assert counted == ["called"]
     admitted.saved()
     assert counted == ["called", "milestone"]

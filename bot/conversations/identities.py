@@ -52,7 +52,7 @@ class Identities:
 
     def link(self, openid: str, person: dict[str, Any], id_number: str, today: date,
              session: Session | None = None) -> Linked:
-        calling_out()
+        calling_out(session)
         record = {"openid": openid, "verified_at": self.clock(),
                   "person_id": person["person_id"], "masked_name": person["masked_name"],
                   "masked_id_number": person["masked_id_number"],
@@ -75,7 +75,7 @@ class Identities:
         if records:
             token = records.identity
         else:
-            calling_out()
+            calling_out(session)
             token = self.redis.get(self.keys.identity(openid))
         if token is None:
             return None
@@ -103,7 +103,7 @@ class Identities:
         return stamp + self.ttl >= now and stamp <= now + 60
 
     def unlink(self, openid: str, session: Session | None = None) -> None:
-        calling_out()
+        calling_out(session)
         record = self.get(openid, session)
         self.redis.delete(self.keys.identity(openid))
         if record:   # the person's newest account is no longer this one
@@ -112,9 +112,10 @@ class Identities:
                 self.redis.delete(owner)
         self._remember(session, openid, None)
 
-    def tell(self, openid: str, text: str) -> None:
-        """A notice shown in front of the user's next reply (with the parked notifications)."""
-        calling_out()
+    def tell(self, openid: str, text: str, session: Session | None = None) -> None:
+        """A notice shown in front of the user's next reply (with the parked notifications);
+        `session`: the message's that tells it (another user's)."""
+        calling_out(session)
         wait_for_user(self.redis, self.keys, openid, text, self.ttl)
 
     @staticmethod

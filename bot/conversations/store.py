@@ -55,7 +55,7 @@ class ConversationStore:
         if records:
             rev, state = records.conversation_rev, records.conversation_state
         else:
-            calling_out()
+            calling_out(session)
             rev, state = parse_record(self.redis.get(self.keys.conversation(openid)))
         if state is None:
             return IDLE, rev
@@ -78,7 +78,7 @@ class ConversationStore:
 
     def delete(self, openid: str, session: Session | None = None) -> None:
         """Delete the record, revision included (the user is gone)."""
-        calling_out()
+        calling_out(session)
         self.redis.delete(self.keys.conversation(openid))
         records = of(session, openid)
         if records:   # a draft this message meant to write goes too
@@ -87,7 +87,7 @@ class ConversationStore:
     def _write(self, openid: str, rev: int, state: str, session: Session | None) -> int:
         records = of(session, openid)
         if records is None:
-            calling_out()
+            calling_out(session)
             new_rev = self._save(keys=[self.keys.conversation(openid)], args=[rev, state, self.ttl])
             if new_rev == -1:
                 raise StaleConversation()

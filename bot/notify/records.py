@@ -71,7 +71,7 @@ class NotificationRecords:
         records = of(session, openid)
         if records and not records.waiting_notices:
             return []  # known from the message's admission: nothing waits, no need to ask
-        calling_out()
+        calling_out(session)
         key = self.keys.pending_notices(openid)
         pipe = self.redis.pipeline()
         pipe.lrange(key, 0, -1)

@@ -17,15 +17,15 @@ before). What must only happen once the draft is kept (the milestones' metrics) 
 
 **A message may be answered on the request thread** (bot/webhook/processing.py): then the session
 is `inline`, and anything that would leave the process before the reply's record — the binding
-service, a Redis call the session cannot answer — raises `HandOver` first (`calling_out`): the
-attempt is dropped, nothing of it having left the process, and the message is handled again on a
-handler thread, from the records as admitted.
+service, a Redis call the session cannot answer — raises `HandOver` first (`calling_out(session)`,
+asked with the session the call was handed): the attempt is dropped, nothing of it having left the
+process, and the message is handled again on a handler thread, from the records as admitted. The
+session travels only as an argument: who holds it can be read off every signature.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,45 +71,31 @@ class HandOver(BaseException):  # noqa: N818 - not an error: a signal, and no `e
     handler thread instead."""
 
 
-_current: ContextVar[Session | None] = ContextVar("wxbot_session", default=None)
-
-
 def of(session: Session | None, openid: str) -> Session | None:
     """The session, when it is this user's (a store may be asked about another user)."""
     return session if session is not None and session.openid == openid else None
 
 
-def handling(session: Session | None) -> Any:
-    """Marks `session` as the current message's while its handler runs (a context manager's
-    token: pass it to `done_handling`)."""
-    return _current.set(session)
-
-
-def done_handling(token: Any) -> None:
-    _current.reset(token)
-
-
-def calling_out() -> None:
-    """Called before anything that leaves the process (the binding service, Redis beyond the
-    session): an attempt on the request thread stops here and is handed to a handler thread."""
-    session = _current.get()
+def calling_out(session: Session | None) -> None:
+    """Called, with the message's session, before anything that leaves the process (the binding
+    service, Redis beyond the session): an attempt on the request thread stops here and is handed
+    to a handler thread."""
     if session is not None and session.inline:
         raise HandOver()
 
 
 def calls_out(action: Callable[..., Any]) -> Callable[..., Any]:
-    """`action`, preceded by `calling_out()`."""
-    def call(*args: Any, **kwargs: Any) -> Any:
-        calling_out()
-        return action(*args, **kwargs)
+    """`action`, preceded by `calling_out(session)`: the handler hands it the message's session."""
+    def call(*args: Any, session: Session | None = None) -> Any:
+        calling_out(session)
+        return action(*args)
     return call
 
 
 def once_saved(action: Callable[..., None]) -> Callable[..., None]:
-    """`action`, deferred until the current message's reply's record has kept its draft (never
-    run when the draft was stale, nor for an attempt handed over); at once outside a message."""
-    def call(*args: Any) -> None:
-        session = _current.get()
+    """`action`, deferred until the message's reply's record has kept its draft (never run when the
+    draft was stale, nor for an attempt handed over); at once outside a message (no session)."""
+    def call(*args: Any, session: Session | None = None) -> None:
         if session is None:
             action(*args)
         else:

@@ -38,7 +38,7 @@ import redis
 from bot import metrics
 from bot.conversations.store import StaleConversation
 from bot.logs import log, user_ref
-from bot.store.session import HandOver, Session, done_handling, handling
+from bot.store.session import HandOver, Session
 from bot.webhook.envelope import Envelope, EnvelopeCodec
 from bot.webhook.inbound import parse_inbound
 from bot.webhook.ledger import Admission, DeliveryLedger, Finished, Work
@@ -109,7 +109,7 @@ class Processor:
     send_text: SendText
     threads: int
     needs_user_lock: Callable[[Inbound], bool] = lambda inbound: True
-    # The route calls bot.store.session.calling_out() before anything that leaves the process, so
+    # The route calls bot.store.session.calling_out(session) before anything that leaves the process, so
     # that its steps may be tried on the request thread (a route that does not, never is).
     inline: bool = False
     # The longest the reply's record may take on the request thread (a health check, the call and
@@ -344,7 +344,6 @@ class Processor:
         if lock.token is None:
             # The message needs no lock (decided once, at admission): nobody's conversation.
             return self._unlocked(inbound), "reply"
-        current = handling(lock.records)
         try:
             # Under the user's lock, taken at admission or handed over by their previous message;
             # it expires by itself, so a crashed worker blocks the user no longer than its TTL.
@@ -360,8 +359,6 @@ class Processor:
         except Exception:  # noqa: BLE001 - the user must get an answer whatever a handler does
             log.exception("handler_failed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
             return Text(apologies.ERROR), "error"
-        finally:
-            done_handling(current)
 
     def _unlocked(self, inbound: Inbound) -> Reply:
         try:

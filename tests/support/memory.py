@@ -66,7 +66,7 @@ class MemoryIdentities:
     def unlink(self, openid: str, session: Session | None = None) -> None:
         self.links.pop(openid, None)
 
-    def tell(self, openid: str, text: str) -> None:
+    def tell(self, openid: str, text: str, session: Session | None = None) -> None:
         self.told.append((openid, text))
 
     def digest(self, id_number: str) -> str:
@@ -95,7 +95,8 @@ class ScriptedBureau:
     errors: dict[str, str] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
 
-    def __call__(self, effect: Effect, openid: str, person_id: str | None) -> EffectDone:
+    def __call__(self, effect: Effect, openid: str, person_id: str | None, *,
+                 session: Session | None = None) -> EffectDone:
         self.calls.append(effect.name)
         if effect.name in self.errors:
             return EffectDone(effect.name, ok=False, error=self.errors[effect.name])
