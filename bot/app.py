@@ -111,6 +111,7 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     from bot.conversations.identities import Identities
     from bot.conversations.store import ConversationStore
     from bot.notify.records import NotificationRecords
+    from bot.notify.subscription_records import SubscriptionRecords
     from handlers.conversation import Conversations
     from handlers.router import Router
 
@@ -121,5 +122,6 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     conversations = Conversations(store, identities, run_effect=guard.run,
                                   follow_up=decisions.follow_up, settings=settings,
                                   count_milestones=metrics.flow_milestones)
-    return Router(conversations, NotificationRecords(client, keys))
+    known = [kind.subscription.template_id for kind in settings.notifications.kinds().values() if kind.subscription]
+    return Router(conversations, NotificationRecords(client, keys), SubscriptionRecords(client, keys, known))
 
