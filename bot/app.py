@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.logs import configure_for
 from bot.store.client import connect
 from bot.store.keys import Keys
+from bot.subscribe_page.views import install as install_subscribe_page
 from bot.webhook.envelope import EnvelopeCodec
 from bot.webhook.ledger import DeliveryLedger
 from bot.webhook.processing import Processor, Route
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
                                   binding_key=signing_key(settings), decisions=decisions)
     app.register_blueprint(webhook_blueprint)
     app.register_blueprint(callback_blueprint)
+    install_subscribe_page(app, settings, client, wechat)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:

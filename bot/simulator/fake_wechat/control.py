@@ -24,7 +24,7 @@ def sent() -> ResponseReturnValue:
 def stats() -> ResponseReturnValue:
     state = current_state()
     return jsonify(token_fetches=state.token_fetches, forced_fetches=len(state.forced),
-                   pending_failures=len(state.failures), calls=state.calls)
+                   pending_failures=len(state.failures), calls=state.calls, tickets=state.tickets)
 
 
 @blueprint.post("/fail")
@@ -79,4 +79,5 @@ def reset() -> ResponseReturnValue:
         state.client_msg_ids.clear()
         state.token, state.token_expires, state.token_fetches = "", 0.0, 0
         state.forced.clear()
+        state.tickets.clear()
     return jsonify(ok=True)

@@ -75,6 +75,14 @@ def stable_token() -> ResponseReturnValue:
     return jsonify(current_state().issue_token(force=bool(body.get("force_refresh"))))
 
 
+@blueprint.get("/cgi-bin/ticket/getticket")
+def getticket() -> ResponseReturnValue:
+    """The JS-SDK's jsapi_ticket (type=jsapi), valid 7200 s."""
+    if request.args.get("type") != "jsapi":
+        return _error(40097, "invalid args")
+    return jsonify(errcode=0, errmsg="ok", **current_state().issue_ticket())
+
+
 @blueprint.post("/cgi-bin/message/custom/send")
 def custom_send() -> ResponseReturnValue:
     state = current_state()

@@ -33,6 +33,7 @@ class FakeWeChatState:
     unfollowed: set[str] = field(default_factory=set)
     interactions: dict[str, tuple[str, float, int]] = field(default_factory=dict)  # openid -> (kind, at, used)
     client_msg_ids: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+    tickets: list[str] = field(default_factory=list)      # jsapi_tickets issued, the newest last
     menu: dict | None = None
     media: dict[str, bytes] = field(default_factory=dict)
     msg_ids: itertools.count = field(default_factory=lambda: itertools.count(1_000_001))
@@ -52,6 +53,11 @@ class FakeWeChatState:
                 self.token = secrets.token_urlsafe(24)
                 self.token_expires = time.time() + TOKEN_LIFETIME
             return {"access_token": self.token, "expires_in": int(self.token_expires - time.time())}
+
+    def issue_ticket(self) -> dict:
+        with self.lock:
+            self.tickets.append(secrets.token_urlsafe(64))
+            return {"ticket": self.tickets[-1], "expires_in": TOKEN_LIFETIME}
 
     def token_valid(self, token: str | None) -> bool:
         return bool(token) and token == self.token and time.time() < self.token_expires
