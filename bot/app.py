@@ -124,6 +124,6 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     conversations = Conversations(store, identities, run_effect=guard.run,
                                   follow_up=decisions.follow_up, settings=settings,
                                   count_milestones=metrics.flow_milestones)
-    known = [kind.subscription.template_id for kind in settings.notifications.kinds().values() if kind.subscription]
-    return Router(conversations, NotificationRecords(client, keys), SubscriptionRecords(client, keys, known))
+    return Router(conversations, NotificationRecords(client, keys),
+                  SubscriptionRecords(client, keys, settings.notifications))
 

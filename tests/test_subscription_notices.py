@@ -5,11 +5,16 @@ exactly once."""
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
+import requests
 
 from bot.notify.subscription_records import SubscriptionRecords
 from bot.simulator.wechat_side import WeChatSide
 from bot.store.keys import Keys
+from tests.conftest import wait_for
 from tests.support.webhook import Webhook
 
 APPROVED, REJECTED = "sub-approved-1", "sub-rejected-1"
@@ -33,7 +38,7 @@ def hook(make_settings, redis_client):
 
     settings = make_settings(notifications=NOTICES)
     app = create_app(settings)
-    records = SubscriptionRecords(redis_client, Keys.of(settings), [APPROVED, REJECTED])
+    records = SubscriptionRecords(redis_client, Keys.of(settings), settings.notifications)
     return Webhook(app, WeChatSide(settings.wechat)), records
 
 
@@ -111,3 +116,212 @@ def test_subscription_events_wait_for_no_users_lock(hook) -> None:
     xml = webhook.side.subscription_event_xml("o_grandma", "subscribe_msg_popup_event",
                                               [{"TemplateId": APPROVED, "SubscribeStatusString": "accept"}])
     assert not needs_user_lock(parse_inbound(xml))
+
+
+# -- sending: the worker, the fake WeChat API pushing its events to the real webhook ----------------
+
+@pytest.fixture
+def world(make_settings, redis_client):
+    """The webhook over HTTP, the fake WeChat API pushing its events to it (pop-ups, receipts), the
+    sandbox bureau deciding by hand: (settings, app, fake API's URL, the user's records)."""
+    from bot.app import create_app
+    from bot.background import BackgroundServer
+    from bot.simulator.fake_wechat import create_fake_wechat
+    from bot.simulator.fake_wechat.pushes import Pushes
+    from tests.conftest import APPID, SECRET
+    from tests.test_binding_contract import CODE
+
+    servers = []
+
+    def make(notices=NOTICES, **notifications):
+        fake_app = create_fake_wechat(APPID, SECRET)
+        fake = BackgroundServer(fake_app).start()
+        settings = make_settings(wechat={"api_base_url": fake.url, "api_timeout": 0.5},
+                                 binding={"sandbox": {"verification_code": CODE, "review": "manual"}},
+                                 notifications={"max_attempts": 3, "retry_intervals": [0], **notices, **notifications})
+        app = create_app(settings)
+        webhook = BackgroundServer(app).start()
+        fake_app.extensions["fake_wechat"].pushes = Pushes(webhook.url, WeChatSide(settings.wechat))
+        servers.extend([webhook, fake])
+        return settings, app, fake.url, SubscriptionRecords(redis_client, Keys.of(settings), settings.notifications)
+
+    yield make
+    for server in servers:
+        server.stop()
+
+
+def sent(fake_url: str, kind: str) -> list[dict]:
+    return [m for m in requests.get(f"{fake_url}/fake/sent", timeout=5).json() if m["kind"] == kind]
+
+
+def fake(fake_url: str, path: str, body) -> dict:
+    response = requests.post(f"{fake_url}/fake/{path}", json=body, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def subscribe(fake_url: str, openid: str, accept=(), reject=(), long_term=(), push: bool = True) -> None:
+    """The user's choices in WeChat's pop-up; WeChat pushes them to the webhook (unless the push is lost)."""
+    answer = fake(fake_url, "subscribe_popup", {"openid": openid, "accept": list(accept), "reject": list(reject),
+                                                "long_term": list(long_term), "push": push})
+    assert answer["pushed"] == (200 if push else 0)
+
+
+def decisions(app, openid: str, count: int) -> None:
+    """`count` approvals for one user (one application, a binding each): one notification each."""
+    from bot.binding.models import Decision
+    from tests.test_notifications import decided_application
+
+    bot = app.extensions["wxbot"]
+    application_id = decided_application(app, openid=f"{openid}-first")
+    for n in range(count):
+        assert bot.decisions.record(Decision(
+            event_id=f"{openid}-{n}", kind="application.decided", application_id=application_id,
+            binding_id=f"{openid}-binding-{n}", status="approved", decided_at="2026-11-22T08:00:00Z"), openid=openid)
+
+
+def record_of(app, openid: str) -> dict:
+    from bot.notify.records import NotificationRecords
+
+    bot = app.extensions["wxbot"]
+    [(entry_id, _)] = [(e, f) for e, f in bot.redis.xrange(bot.keys.decisions()) if f[b"openid"] == openid.encode()]
+    return NotificationRecords(bot.redis, bot.keys).get(entry_id.decode().replace("-", ""))
+
+
+def test_an_unfollowed_user_who_subscribed_gets_the_approval_as_one_subscription_notice(world) -> None:
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, records = world()
+    fake(fake_url, "unfollow", {"openid": "o_grandpa"})
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    assert records.may_send("o_grandpa", APPROVED, long_term=False)      # the webhook recorded WeChat's push
+    application_id = decided_application(app)
+    work(settings)
+    work(settings)
+    [notice] = sent(fake_url, "subscription")
+    assert (notice["touser"], notice["template_id"]) == ("o_grandpa", APPROVED)
+    values = {keyword: item["value"] for keyword, item in notice["data"].items()}
+    assert values == {"name1": "王**", "thing2": "孙子女/外孙子女", "phrase3": "已通过",
+                      "time4": values["time4"], "character_string5": application_id}
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", values["time4"])
+    assert sent(fake_url, "template") == []
+    assert record_of(app, "o_grandpa")["status"] == "sent"
+    # The one-time subscription is used up, on WeChat's side and in the user's record; WeChat's
+    # receipt reaches the webhook.
+    assert requests.get(f"{fake_url}/fake/subscriptions?openid=o_grandpa", timeout=5).json()[APPROVED]["left"] == 0
+    assert not records.may_send("o_grandpa", APPROVED, long_term=False)
+    wait_for(lambda: records.receipt_since("o_grandpa", APPROVED, since=0))
+
+
+def test_a_user_who_refused_gets_a_template_message_instead(world) -> None:
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, _ = world()
+    subscribe(fake_url, "o_grandpa", reject=[APPROVED])
+    decided_application(app)
+    work(settings)
+    assert sent(fake_url, "subscription") == []
+    [message] = sent(fake_url, "template")
+    assert (message["touser"], message["template_id"]) == ("o_grandpa", "tpl-approved")
+
+
+def test_a_kind_sent_only_as_a_notice_waits_for_the_next_message_of_a_user_without_a_subscription(world) -> None:
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, _ = world()
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])              # not the rejection's notice
+    decided_application(app, approve=False)
+    work(settings)
+    assert sent(fake_url, "subscription") == [] and sent(fake_url, "template") == []
+    assert record_of(app, "o_grandpa")["status"] == "waiting_for_user"
+    side = WeChatSide(settings.wechat)
+    reply = Webhook(app, side).say("你好", openid="o_grandpa")["Content"]
+    assert reply.startswith("【办理结果】您为孙子女/外孙子女 王** 办理的家庭共济未通过：证明材料未通过审核")
+
+
+def test_a_rejection_goes_to_a_subscriber_with_its_reason(world) -> None:
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, _ = world()
+    subscribe(fake_url, "o_grandpa", accept=[REJECTED])
+    decided_application(app, approve=False)
+    work(settings)
+    [notice] = sent(fake_url, "subscription")
+    assert {k: v["value"] for k, v in notice["data"].items()} == {
+        "thing1": "王**", "phrase2": "未通过", "thing3": "证明材料未通过审核"}
+
+
+@pytest.mark.parametrize(("long_term", "as_notices"), [(False, 1), (True, 3)])
+def test_a_one_time_subscription_is_used_up_a_long_term_one_kept(world, long_term, as_notices) -> None:
+    from tests.test_notifications import work
+
+    notices = {**NOTICES, "approved": {**NOTICES["approved"], "subscription": {
+        **NOTICES["approved"]["subscription"], "long_term": long_term}},
+        "rejected": {**NOTICES["rejected"], "subscription": {**NOTICES["rejected"]["subscription"],
+                                                             "long_term": long_term}}}
+    settings, app, fake_url, records = world(notices)
+    subscribe(fake_url, "o_aunt", accept=[APPROVED], long_term=[APPROVED] if long_term else [])
+    decisions(app, "o_aunt", 3)
+    work(settings)
+    mine = [m for m in sent(fake_url, "subscription") if m["touser"] == "o_aunt"]
+    templates = [m for m in sent(fake_url, "template") if m["touser"] == "o_aunt"]
+    assert (len(mine), len(templates)) == (as_notices, 3 - as_notices)
+    assert records.may_send("o_aunt", APPROVED, long_term) == long_term
+
+
+def test_wechats_43101_corrects_the_users_record_and_the_kind_falls_back(world) -> None:
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, records = world()
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    subscribe(fake_url, "o_grandpa", reject=[APPROVED], push=False)   # WeChat's push of the change was lost
+    assert records.may_send("o_grandpa", APPROVED, long_term=False)    # what the webhook last heard
+    decided_application(app)
+    work(settings)
+    assert sent(fake_url, "subscription") == []
+    assert [m["template_id"] for m in sent(fake_url, "template")] == ["tpl-approved"]
+    assert not records.may_send("o_grandpa", APPROVED, long_term=True)
+
+
+def test_a_send_whose_answer_was_lost_is_settled_by_wechats_receipt_not_sent_again(world) -> None:
+    """bizsend has no client_msg_id: a repeat is avoided by the receipt WeChat pushes."""
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, records = world(retry_intervals=[30])
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])                # two sends allowed: a repeat would go out
+    # WeChat sends the notice, but answers after the worker's timeout (0.5 s): the worker is in doubt.
+    fake(fake_url, "fail", [{"delay": 1.5, "path": "bizsend"}])
+    decided_application(app)
+    work(settings)
+    assert record_of(app, "o_grandpa")["status"] == "queued"             # its retry scheduled
+    wait_for(lambda: sent(fake_url, "subscription") and records.receipt_since("o_grandpa", APPROVED, since=0),
+             timeout=10)
+    retry_now(app)
+    work(settings)
+    assert len(sent(fake_url, "subscription")) == 1 and sent(fake_url, "template") == []
+    record = record_of(app, "o_grandpa")
+    assert (record["status"], record["attempts"]) == ("sent", "2")
+    assert records.may_send("o_grandpa", APPROVED, long_term=False)    # of the two sends allowed, one is left
+
+
+def test_a_send_that_never_reached_wechat_is_sent_again(world) -> None:
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, _ = world(retry_intervals=[30])
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    fake(fake_url, "fail", [{"status": 502, "path": "bizsend"}])       # a proxy's error: no answer of WeChat's
+    decided_application(app)
+    work(settings)
+    assert sent(fake_url, "subscription") == []
+    time.sleep(1.1)                                                    # no receipt comes
+    retry_now(app)
+    work(settings)
+    assert len(sent(fake_url, "subscription")) == 1 and sent(fake_url, "template") == []
+    assert record_of(app, "o_grandpa")["status"] == "sent"
+
+
+def retry_now(app) -> None:
+    bot = app.extensions["wxbot"]
+    key = bot.keys.notification_retries()
+    bot.redis.zadd(key, dict.fromkeys(bot.redis.zrange(key, 0, -1), time.time()))

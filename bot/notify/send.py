@@ -1,4 +1,4 @@
-"""One attempt at one notification: a template message, sent exactly once.
+"""One attempt at one notification: a template message or a subscription notice, sent exactly once.
 
 `attempt` returns whether the notification is settled — sent, parked for the user, dead, its retry
 scheduled, or nothing left to do — so that its stream entry may be acknowledged; False when
@@ -18,7 +18,7 @@ from bot.binding.models import Decision
 from bot.binding.service import BindingService
 from bot.config import Settings
 from bot.logs import log, user_ref
-from bot.notify import templates
+from bot.notify import subscription, templates
 from bot.notify.queue import Begun, NotificationQueue
 from bot.notify.records import NotificationRecords
 from bot.wechat.client import WeChatAPI
@@ -38,6 +38,7 @@ class Sender:
                  binding: BindingService) -> None:
         self.settings, self.queue, self.records = settings, queue, records
         self.wechat, self.binding = wechat, binding
+        self.subscriptions = subscription.SubscriptionNotices(settings, records, wechat)
 
     def attempt(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> bool:
         begun = self.queue.begin(notification_id, from_stream, openid, decision)
@@ -72,7 +73,8 @@ class Sender:
         return True
 
     def _send(self, notification_id: str, begun: Begun) -> str | None:
-        """The msgid WeChat gave the message; None when it was parked for the user (43004)."""
+        """The msgid WeChat gave the message ('' for a subscription notice); None when it was parked
+        for the user (43004, or no subscription to a kind sent only as a notice)."""
         decision = Decision.model_validate_json(begun.decision)
         try:
             application = self.binding.application(decision.application_id).model_dump(mode="json")
@@ -83,6 +85,14 @@ class Sender:
         body = templates.payload(begun.openid, notification_id, decision, application, self.settings.notifications,
                                      self.settings.region.zone)
         try:
+            # The kind's channel: a subscription notice to a user who subscribed (msgid ''), and for
+            # the others a template message or the news kept for them (bot/notify/subscription.py).
+            channel = self.subscriptions.choose(notification_id, begun.openid, decision, application)
+            if channel == subscription.SENT:
+                self.queue.sent(notification_id, begun.token, "")
+                return ""
+            if channel == subscription.PARK:
+                return self._park(notification_id, begun, decision, application)
             result = self.wechat.post("message/template/send", data=body)
         except WeChatClientException as exc:
             if exc.errcode == UNFOLLOWED:
@@ -101,6 +111,13 @@ class Sender:
         msgid = str(result.get("msgid", ""))
         self.queue.sent(notification_id, begun.token, msgid)
         return msgid
+
+    def _park(self, notification_id: str, begun: Begun, decision: Decision, application: dict | None) -> None:
+        """The news waits for the user's next message, as for a user who unfollowed (43004): they
+        have no subscription to a kind sent only as a subscription notice."""
+        self.records.park_for_user(notification_id, begun.openid,
+                                   templates.as_text(decision, application, self.settings.region.zone))
+        self.queue.parked(notification_id, begun.token)
 
     def _failed(self, notification_id: str, begun: Begun, error: str, cause: str) -> None:
         """This attempt failed: the next one is scheduled after `retry_intervals`, or, after the

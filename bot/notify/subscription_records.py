@@ -17,10 +17,11 @@ subscriptions outlive unfollowing (a notice reaches users who do not follow).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import redis
 
+from bot.config import NotificationSettings
 from bot.store.keys import Keys
 
 ACCEPT, REJECT = "accept", "reject"
@@ -41,9 +42,10 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 
 
 class SubscriptionRecords:
-    def __init__(self, client: redis.Redis, keys: Keys, known_templates: Iterable[str]) -> None:
+    def __init__(self, client: redis.Redis, keys: Keys, settings: NotificationSettings) -> None:
         self.redis, self.keys = client, keys
-        self.known = frozenset(known_templates)
+        # Every kind's notice, in use or not: an operator may turn a kind's channel to it later.
+        self.known = frozenset(kind.subscription.template_id for kind in settings.kinds().values() if kind.subscription)
         self._spend = client.register_script(_SPEND)
 
     # -- the webhook's side: WeChat's events ---------------------------------------------------------
