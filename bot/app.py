@@ -114,6 +114,7 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     from bot.conversations.store import ConversationStore
     from bot.notify.records import NotificationRecords
     from bot.notify.subscription_records import SubscriptionRecords
+    from bot.subscribe_page import subscribe_link
     from handlers.conversation import Conversations
     from handlers.router import Router
 
@@ -123,7 +124,7 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     guard = Guard(client, keys, settings.limits, identities.digest, binding)
     conversations = Conversations(store, identities, run_effect=guard.run,
                                   follow_up=decisions.follow_up, settings=settings,
-                                  count_milestones=metrics.flow_milestones)
+                                  count_milestones=metrics.flow_milestones, subscribe_link=subscribe_link(settings))
     return Router(conversations, NotificationRecords(client, keys),
                   SubscriptionRecords(client, keys, settings.notifications))
 

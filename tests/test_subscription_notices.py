@@ -325,3 +325,33 @@ def retry_now(app) -> None:
     bot = app.extensions["wxbot"]
     key = bot.keys.notification_retries()
     bot.redis.zadd(key, dict.fromkeys(bot.redis.zrange(key, 0, -1), time.time()))
+
+
+# -- the reply after submitting a binding ----------------------------------------------------------
+
+@pytest.mark.parametrize("subscribes", [True, False])
+def test_the_reply_to_a_submission_links_the_subscribe_page_when_the_result_is_a_notice(make_settings, redis_client,
+                                                                                       subscribes) -> None:
+    from bot.app import create_app
+    from bot.background import BackgroundServer
+    from flows.texts import bind_member as t
+    from tests.support.binding import person
+    from tests.support.chat import CODE, User, verify_rows
+
+    notices = NOTICES if subscribes else {kind: {**value, "channel": "template"} for kind, value in NOTICES.items()}
+    settings = make_settings(binding={"sandbox": {"verification_code": CODE, "review": "manual"}},
+                             notifications={**notices, "subscribe_page": "https://wx.example.gov.cn/subscribe?x=1&y=2"})
+    server = BackgroundServer(create_app(settings)).start()
+    try:
+        grandpa, child = User(server, WeChatSide(settings.wechat), "o_grandpa"), person("王朵朵")
+        grandpa.play([("绑定家人", "先验证一下您的身份"), *verify_rows("王建国"), (CODE, "请问要绑定的家人是您的"),
+                      ("孙女", "姓名"), (child.name, "证件号码"), (child.id_number, "户口本")])
+        assert "承诺书" in grandpa.image("m-1")
+        grandpa.play([("同意", "请核对")])
+        submitted = grandpa.say("确认")
+    finally:
+        server.stop()
+    assert submitted.startswith(t.UNDER_REVIEW)
+    link = t.SUBSCRIBE.format(url="https://wx.example.gov.cn/subscribe?x=1&amp;y=2")   # an attribute, escaped
+    assert (link in submitted) == subscribes
+    assert ("订阅办理结果提醒" in submitted) == subscribes
