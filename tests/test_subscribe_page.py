@@ -58,6 +58,13 @@ def test_the_page_offers_the_notices_in_use_signed_for_its_own_address(page, fak
                                             f"{PAGE}?from=singlemessage")
 
 
+def test_a_configured_address_with_a_query_is_signed_as_the_browser_asks_for_it(page, fake_wechat) -> None:
+    client = page(notifications={**NOTICES, "subscribe_page": f"{PAGE}?from=menu"})
+    config = config_of(client.get("/subscribe?from=menu").get_data(as_text=True))
+    [ticket] = tickets(fake_wechat)
+    assert config["signature"] == signature(ticket, config["nonceStr"], config["timestamp"], f"{PAGE}?from=menu")
+
+
 def test_only_the_kinds_that_use_notices_are_offered_and_none_means_nothing_to_sign(page, fake_wechat) -> None:
     one = {**NOTICES, "rejected": {**NOTICES["rejected"], "channel": "template"}}
     html = page(one).get("/subscribe").get_data(as_text=True)

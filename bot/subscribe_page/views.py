@@ -37,9 +37,9 @@ def page() -> Response:
     notices = settings.notifications.subscribed_notices()
     config = None
     if notices:
-        # WeChat signs the address the browser shows: the configured one, with this request's query.
+        # WeChat signs the address the browser shows: the configured one's, with this request's query.
         query = request.query_string.decode("latin-1")
-        url = page_url(settings) + (f"?{query}" if query else "")
+        url = page_url(settings).split("?")[0] + (f"?{query}" if query else "")
         try:
             config = jssdk.page_config(settings.wechat.appid, subscribe.ticket.get(), url, time.time())
         except (TicketUnavailable, WeChatClientException, requests.RequestException, redis.RedisError) as exc:
