@@ -78,7 +78,8 @@ LIMITS_REACHED = Counter(
 
 # -- notifications -------------------------------------------------------------------------------
 NOTIFICATION_SENDS = Counter(
-    "wxbot_notification_sends", "Notification attempts by result: sent, parked (the user had unfollowed), retry "
+    "wxbot_notification_sends", "Notification attempts by result: sent (a template message or a subscription "
+    "notice), parked (the user had unfollowed, or has no subscription to a kind sent only as a notice), retry "
     "(failed, will try again), dead_letter (failed its last attempt), skipped (already sent), expired (no record)",
     ["outcome"])
 NOTIFICATION_FAILURES = Counter(

@@ -102,7 +102,7 @@ def test_a_refused_access_token_is_replaced_once_and_the_page_signed(page, fake_
     assert len(tickets(fake_wechat)) == 1
 
 
-def test_without_a_ticket_the_page_still_answers_and_logs_no_token(page, fake_wechat, capfd) -> None:
+def test_without_a_ticket_the_page_still_answers_and_logs_no_token(page, fake_wechat, redis_client, capfd) -> None:
     client = page()
     requests.post(f"{fake_wechat.url}/fake/fail", json=[{"status": 502, "path": "ticket"}], timeout=5)
     capfd.readouterr()
@@ -112,7 +112,16 @@ def test_without_a_ticket_the_page_still_answers_and_logs_no_token(page, fake_we
     assert words["failed"] == t.FAILED                     # what the page says in WeChat without a config
     logged = "".join(capfd.readouterr())
     assert "subscribe_page_unsigned" in logged and "access_token" not in logged
+    # For a few seconds the other pages fail at once, without asking WeChat: request threads serve
+    # the webhook too, and must not queue behind a WeChat that does not answer.
+    assert config_of(client.get("/subscribe").get_data(as_text=True)) is None
+    assert calls(fake_wechat, "/cgi-bin/ticket/getticket") == 1
+    redis_client.delete(Keys("wxbot", "wx1234567890abcdef").jsapi_ticket_lock() + ":paused")   # the pause is over
     assert config_of(client.get("/subscribe").get_data(as_text=True))    # the next page fetches it
+
+
+def calls(fake_wechat, path: str) -> int:
+    return requests.get(f"{fake_wechat.url}/fake/stats", timeout=5).json()["calls"].get(path, 0)
 
 
 def test_the_simulators_stand_in_is_for_development_only(page) -> None:

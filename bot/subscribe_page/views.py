@@ -55,6 +55,8 @@ def page() -> Response:
 
 def install(app: Flask, settings: Settings, client: redis.Redis, wechat: WeChatAPI) -> None:
     """The page on the webhook's app, its ticket shared through Redis like the access token."""
-    ticket = SharedJsapiTicket(client, Keys.of(settings), wechat.fetch_jsapi_ticket)
+    # A page waits for another process's fetch about as long as one fetch may take, no longer.
+    ticket = SharedJsapiTicket(client, Keys.of(settings), wechat.fetch_jsapi_ticket,
+                               lock_wait=settings.wechat.api_timeout + 1)
     app.extensions["subscribe_page"] = SubscribePage(settings, ticket)
     app.register_blueprint(blueprint)

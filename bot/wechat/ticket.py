@@ -2,7 +2,9 @@
 token is (bot/wechat/token.py): WeChat rations `ticket/getticket` and a ticket lasts 7200 s, so
 exactly one process fetches a new one at a time (a Redis lock with a TTL) while the others wait and
 read what it stored. A fetch is one call (its access token retried once by the client,
-bot/wechat/client.py); one that fails fails the page that asked, and the next page asks again."""
+bot/wechat/client.py); one that fails fails the page that asked, and for `FAILURE_PAUSE` seconds
+every other page fails at once too: the page is served by the webhook's request threads, which
+must not queue behind a WeChat that does not answer."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from bot.store.keys import Keys
 Fetch = Callable[[], tuple[str, int]]
 
 _EARLY = 300  # refresh five minutes before WeChat's expiry
+FAILURE_PAUSE = 10
 
 
 class TicketUnavailable(Exception):
@@ -27,12 +30,17 @@ class SharedJsapiTicket:
                  lock_wait: float = 10) -> None:
         self._redis = client
         self._key, self._lock_key = keys.jsapi_ticket(), keys.jsapi_ticket_lock()
+        self._paused_key = keys.jsapi_ticket_lock() + ":paused"
         self._fetch = fetch
         self._lock_ttl, self._lock_wait = lock_ttl, lock_wait
 
     def get(self) -> str:
         ticket = self._redis.get(self._key)
-        return ticket.decode() if ticket else self._refresh()
+        if ticket:
+            return ticket.decode()
+        if self._redis.exists(self._paused_key):
+            raise TicketUnavailable("a fetch failed moments ago")
+        return self._refresh()
 
     def _refresh(self) -> str:
         lock = self._redis.lock(self._lock_key, timeout=self._lock_ttl, blocking_timeout=self._lock_wait, sleep=0.02)
@@ -42,7 +50,13 @@ class SharedJsapiTicket:
             current = self._redis.get(self._key)
             if current:
                 return current.decode()   # someone fetched it while we waited
-            ticket, expires_in = self._fetch()
+            if self._redis.exists(self._paused_key):
+                raise TicketUnavailable("the fetch we waited for failed")
+            try:
+                ticket, expires_in = self._fetch()
+            except Exception:
+                self._redis.set(self._paused_key, 1, ex=FAILURE_PAUSE)
+                raise
             self._redis.set(self._key, ticket, ex=max(60, int(expires_in) - _EARLY))
             return ticket
         finally:
