@@ -225,11 +225,11 @@ def test_a_user_who_refused_gets_a_template_message_instead(world) -> None:
     assert (message["touser"], message["template_id"]) == ("o_grandpa", "tpl-approved")
 
 
-def test_a_kind_sent_only_as_a_notice_waits_for_the_next_message_of_a_user_without_a_subscription(world) -> None:
+def test_a_kind_sent_only_as_a_notice_waits_for_the_next_message_of_a_user_who_refused_it(world) -> None:
     from tests.test_notifications import decided_application, work
 
     settings, app, fake_url, _ = world()
-    subscribe(fake_url, "o_grandpa", accept=[APPROVED])              # not the rejection's notice
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED], reject=[REJECTED])   # refused the rejection's notice
     decided_application(app, approve=False)
     work(settings)
     assert sent(fake_url, "subscription") == [] and sent(fake_url, "template") == []
@@ -355,3 +355,23 @@ def test_the_reply_to_a_submission_links_the_subscribe_page_when_the_result_is_a
     link = t.SUBSCRIBE.format(url="https://wx.example.gov.cn/subscribe?x=1&amp;y=2")   # an attribute, escaped
     assert (link in submitted) == subscribes
     assert ("订阅办理结果提醒" in submitted) == subscribes
+
+
+@pytest.mark.parametrize("inner", [
+    "",                                                                  # no list at all
+    "<SubscribeMsgPopupEvent>text</SubscribeMsgPopupEvent>",
+    "<SubscribeMsgPopupEvent><List>text</List></SubscribeMsgPopupEvent>",
+    "<SubscribeMsgPopupEvent><List><TemplateId><a>x</a></TemplateId>"
+    "<SubscribeStatusString>accept</SubscribeStatusString></List></SubscribeMsgPopupEvent>",
+    f"<SubscribeMsgPopupEvent><List><TemplateId>{APPROVED}</TemplateId>"
+    "<SubscribeStatusString>maybe</SubscribeStatusString></List></SubscribeMsgPopupEvent>",
+    f"<SubscribeMsgPopupEvent><List><TemplateId>{APPROVED}</TemplateId></List></SubscribeMsgPopupEvent>",
+])
+def test_a_malformed_subscription_event_is_answered_and_changes_nothing(hook, inner) -> None:
+    webhook, records = hook
+    xml = (f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[o_odd]]></FromUserName>"
+           f"<CreateTime>1800000000</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+           f"<Event><![CDATA[subscribe_msg_popup_event]]></Event>{inner}</xml>")
+    response = webhook.send(xml, "o_odd")
+    assert (response.status_code, response.text) == (200, "success")
+    assert records.redis.hgetall(records.keys.subscriptions("o_odd")) == {}
