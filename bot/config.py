@@ -11,7 +11,7 @@ import binascii
 import os
 import re
 import tomllib
-from datetime import tzinfo
+from datetime import time, tzinfo
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from bot.menu import DEFAULT_MENU, MenuSettings
-from bot.notify import subscription_values
+from bot.notify.keywords import known_names, type_of
 from bot.secret_files import SecretFileError, read_secret_files
 from flows.domain.relationships import CLOSE_RELATIVES, Relationship
 
@@ -278,6 +278,15 @@ ValueSource = Literal["member", "relationship", "result", "reason", "decided_at"
 Channel = Literal["template", "subscription", "subscription_then_template"]
 
 
+def _typed_keywords(value: dict[str, str]) -> dict[str, str]:
+    """Each keyword named as WeChat names them: its type and a number (thing1)."""
+    for keyword in value:
+        if type_of(keyword) is None:
+            raise ValueError(f"{keyword!r} is not a keyword as WeChat names them: a type and a number, "
+                             f"one of {known_names()}")
+    return value
+
+
 class SubscriptionSettings(_Section):
     """One subscription notice (订阅通知): its template in the console's 订阅通知, whether users
     subscribe to it for good, and which value fills which keyword."""
@@ -286,18 +295,16 @@ class SubscriptionSettings(_Section):
     # A long-term subscription (长期订阅, open to 政务民生, 医疗 … accounts) is kept after a send; a
     # one-time subscription is used up by the send it allowed.
     long_term: bool = False
-    # keyword (thing1, phrase2, name3, time4, character_string5 …) → one of the values above; each
-    # type takes only the values that fit its rule (bot/notify/subscription_values.py).
+    # keyword (thing1, phrase2, name3, time4, character_string5 …) → one of the values above. As
+    # for a template message, the keyword's name declares its type (bot/notify/keywords.py) and every
+    # value is checked against it at start-up (bot/notify/templates.py `problems`), by the type's own
+    # limits: a notice has no 20-character cap on every value.
     fields: dict[str, ValueSource] = Field(min_length=1)
 
     @field_validator("fields")
     @classmethod
-    def _values_fit_their_types(cls, value: dict[str, str]) -> dict[str, str]:
-        for keyword, source in value.items():
-            problem = subscription_values.problem(keyword, source)
-            if problem:
-                raise ValueError(problem)
-        return value
+    def _typed_keywords(cls, value: dict[str, str]) -> dict[str, str]:
+        return _typed_keywords(value)
 
 
 class TemplateSettings(_Section):
@@ -307,7 +314,8 @@ class TemplateSettings(_Section):
     # Its title as the WeChat console has it: WeChat shows the console's, the simulator this copy.
     title: str = "业务办理通知"   # not wording: a copy of the console's title
     # keyword in the template (thing1, phrase2, time3 …) → one of: member, relationship, result,
-    # reason, decided_at, application
+    # reason, decided_at, application. The keyword's name declares its type (bot/notify/keywords.py);
+    # whether every value can fit its type is checked at start-up (bot/notify/templates.py `problems`).
     fields: dict[str, ValueSource]
     channel: Channel = "template"
     subscription: SubscriptionSettings | None = None
@@ -324,6 +332,11 @@ class TemplateSettings(_Section):
         """Whether this kind goes out as a subscription notice to users who subscribed."""
         return self.channel != "template"
 
+    @field_validator("fields")
+    @classmethod
+    def _typed_keywords(cls, value: dict[str, str]) -> dict[str, str]:
+        return _typed_keywords(value)
+
 
 class MiniProgramPage(_Section):
     """A mini program page a card opens (the bureau's own mini program, say)."""
@@ -334,6 +347,9 @@ class MiniProgramPage(_Section):
 class NotificationSettings(_Section):
     max_attempts: int = Field(5, ge=1, le=20)
     retry_intervals: list[int] = [5, 30, 120, 600]   # seconds between attempts
+    # WeChat's daily quotas (45009) reset at midnight Beijing time: sends that met one wait, without
+    # spending attempts, until this time of day in region.timezone (a minute's grace: clocks differ).
+    quota_resume_at: time = time(0, 1)
     senders_per_worker: int = Field(16, ge=1, le=256)   # sends in flight at once in one `wxbot worker`
     reclaim_after: int = Field(60, ge=2, le=3600)       # seconds before a dead worker's notifications are taken over
     link: str = ""                                   # page the card opens; empty: none

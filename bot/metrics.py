@@ -79,12 +79,15 @@ LIMITS_REACHED = Counter(
 # -- notifications -------------------------------------------------------------------------------
 NOTIFICATION_SENDS = Counter(
     "wxbot_notification_sends", "Notification attempts by result: sent (a template message or a subscription "
-    "notice), parked (the user had unfollowed, or has no subscription to a kind sent only as a notice), retry "
-    "(failed, will try again), dead_letter (failed its last attempt), skipped (already sent), expired (no record)",
+    "notice), parked (kept for the user's next message: they had unfollowed, or have no subscription to a kind "
+    "sent only as a notice), retry (failed, will try again), dead_letter (failed its last attempt, or a permanent "
+    "error), paused (waits for its API's quota to reset, no attempt spent), skipped (already sent), expired "
+    "(no record)",
     ["outcome"])
 NOTIFICATION_FAILURES = Counter(
     "wxbot_notification_failures", "Failed send attempts by cause: wechat (an errcode), http, network, token, "
-    "binding_service, error (a bug: the worker's log has its traceback)", ["cause"])
+    "binding_service, keyword (a value its keyword does not take: not sent), error (a bug: the worker's log has "
+    "its traceback)", ["cause"])
 NOTIFICATION_REPORTS = Counter(
     "wxbot_notification_reports", "WeChat's delivery reports (TEMPLATESENDJOBFINISH): delivered, delivery_failed, "
     "unmatched (no record for its msgid)", ["status"])
@@ -105,7 +108,7 @@ for _reason in ("rate", "queue"):
     LIMITED.labels(_reason)
 for _result in ("sent", "failed"):
     LATE_REPLIES.labels(_result)
-for _outcome in ("sent", "parked", "retry", "dead_letter", "skipped", "expired"):
+for _outcome in ("sent", "parked", "retry", "dead_letter", "paused", "skipped", "expired"):
     NOTIFICATION_SENDS.labels(_outcome)
 for _status in ("delivered", "delivery_failed", "unmatched"):
     NOTIFICATION_REPORTS.labels(_status)
@@ -165,6 +168,13 @@ def notification_sent(outcome: str) -> None:
 def notification_failed(cause: str, final: bool) -> None:
     NOTIFICATION_FAILURES.labels(cause).inc()
     NOTIFICATION_SENDS.labels("dead_letter" if final else "retry").inc()
+
+
+def notification_paused(cause: str) -> None:
+    """Postponed until its API's quota resets: WeChat said so (`wechat`), or the pause was known (`paused`)."""
+    if cause != "paused":
+        NOTIFICATION_FAILURES.labels(cause).inc()
+    NOTIFICATION_SENDS.labels("paused").inc()
 
 
 def delivery_report(status: str) -> None:

@@ -1,5 +1,7 @@
-"""我的家人: the members bound to me with relationship, status and masked ID, and the ones whose
-application is still open."""
+"""我的家人: both sides of the user's bindings — the members the user shares their account with, and
+the relatives who share theirs with the user (named as the user's relatives: a parent who bound
+the user shows as 父母) — with status and masked ID, and the applications still open. All in one
+reply: the lists are cut to fit WeChat's limit, saying how many were left out."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 from flows.context import Context
 from flows.engine import Data, Do, End, Entry, Flow, refused
-from flows.members import MAX_LISTED, member_line, numbered, who
+from flows.members import MAX_LISTED, REPLY_BYTES, member_line, numbered, seen_by_member, who
 from flows.texts import services as t
 from flows.understanding.lexicon import SERVICES
 
@@ -18,24 +20,37 @@ _WORDS = SERVICES[FLOW_ID]   # flows/understanding/lexicon/services.toml
 OPEN = ("pending_consent", "under_review")
 
 
-def _open_line(application: dict[str, Any]) -> str:
+def _open_line(application: dict[str, Any], ctx: Context) -> str:
     relationship, name = who(application)
     return t.MEMBER_LINE.format(relationship=relationship, name=name, id_number=application["member_masked_id_number"],
                                 status=t.APPLICATION_STATUS[application["status"]])
 
 
+def _active_first(bindings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(bindings, key=lambda b: b["status"] != "active")   # stable: the service's order otherwise
+
+
 def render(data: Data, ctx: Context) -> str:
-    members = data["members"][:MAX_LISTED]
-    in_progress = [a for a in data["applications"] if a["status"] in OPEN][:MAX_LISTED]
-    if not members and not in_progress:
+    sections = [  # (heading, its lines' source, how one is shown)
+        (t.MY_FAMILY, _active_first(data["members"]), member_line),
+        (t.MY_SHARERS, _active_first([seen_by_member(s) for s in data.get("sharers", [])]), member_line),
+        (t.MY_FAMILY_IN_PROGRESS, [a for a in data["applications"] if a["status"] in OPEN], _open_line),
+    ]
+    if not any(items for _, items, _ in sections):
         return t.NO_MEMBERS
-    parts = []
-    if members:
-        parts.append(t.MY_FAMILY.format(lines=numbered([member_line(m, ctx) for m in members])))
-    if in_progress:
-        parts.append(t.MY_FAMILY_IN_PROGRESS.format(lines=numbered([_open_line(a) for a in in_progress])))
-    parts.append(t.MY_FAMILY_NEXT)
-    return "\n\n".join(parts)
+    shown = [min(len(items), MAX_LISTED) for _, items, _ in sections]
+    while True:
+        parts = [heading.format(lines=numbered([line(item, ctx) for item in items[:count]]))
+                 for (heading, items, line), count in zip(sections, shown, strict=True) if count]
+        more = sum(len(items) for _, items, _ in sections) - sum(shown)
+        if more:
+            parts.append(t.MY_FAMILY_MORE.format(more=more))
+        parts.append(t.MY_FAMILY_NEXT)
+        text = "\n\n".join(parts)
+        if len(text.encode()) <= REPLY_BYTES or sum(shown) <= 1:
+            return text
+        longest = max(range(len(shown)), key=lambda i: shown[i])
+        shown[longest] -= 1   # the longest list gives up its last line first
 
 
 # Asking about one's own records is a request for this service, even as a question (绑了谁？).
@@ -44,7 +59,10 @@ ENTRY = Entry(phrases=tuple(_WORDS["phrases"]), menu_key="MY_FAMILY", own_record
 
 FLOW = Flow(id=FLOW_ID, version=VERSION, title=t.MY_FAMILY_TITLE, first="members", entry=ENTRY, steps={
     "members": Do(effect="members", args=lambda d, c: {},
-                  on_ok=lambda d, c, result: ("applications", {"members": result["members"]}), on_error=refused,
+                  on_ok=lambda d, c, result: ("sharers", {"members": result["members"]}), on_error=refused,
+                  to=("sharers",)),
+    "sharers": Do(effect="sharers", args=lambda d, c: {},
+                  on_ok=lambda d, c, result: ("applications", {"sharers": result["sharers"]}), on_error=refused,
                   to=("applications",)),
     "applications": Do(effect="applications", args=lambda d, c: {},
                        on_ok=lambda d, c, result: ("list", {"applications": result["applications"]}),

@@ -336,6 +336,37 @@ def test_unbind_says_who_ended_it(service, clock) -> None:
     assert [m.end_reason for m in service.members(me).members] == ["ended_by_initiator", "ended_by_member"]
 
 
+def test_the_member_sees_who_shares_with_them_and_may_end_it(service, clock) -> None:
+    me = verified(service, "王建国")
+    son = apply(service, me, "王小明", Relationship.CHILD)
+    son_id = verified(service, "王小明")
+    service.answer_consent(son.consent.code, ConsentAnswer(person_id=son_id, agree=True))
+    clock.advance(60)
+    _, other = approved_grandchild(service, "周强")
+    binding_id = service.application(son.application_id).binding_id
+    assert service.sharers(me).sharers == []            # 王建国 shares, nobody shares with him
+    assert service.members(son_id).members == []        # 王小明 shares with nobody
+    [sharer] = service.sharers(son_id).sharers
+    assert (sharer.binding_id, sharer.application_id, sharer.relationship, sharer.status) == (
+        binding_id, son.application_id, Relationship.CHILD, BindingStatus.ACTIVE)
+    assert (sharer.initiator_masked_name, sharer.initiator_masked_id_number) == (
+        "王**", "3301**********0111")
+    granddaughter = verified(service, "王朵朵")           # shared by two: both listed, oldest first
+    clock.advance(60)
+    apply(service, me, "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
+    assert [s.initiator_masked_name for s in service.sharers(granddaughter).sharers] == ["周*", "王**"]
+    assert service.sharers(granddaughter).sharers[0].binding_id == other
+
+    ended = service.unbind(son_id, binding_id)
+    assert (ended.status, ended.end_reason) == (BindingStatus.ENDED, "ended_by_member")
+    [sharer] = service.sharers(son_id).sharers
+    assert (sharer.status, sharer.end_reason, sharer.ended_at) == (BindingStatus.ENDED, "ended_by_member",
+                                                                   ended.ended_at)
+    assert service.members(me).members[0].status == BindingStatus.ENDED
+    with pytest.raises(e.NotVerified):
+        service.sharers(person("李秀英").person_id)
+
+
 def test_a_binding_by_its_id_says_its_status_whoever_asks(make_service) -> None:
     # How the bot confirms a binding.ended / binding.terminated callback (bot.binding.confirm).
     service, sandbox = make_service()

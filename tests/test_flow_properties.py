@@ -65,7 +65,7 @@ def effect_value(name: str, draw) -> Any:
         return {"code": "ABC123", "initiator_masked_name": "王**", "member_masked_name": "李**",
                 "relationship": "spouse", "status": draw(st.sampled_from(["pending_consent", "approved"])),
                 "expires_at": "2027-01-16T00:00:00+00:00"}
-    if name in ("members", "unbind"):
+    if name in ("members", "unbind", "unbind_as_member"):
         members = [{"binding_id": f"B{i}", "application_id": f"A{i}", "relationship": relationship,
                     "masked_name": "李**", "masked_id_number": "3301**********0224", "status": status,
                     "since": "2026-01-16T00:00:00+00:00",
@@ -73,8 +73,17 @@ def effect_value(name: str, draw) -> Any:
                     "end_reason": None if status == "active" else "ended_by_member"}
                    for i, (relationship, status) in enumerate(draw(st.lists(st.tuples(
                        st.sampled_from(["spouse", "child", "parent"]), st.sampled_from(["active", "ended", "terminated"])),
-                       min_size=int(name == "unbind"), max_size=4)))]
+                       min_size=int(name != "members"), max_size=4)))]
         return {"members": members} if name == "members" else members[0]
+    if name == "sharers":
+        return {"sharers": [{"binding_id": f"B{i}", "application_id": f"A{i}", "relationship": relationship,
+                             "initiator_masked_name": "王**", "initiator_masked_id_number": "3301**********0319",
+                             "status": status, "since": "2026-01-16T00:00:00+00:00",
+                             "ended_at": None if status == "active" else "2026-06-01T00:00:00+00:00",
+                             "end_reason": None if status == "active" else "ended_by_initiator"}
+                            for i, (relationship, status) in enumerate(draw(st.lists(st.tuples(
+                                st.sampled_from(["child", "parent", "grandparent", "spouse"]),
+                                st.sampled_from(["active", "ended", "terminated"])), max_size=3)), start=10)]}
     if name == "applications":
         return {"applications": [{**effect_value("submit_application", draw), "relationship": "child",
                                   "member_masked_name": "王**", "member_masked_id_number": "3301**********0319",

@@ -58,6 +58,12 @@ def member(i: int, relationship: str, status: str = "active") -> dict[str, Any]:
             "ended_at": None, "end_reason": None}
 
 
+def sharer(i: int, relationship: str, status: str = "active") -> dict[str, Any]:
+    return {"binding_id": f"B{i}", "application_id": f"A{i}", "relationship": relationship,
+            "initiator_masked_name": "王**", "initiator_masked_id_number": "3301**********0319", "status": status,
+            "since": "2026-01-16T00:00:00+00:00", "ended_at": None, "end_reason": None}
+
+
 def payers(count: int) -> dict[str, Any]:
     return {"member_masked_name": "李**", "payers": [
         {"binding_id": f"B{i}", "initiator_masked_name": "王**", "is_me": i == 0} for i in range(count)]}
@@ -80,10 +86,13 @@ VALUES: dict[str, list[Any]] = {
     "answer_consent": [APPLICATION],
     "members": [{"members": []}, {"members": [member(1, "spouse"), member(2, "child", "ended")]},
                 {"members": [member(1, "spouse"), member(2, "child")]}],
+    "sharers": [{"sharers": []}, {"sharers": [sharer(3, "child")]},
+                {"sharers": [sharer(3, "child"), sharer(4, "spouse", "ended")]}],
     "applications": [{"applications": []}],
     "deduction_order": [payers(1), payers(2)],
     "set_deduction_order": [payers(2)],
     "unbind": [member(1, "spouse", "ended")],
+    "unbind_as_member": [member(3, "child", "ended")],
     "usage": [{"balance": "100.00", "shareable_balance": "50.00", "records": []}],
 }
 

@@ -163,7 +163,7 @@ def test_nothing_is_lost_while_no_worker_runs(world) -> None:
 def test_wechat_api_down_is_retried_then_delivered(world) -> None:
     settings, app, fake_wechat = world
     decided_application(app)
-    fake(fake_wechat, "fail", [{"status": 502, "path": "template"}, {"errcode": 45009, "path": "template"}])
+    fake(fake_wechat, "fail", [{"status": 502, "path": "template"}, {"errcode": -1, "path": "template"}])   # busy
     work(settings)
     [message] = sent(fake_wechat)
     records = app.extensions["wxbot"].processor.route.notifications
@@ -331,14 +331,14 @@ def test_a_retry_waits_its_interval_in_the_delayed_set_and_is_taken_once(make_se
                              binding={"sandbox": {"verification_code": CODE, "review": "manual"}},
                              notifications={"max_attempts": 3, "retry_intervals": [30]})
     app = create_app(settings)
-    fake(fake_wechat, "fail", [{"errcode": 45009, "path": "template"}])
+    fake(fake_wechat, "fail", [{"errcode": -1, "path": "template"}])   # WeChat busy
     decided_application(app)
     work(settings)
     assert sent(fake_wechat) == [] and pending_entries(app) == 0   # acknowledged: its retry is scheduled
     keys = Keys.of(settings)
     [(notification, due)] = redis_client.zrange(keys.notification_retries(), 0, -1, withscores=True)
     assert 25 < due - time.time() <= 30
-    assert NotificationRecords(redis_client, keys).get(notification.decode())["last_error"] == "errcode 45009"
+    assert NotificationRecords(redis_client, keys).get(notification.decode())["last_error"] == "-1: WeChat is busy"
 
     redis_client.zadd(keys.notification_retries(), {notification: time.time()})   # as if 30 s had passed
     one, other = NotificationQueue(redis_client, settings), NotificationQueue(redis_client, settings)

@@ -117,7 +117,7 @@ def test_progress_says_how_the_member_gives_consent_then_the_result(world) -> No
 # -- 解除绑定 ---------------------------------------------------------------------------------------
 def test_unbind_chooses_confirms_and_sends_one_notification(world) -> None:
     chat = user(world, "o_unbind")
-    assert t.NO_ACTIVE_MEMBERS in first_visit(chat, "UNBIND")
+    assert t.NO_ACTIVE_BINDINGS in first_visit(chat, "UNBIND")
     bind(world, "王建国", "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
     son = bind(world, "王建国", "王小明", Relationship.CHILD)
     consent(world, son, "王小明")
@@ -136,6 +136,65 @@ def test_unbind_chooses_confirms_and_sends_one_notification(world) -> None:
     [message] = sent(world.fake_wechat)
     assert message["touser"] == "o_unbind" and message["template_id"] == "TPL_BINDING_ENDED"
     assert "本人申请解除" in {item["value"] for item in message["data"].values()}
+
+
+def ended_cards(world) -> list[dict]:
+    return [m for m in sent(world.fake_wechat) if m["template_id"] == "TPL_BINDING_ENDED"]
+
+
+def test_a_member_ends_a_binding_and_each_side_hears_exactly_once(world) -> None:
+    """王建国 binds his son through this account; the son, who consented here, ends it here: the
+    son's receipt is his chat's reply, the father's the one notification."""
+    dad, son = user(world, "o_dad"), user(world, "o_son")
+    dad.play([("绑定家人", "先验证一下您的身份"), *verify_rows("王建国"), (CODE, "请问要绑定的家人是您的"),
+              ("儿子", "姓名"), ("王小明", "证件号码"), (person("王小明").id_number, "承诺书"), ("同意", "请核对")])
+    code = re.search(r"同意 ([0-9A-F]{6})", dad.say("确认")).group(1)
+    son.play([(f"同意 {code}", "先验证一下您的身份"), *verify_rows("王小明"), (CODE, "授权给您使用"),
+              ("同意", "您已同意")])
+
+    # The son sees his father as 父母: the relationship seen from his side.
+    family = son.say("我的家人")
+    assert "为您开通共济的家人（您可以用他们的个人账户余额）：\n1. 父母 王**（3301**********0111）共济中" in family
+    assert "您的家庭共济成员" not in family and no_personal_data(family, "王建国", "王小明")
+
+    son.play([("我不想用我爸的医保了", "确定要解除与父母 王**的共济关系吗"), ("是", "这条消息就是解除回执")])
+    [sharer] = sandbox(world).sharers(person("王小明").person_id).sharers
+    assert (sharer.status, sharer.end_reason) == ("ended", "ended_by_member")
+
+    deliver_callbacks(world.app)   # the bureau reports the same unbinding: still one notification
+    work(world.settings)
+    [card] = ended_cards(world)
+    assert card["touser"] == "o_dad" and "家人申请解除" in {item["value"] for item in card["data"].values()}
+    assert not [m for m in sent(world.fake_wechat) if m["touser"] == "o_son"]   # his receipt was the reply
+    assert "1. 子女 王**（3301**********0319）已解除，家人申请解除，" in click(dad, "MY_FAMILY")
+    assert "1. 父母 王**（3301**********0111）已解除，您申请解除，" in son.say("我的家人")
+
+
+def test_unbinding_offers_both_sides_and_picks_the_one_named(world) -> None:
+    """王建国 shares his account with his granddaughter, and his son shares his with him."""
+    bind(world, "王建国", "王朵朵", Relationship.GRANDCHILD, proof_media_ids=["m"])
+    consent(world, bind(world, "王小明", "王建国", Relationship.PARENT), "王建国")
+    chat = user(world, "o_both")
+    assert first_visit(chat, "UNBIND").endswith(
+        "请回复序号：\n1. 孙子女/外孙子女 王**\n2. 子女 王**（您在用对方的个人账户）")
+    chat.play([("儿子", "确定要解除与子女 王**的共济关系吗？\n解除后，您就医购药将不能再使用王**的个人账户余额"),
+               ("否", "没有解除。您仍可以使用子女 王**的个人账户余额")])
+    chat.play([("解除绑定", "请回复序号"), ("1", "确定要解除与孙子女/外孙子女 王**的共济关系吗？\n解除后，王**就医购药"),
+               ("否", "没有解除")])
+    chat.play([("我不想再用我儿子的医保了", "确定要解除与子女 王**"), ("是", "已解除与子女 王**的共济关系")])
+    me = person("王建国").person_id
+    assert [(s.status, s.end_reason) for s in sandbox(world).sharers(me).sharers] == [("ended", "ended_by_member")]
+    assert [m.status for m in sandbox(world).members(me).members] == ["active"]
+
+    family = chat.say("我的家人")
+    assert "您的家庭共济成员（可以用您的个人账户余额）：\n1. 孙子女/外孙子女 王**（3301**********0428）共济中" in family
+    assert "为您开通共济的家人（您可以用他们的个人账户余额）：\n1. 子女 王**（3301**********0319）已解除，您申请解除，" \
+        in family
+    # The son's application was made elsewhere: the bot does not know his account, and tells nobody
+    # else; the father has his receipt in the chat.
+    deliver_callbacks(world.app)
+    work(world.settings)
+    assert ended_cards(world) == []
 
 
 # -- 扣款顺序 ---------------------------------------------------------------------------------------
@@ -193,7 +252,7 @@ def test_a_click_on_the_paused_service_resumes_it(world) -> None:
     first_visit(chat, "MY_FAMILY")
     chat.play([("绑定家人", "请问要绑定的家人是您的"), ("老伴", "姓名")])
     click(chat, "UNBIND")
-    chat.play([("是", t.NO_ACTIVE_MEMBERS)])
+    chat.play([("是", t.NO_ACTIVE_BINDINGS)])
     assert click(chat, "BIND_MEMBER") == texts.RESUME_QUESTION.format(title="绑定家人")
     chat.play([("1", "姓名")])
 

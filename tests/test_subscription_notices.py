@@ -321,6 +321,79 @@ def test_a_send_that_never_reached_wechat_is_sent_again(world) -> None:
     assert record_of(app, "o_grandpa")["status"] == "sent"
 
 
+# -- WeChat's errors on a notice: through the sender's _post, read per channel --------------------
+
+def test_bizsend_is_one_of_the_apis_the_sender_pauses_on_its_own(world) -> None:
+    """45009 on bizsend pauses the notices until the reset, no attempt spent; template messages go on."""
+    from bot.notify import send
+    from bot.notify.queue import NotificationQueue
+    from tests.test_notifications import decided_application, work
+
+    assert send.APIS == ("message/template/send", "message/subscribe/bizsend")
+    settings, app, fake_url, records = world()
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    fake(fake_url, "fail", [{"errcode": 45009, "path": "bizsend"}])
+    decided_application(app)
+    work(settings)
+    bot = app.extensions["wxbot"]
+    queue = NotificationQueue(bot.redis, settings)
+    assert queue.paused("message/subscribe/bizsend") is not None
+    assert queue.paused("message/template/send") is None
+    record = record_of(app, "o_grandpa")
+    assert (record["status"], record["attempts"], record["subscription_sent_at"]) == ("queued", "0", "")
+    assert "45009" in record["last_error"] and sent(fake_url, "subscription") == sent(fake_url, "template") == []
+    assert records.may_send("o_grandpa", APPROVED, long_term=False)      # not spent: nothing was sent
+
+
+def test_a_notice_wechat_refuses_for_its_values_falls_back_to_the_template_message(world) -> None:
+    """47003 on a subscription_then_template kind: the template message, in the same attempt."""
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, records = world()
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    fake(fake_url, "fail", [{"errcode": 47003, "path": "bizsend", "errmsg": "argument invalid! data.thing2.value invalid"}])
+    decided_application(app)
+    work(settings)
+    assert sent(fake_url, "subscription") == []
+    assert [m["template_id"] for m in sent(fake_url, "template")] == ["tpl-approved"]
+    record = record_of(app, "o_grandpa")
+    assert (record["status"], record["attempts"]) == ("sent", "1")
+    assert records.may_send("o_grandpa", APPROVED, long_term=False)      # the subscription is not spent
+
+
+def test_a_notice_wechat_refuses_for_its_values_is_a_dead_letter_when_it_is_the_only_channel(world) -> None:
+    """47003 on a kind sent only as a notice: permanent, the reason names the notice's keyword."""
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, _ = world()
+    subscribe(fake_url, "o_grandpa", accept=[REJECTED])
+    fake(fake_url, "fail", [{"errcode": 47003, "path": "bizsend", "errmsg": "argument invalid! data.thing3.value invalid"}])
+    decided_application(app, approve=False)
+    work(settings)
+    assert sent(fake_url, "subscription") == sent(fake_url, "template") == []
+    record = record_of(app, "o_grandpa")
+    assert (record["status"], record["attempts"]) == ("failed", "1")
+    assert record["last_error"] == "47003: a value breaks the template's keyword rules (thing3 = reason)"
+
+
+def test_a_notice_value_that_does_not_fit_its_keyword_falls_back_before_the_call(world) -> None:
+    """The bureau's id is 40 characters: no character_string takes it (32), so the approval goes as
+    its template message (which does not show the id) without a bizsend."""
+    from bot.binding.models import Decision
+    from tests.test_notifications import work
+
+    settings, app, fake_url, _ = world()
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    bot = app.extensions["wxbot"]
+    assert bot.decisions.record(Decision(event_id="e-long", kind="application.decided", application_id="A" * 40,
+                                         status="approved", decided_at="2026-11-22T08:00:00Z"), openid="o_grandpa")
+    work(settings)
+    assert sent(fake_url, "subscription") == []
+    assert [m["template_id"] for m in sent(fake_url, "template")] == ["tpl-approved"]
+    assert requests.get(f"{fake_url}/fake/stats", timeout=5).json()["calls"].get("/cgi-bin/message/subscribe/bizsend",
+                                                                                   0) == 0
+
+
 def retry_now(app) -> None:
     bot = app.extensions["wxbot"]
     key = bot.keys.notification_retries()

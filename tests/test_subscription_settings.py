@@ -1,5 +1,6 @@
 """Subscription notices (订阅通知) in the settings: a channel per kind of notification, each notice's
-keywords checked against WeChat's rules for their types, and what production refuses."""
+keywords checked against WeChat's rules for their types (bot/notify/keywords.py, as a template
+message's, without its 20-character cap), and what production refuses."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_settings
-from bot.notify.subscription_values import fit, keyword_type, problem
+from bot.notify import keywords, templates
 from bot.production import refusals
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,15 +42,29 @@ def test_a_notice_kept_for_another_channel_is_not_offered(make_settings) -> None
 
 
 @pytest.mark.parametrize(("fields", "says"), [
-    ({"phrase1": "member"}, "phrase1: a phrase takes result, not member"),
-    ({"time1": "member"}, "time1: a time takes decided_at, not member"),
-    ({"character_string1": "reason"}, "a character_string takes application"),
-    ({"number1": "application"}, "number1: not a keyword this bot can fill"),
-    ({"thing": "member"}, "thing: not a keyword this bot can fill"),
+    ({"phrase1": "member"}, "phrase1: member can be '阿***·***'; a phrase keyword takes 5 Chinese characters"),
+    ({"time1": "member"}, "time1: member can be '阿***·***'; a time keyword takes a time of day"),
+    ({"character_string1": "reason"}, "character_string1: reason can be '家人未在有效期内确认'; "
+                                      "a character_string keyword takes 32 letters"),
+    ({"number1": "application"}, "number1: application can be 'A5f3c8e21d0b94a77'; a number keyword takes 32 digits"),
 ])
 def test_each_keyword_takes_only_the_values_its_type_allows(make_settings, fields, says) -> None:
-    with pytest.raises(ConfigError, match=says):
-        make_settings(notifications=approved(channel="subscription", subscription={**NOTICE, "fields": fields}))
+    """At start-up (check-config, serve, worker, run), one line per keyword, named by its setting."""
+    settings = make_settings(notifications=approved(channel="subscription", subscription={**NOTICE, "fields": fields}))
+    [line] = templates.problems(settings)
+    assert line.startswith("notifications.approved.subscription.fields.") and says in line, line
+
+
+def test_a_keyword_without_a_type_is_refused_when_the_settings_are_read(make_settings) -> None:
+    with pytest.raises(ConfigError, match="'thing' is not a keyword as WeChat names them"):
+        make_settings(notifications=approved(channel="subscription", subscription={**NOTICE, "fields": {"thing": "member"}}))
+
+
+def test_a_notice_has_its_types_limits_not_the_template_messages_cap(make_settings) -> None:
+    fields = {"character_string1": "application", "phrase2": "result", "name3": "member", "time4": "decided_at"}
+    settings = make_settings(notifications=approved(channel="subscription", subscription={**NOTICE, "fields": fields}))
+    assert templates.problems(settings) == []
+    assert keywords.fit("character_string1", "A" * 32) == "A" * 32   # a template message takes 20
 
 
 def test_one_pop_up_cannot_mix_long_term_and_one_time_notices(make_settings) -> None:
@@ -67,13 +82,13 @@ def test_the_subscribe_page_is_a_full_address_without_a_fragment(make_settings) 
 
 
 def test_keyword_types_and_values_as_wechat_takes_them() -> None:
-    assert [keyword_type(k) for k in ("thing1", "character_string12", "phrase3", "thing")] == [
+    assert [getattr(keywords.type_of(k), "name", None) for k in ("thing1", "character_string12", "phrase3", "thing")] == [
         "thing", "character_string", "phrase", None]
-    assert fit("thing1", "一" * 25) == "一" * 19 + "…"
-    assert fit("phrase2", "审核没有通过了") == "审核没有通"       # five Chinese characters, no ellipsis
-    assert fit("thing1", "第一行\n第二行") == "第一行 第二行"
-    assert fit("time4", "2026-11-22 16:05") == "2026-11-22 16:05"
-    assert problem("name1", "member") is None and problem("thing9", "reason") is None
+    assert keywords.fit("thing1", "一" * 25) == "一" * 19 + "…"
+    with pytest.raises(keywords.DoesNotFit):
+        keywords.fit("phrase2", "审核没有通过了")                  # five Chinese characters at most: not cut
+    assert keywords.fit("thing1", "第一行\n第二行") == "第一行 第二行"
+    assert keywords.fit("time4", "2026-11-22 16:05") == "2026-11-22 16:05"
 
 
 def test_production_wants_the_consoles_ids_and_an_https_page() -> None:

@@ -51,10 +51,14 @@ OPERATIONS = [
     Operation("answer_consent", "POST", "/v1/consents/{code}/answer", m.Application, m.ConsentAnswer,
               idempotent=False, summary="The verified member agrees or declines"),
     Operation("members", "GET", "/v1/persons/{person_id}/members", m.MemberList,
-              summary="The family members this person has bound"),
+              summary="The family members this person has bound (the bindings where they are the initiator)"),
+    Operation("sharers", "GET", "/v1/persons/{person_id}/sharers", m.SharerList,
+              summary="The relatives who share their account with this person (the bindings where they are "
+              "the member), oldest first"),
     Operation("unbind", "POST", "/v1/persons/{person_id}/bindings/{binding_id}/unbind", m.Member,
-              summary="End a binding (either party may); repeating it returns the ended binding. "
-              "The bureau reports it with a binding.ended callback"),
+              summary="End a binding as either party (the initiator or the member); repeating it returns the "
+              "ended binding, whose end_reason says which party ended it. The bureau reports it with a "
+              "binding.ended callback"),
     Operation("binding", "GET", "/v1/bindings/{binding_id}", m.Member,
               summary="A binding and its status: the bot confirms binding.ended and binding.terminated "
               "callbacks with it"),

@@ -116,14 +116,21 @@ class Decisions:
         """What the bot must follow up on after a flow's effect: a submission's decision; an
         unbinding's notification (recorded here too, so it does not depend on the bureau's
         callback; the two are one). Both are the bureau's own answers to our calls: nothing to
-        confirm, unlike a callback's."""
+        confirm, unlike a callback's.
+
+        Whom an unbinding's notification goes to: the initiator, always. Ended by the initiator
+        (`unbind`), that is this user (the application may have been made elsewhere, so the
+        caller's openid is the surest). Ended by the member (`unbind_as_member`), it is the
+        application's owner, as for the bureau's callback: the member has the chat's receipt,
+        and the notification's words are the initiator's (您为…办理的家庭共济已解除)."""
         if effect == "submit_application":
             self.remember_submission(value["application_id"], openid, now)
-        elif effect == "unbind" and value.get("application_id"):
+        elif effect in ("unbind", "unbind_as_member") and value.get("application_id"):
             self.record(Decision(
                 event_id=f"bot:{value['binding_id']}:ended", kind="binding.ended",
                 application_id=value["application_id"], binding_id=value["binding_id"], status="ended",
-                reason=value.get("end_reason"), decided_at=value.get("ended_at") or now), openid=openid)
+                reason=value.get("end_reason"), decided_at=value.get("ended_at") or now),
+                openid=openid if effect == "unbind" else "")
 
     def pending_since(self, before: float, limit: int = 100) -> list[str]:
         raw = self.redis.zrangebyscore(self.keys.pending_applications(), "-inf", before, start=0, num=limit)

@@ -53,8 +53,11 @@ _AS_THE_PERSON: dict[str, Callable[[BindingService, str, dict[str, Any]], Any]] 
     "answer_consent": lambda b, person, args: b.answer_consent(
         args["code"], ConsentAnswer(person_id=person, agree=args["agree"])),
     "members": lambda b, person, args: b.members(person),
+    "sharers": lambda b, person, args: b.sharers(person),
     "applications": lambda b, person, args: b.applications(person),
     "unbind": lambda b, person, args: b.unbind(person, args["binding_id"]),
+    # The same call by the binding's member: its own name, for the decision's follow-up (whom to tell).
+    "unbind_as_member": lambda b, person, args: b.unbind(person, args["binding_id"]),
     "deduction_order": lambda b, person, args: b.deduction_order(person, args["binding_id"]),
     "set_deduction_order": lambda b, person, args: b.set_deduction_order(
         person, args["binding_id"], DeductionOrderUpdate(order=args["order"])),

@@ -138,6 +138,25 @@ class MemberList(_Model):
     members: list[Member]
 
 
+class Sharer(_Model):
+    """A binding seen from its member: who shares their account with this person. `relationship`
+    is what the member is to the initiator, as the application declared it; the initiator is the
+    inverse to the member (a member bound as a child has a parent sharing with them)."""
+    binding_id: str
+    application_id: str | None = None
+    relationship: Relationship
+    initiator_masked_name: str
+    initiator_masked_id_number: str
+    status: BindingStatus
+    since: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+
+
+class SharerList(_Model):
+    sharers: list[Sharer]
+
+
 class Payer(_Model):
     binding_id: str
     initiator_masked_name: str

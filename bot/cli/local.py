@@ -15,6 +15,7 @@ from bot.cli.settings import (
     redis_checked_or_exit,
     serving_settings_or_exit,
     settings_or_exit,
+    templates_fit_or_exit,
 )
 from bot.config import Settings
 
@@ -75,6 +76,7 @@ def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> 
     from bot.subscribe_page import page_url
 
     settings = development_settings_or_exit(config_path, "run")
+    templates_fit_or_exit(settings)
     log_start_warnings(settings)
     # The fake pushes what WeChat pushes on its own (subscription pop-ups, notices' receipts) to the webhook.
     pushes = Pushes(_webhook_url(settings), WeChatSide(settings.wechat))

@@ -64,8 +64,19 @@ def _dead_letters(config_path: str | None) -> Iterator[tuple[NotificationQueue, 
 @notify.command()
 @config_option
 def dead(config_path: str | None) -> None:
-    """List notifications that failed every attempt."""
+    """List notifications that failed every attempt (or met an error trying again cannot mend), and
+    any pause for WeChat's quota in force."""
+    from datetime import datetime
+
+    from bot.notify.send import APIS
+
     with _dead_letters(config_path) as (queue, records):
+        zone = queue.settings.region.zone
+        for api in APIS:
+            paused = queue.paused(api)
+            if paused is not None:
+                click.echo(f"sends through {api} paused until "
+                           f"{datetime.fromtimestamp(paused.until, zone):%Y-%m-%d %H:%M:%S} ({zone}): {paused.reason}")
         ids = queue.dead()
         for notification_id in ids:
             record = records.get(notification_id) or {}

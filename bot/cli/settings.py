@@ -23,10 +23,24 @@ def settings_or_exit(config_path: str | None) -> Settings:
         sys.exit(2)
 
 
+def templates_fit_or_exit(settings: Settings) -> None:
+    """Every value the bot can fill a template's keyword with must fit the keyword's type (WeChat
+    refuses the whole message otherwise: 47003). One line per keyword that cannot, exit 2."""
+    from bot.notify.templates import problems
+
+    misfits = problems(settings)
+    if misfits:
+        for line in misfits:
+            click.echo(f"config: {line}", err=True)
+        sys.exit(2)
+
+
 def serving_settings_or_exit(config_path: str | None) -> Settings:
-    """Settings for a command that serves real users (`serve`, `worker`): in production, the
-    laptop's values are refused, one line per key, exit 1."""
+    """Settings for a command that serves real users (`serve`, `worker`, `check-config`): every
+    template's keywords must take their values (exit 2); in production, the laptop's values are
+    refused, one line per key, exit 1."""
     settings = settings_or_exit(config_path)
+    templates_fit_or_exit(settings)
     refused = production.refusals(settings)
     if refused:
         for line in refused:

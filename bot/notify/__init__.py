@@ -4,12 +4,18 @@ stream (a Redis consumer group).
 
 records.py   the notification record per decision (status, attempts, msgid) as the webhook sees it,
              and the news kept for a user who had unfollowed
-templates.py decision → template message (values ≤ 20 characters)
-queue.py     the machinery in Redis: the consumer group, per-notification claims, retries, dead letters
-send.py      one attempt: send once, schedule a retry of a transient error, park 43004 for the user
-subscription.py  the channel a kind chooses, and a notification as a subscription notice (bizsend)
+templates.py decision → template message, each value fitted to its keyword; the start-up check of
+             every keyword (template messages' and subscription notices')
+keywords.py  WeChat's keyword types (thing, phrase, time …): what each takes, with or without the
+             template messages' 20-character cap
+queue.py     the machinery in Redis: the consumer group, per-notification claims, retries, dead letters,
+             pauses for WeChat's quota (per API), trimming the stream
+send.py      one attempt: the kind's channel, then one call through `_post` (template/send or bizsend),
+             settled as errors.py classifies a failure; park 43004 for the user
+subscription.py  the channel a kind chooses, and a notification as a subscription notice (bizsend):
+             43101 and 47003 read per channel, exactly once by WeChat's receipts
 subscription_records.py  what each user subscribed to, from WeChat's events; spent by the sends
-subscription_values.py   a notice's keyword types and the values each takes
+errors.py    WeChat's error codes by kind (permanent, quota, rate, token, transient), with reasons
 runtime.py   what a worker sends with (Redis, WeChat, the binding service), pooled for its threads
 worker.py    `wxbot worker`: the loop that reads, reclaims and acknowledges, and the sender threads
 """

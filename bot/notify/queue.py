@@ -13,8 +13,10 @@ lost with its worker.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,6 +29,8 @@ from bot.store.keys import Keys
 
 GROUP = "notify"
 DEAD_KEPT = 90 * 24 * 3600   # dead letters are listed this long (their records expire then too)
+DECISIONS_KEPT = 1000        # the newest decisions stay in the stream for operators (`wxbot binding decisions`)
+PAUSE_CHECKED = 1.0          # seconds a worker trusts what it last read of an API's pause
 
 # KEYS: record, claim, retries. ARGV: id, claim token, lease ms, '1' from the stream ('' a retry),
 # openid, decision json, now, record ttl. The record is made for a stream entry the first time.
@@ -71,7 +75,8 @@ redis.call('HSET', KEYS[1], 'status', '{WAITING_FOR_USER}')
 {_RELEASE}
 """
 
-# KEYS: record, claim, retries, dead. ARGV: id, token, error, '1' final, due, now, kept seconds.
+# KEYS: record, claim, retries, dead. ARGV: id, token, error, '1' final, due, now, kept seconds,
+# '1' when the attempt does not count (a paused API: it was never made, or met the quota).
 _FAILED = f"""
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[1], 'status', '{FAILED}', 'last_error', ARGV[3])
@@ -80,9 +85,42 @@ if ARGV[4] == '1' then
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[6] - ARGV[7])
 else
   redis.call('HSET', KEYS[1], 'last_error', ARGV[3])
+  if ARGV[8] == '1' then redis.call('HINCRBY', KEYS[1], 'attempts', -1) end
   if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 end
+"""
+
+# KEYS: pause. ARGV: until (unix ms), value. A pause is only ever lengthened (a minute's limit
+# met during the day's pause does not end it early). 1: set; 0: a longer one holds.
+_PAUSE = """
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(cjson.decode(current)['until_ms']) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[1])
+return 1
+"""
+
+# KEYS: stream. ARGV: floor (an entry id: every group has acknowledged everything below it), kept.
+# Removes what is below the floor, except the newest `kept` entries. → entries removed.
+_TRIM = """
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function below(a, b)
+  local ams, aseq = parse(a)
+  local bms, bseq = parse(b)
+  return ams < bms or (ams == bms and aseq < bseq)
+end
+local kept = tonumber(ARGV[2])
+if redis.call('XLEN', KEYS[1]) <= kept then return 0 end
+local floor = ARGV[1]
+if kept > 0 then
+  local tail = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', kept)
+  local oldest_kept = tail[#tail][1]
+  if below(oldest_kept, floor) then floor = oldest_kept end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', floor)
 """
 
 # KEYS: retries. ARGV: now, lease until, count. The due retries, each leased: it is due again
@@ -115,6 +153,28 @@ class Begun:
     token: str = ""
 
 
+@dataclass(frozen=True)
+class Paused:
+    """Sends through an API wait until `until` (unix time), for `reason`."""
+    until: float
+    reason: str
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _id_order(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _after(entry_id: str) -> str:
+    """The smallest entry id above `entry_id`."""
+    ms, seq = _id_order(entry_id)
+    return f"{ms}-{seq + 1}"
+
+
 def worker_name() -> str:
     """This process as a consumer of the group and in the workers' heartbeats: `<host>:<pid>`."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -141,7 +201,11 @@ class NotificationQueue:
         self._failed = client.register_script(_FAILED)
         self._due = client.register_script(_DUE)
         self._revive = client.register_script(_REVIVE)
+        self._pause = client.register_script(_PAUSE)
+        self._trim = client.register_script(_TRIM)
         self._group_ready = False
+        self._pauses: dict[str, tuple[float, Paused | None]] = {}   # api → (read at, what it said)
+        self._pauses_lock = threading.Lock()
 
     # -- the decisions stream ----------------------------------------------------------------------
     def ensure_group(self) -> None:
@@ -178,6 +242,27 @@ class NotificationQueue:
         if entry_ids:
             self.redis.xclaim(self.stream, GROUP, self.consumer, 0, entry_ids, idle=self.lease_ms, justid=True)
 
+    def trim(self, kept: int = DECISIONS_KEPT) -> int:
+        """Entries every consumer group has acknowledged leave the stream (their notifications'
+        records keep what they said), but for the newest `kept`. The floor: per group, its oldest
+        entry still pending, or, with none pending, the entry after the last it read; the lowest
+        of them. Entries below it can never be delivered again, to any group. → entries removed."""
+        try:
+            groups = self.redis.xinfo_groups(self.stream)
+        except redis.ResponseError:
+            return 0   # no stream yet
+        floors = []
+        for group in groups:
+            if group["pending"]:
+                oldest = self.redis.xpending(self.stream, group["name"])["min"]
+                floors.append(_text(oldest))
+            else:
+                floors.append(_after(_text(group["last-delivered-id"])))
+        if not floors:
+            return 0   # nobody reads it yet: everything waits
+        floor = min(floors, key=_id_order)
+        return int(self._trim(keys=[self.stream], args=[floor, kept]))
+
     def forget_idle_consumers(self, idle_ms: int = 24 * 3600 * 1000) -> None:
         """Consumers (one per worker process ever started) that hold nothing and were idle a day."""
         self.ensure_group()
@@ -206,10 +291,39 @@ class NotificationQueue:
     def parked(self, notification_id: str, token: str) -> None:
         self._parked(keys=self._own(notification_id), args=[notification_id, token])
 
-    def failed(self, notification_id: str, token: str, error: str, final: bool, retry_in: float) -> None:
+    def failed(self, notification_id: str, token: str, error: str, final: bool, retry_in: float,
+               counted: bool = True) -> None:
+        """The attempt failed: a dead letter (`final`), or due again in `retry_in` seconds.
+        `counted` False: it does not count towards max_attempts (the API was paused)."""
         now = time.time()
         self._failed(keys=[*self._own(notification_id), self.keys.notification_dead()],
-                     args=[notification_id, token, error, "1" if final else "", now + retry_in, now, DEAD_KEPT])
+                     args=[notification_id, token, error, "1" if final else "", now + retry_in, now, DEAD_KEPT,
+                           "" if counted else "1"])
+
+    # -- an API paused (45009 the day's quota, 45011 the minute's) -----------------------------------
+    def pause(self, api: str, until: float, reason: str) -> bool:
+        """Every worker's sends through `api` wait until `until`. True when this call paused it (or
+        lengthened the pause); False when a pause at least as long already held."""
+        paused = Paused(until, reason)
+        with self._pauses_lock:
+            self._pauses[api] = (time.monotonic(), paused)
+        value = json.dumps({"until_ms": int(until * 1000), "reason": reason})
+        return bool(self._pause(keys=[self.keys.notification_pause(api)], args=[int(until * 1000), value]))
+
+    def paused(self, api: str) -> Paused | None:
+        """Whether sends through `api` wait now, as read from Redis at most once a second per worker."""
+        now = time.monotonic()
+        with self._pauses_lock:
+            read_at, paused = self._pauses.get(api, (float("-inf"), None))
+        if now - read_at >= PAUSE_CHECKED:
+            raw = self.redis.get(self.keys.notification_pause(api))
+            paused = None
+            if raw:
+                stored = json.loads(raw)
+                paused = Paused(stored["until_ms"] / 1000, stored["reason"])
+            with self._pauses_lock:
+                self._pauses[api] = (now, paused)
+        return paused if paused is not None and paused.until > time.time() else None
 
     def _own(self, notification_id: str) -> list[str]:
         return [self.keys.notification(notification_id), self.keys.notification_claim(notification_id),

@@ -4,9 +4,15 @@
 scheduled, or nothing left to do — so that its stream entry may be acknowledged; False when
 another worker is sending it right now (the entry stays pending and is looked at again later).
 A Redis error propagates: nothing is settled, the entry stays pending, the retry stays leased.
+
+Every call to WeChat goes through `Sender._post`, for either API (`APIS`): a paused API is not
+called, and a failure is classified by bot/notify/errors.py. The kind's channel is chosen in
+bot/notify/subscription.py, which posts its notices through the same `_post`.
 """
 
 from __future__ import annotations
+
+import time
 
 import redis
 import requests
@@ -18,19 +24,18 @@ from bot.binding.models import Decision
 from bot.binding.service import BindingService
 from bot.config import Settings
 from bot.logs import log, user_ref
-from bot.notify import subscription, templates
+from bot.notify import errors, subscription, templates
+from bot.notify.errors import Failed, Failure, Kind
 from bot.notify.queue import Begun, NotificationQueue
 from bot.notify.records import NotificationRecords
 from bot.wechat.client import WeChatAPI
 from bot.wechat.token import TokenUnavailable
 
-UNFOLLOWED = 43004
-
-
-class Failed(Exception):
-    def __init__(self, error: str, cause: str) -> None:
-        super().__init__(error)
-        self.error, self.cause = error, cause   # cause, for metrics: wechat, http, network, token, binding_service
+TEMPLATE_SEND = "message/template/send"
+SUBSCRIBE_SEND = subscription.BIZSEND
+# The WeChat APIs notifications are sent through, each paused on its own (a day's quota each).
+APIS = (TEMPLATE_SEND, SUBSCRIBE_SEND)
+__all__ = ["APIS", "Failed", "Sender"]
 
 
 class Sender:
@@ -38,7 +43,7 @@ class Sender:
                  binding: BindingService) -> None:
         self.settings, self.queue, self.records = settings, queue, records
         self.wechat, self.binding = wechat, binding
-        self.subscriptions = subscription.SubscriptionNotices(settings, records, wechat)
+        self.subscriptions = subscription.SubscriptionNotices(settings, records, self._post)
 
     def attempt(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> bool:
         begun = self.queue.begin(notification_id, from_stream, openid, decision)
@@ -54,14 +59,14 @@ class Sender:
             return True      # a stream entry whose retry was scheduled before it was acknowledged
         try:
             msgid = self._send(notification_id, begun)
-        except Failed as failure:
-            self._failed(notification_id, begun, failure.error, failure.cause)
+        except Failed as failed:
+            self._failed(notification_id, begun, failed.failure, failed.api)
             return True
         except redis.RedisError:
             raise   # settled by nobody: the claim's lease runs out and the notification is tried again
         except Exception as exc:  # noqa: BLE001 - a bug must not loop for ever: it costs an attempt
             log.exception("notification_error", notification_id=notification_id)
-            self._failed(notification_id, begun, type(exc).__name__, "error")
+            self._failed(notification_id, begun, errors.of_bug(type(exc).__name__))
             return True
         if msgid is None:
             log.info("notification_parked", notification_id=notification_id, user_ref=user_ref(begun.openid))
@@ -81,51 +86,83 @@ class Sender:
         except binding_errors.ApplicationNotFound:
             application = None
         except binding_errors.BindingError as exc:
-            raise Failed(f"binding service: {exc.code}", "binding_service") from None
-        body = templates.payload(begun.openid, notification_id, decision, application, self.settings.notifications,
-                                     self.settings.region.zone)
+            raise Failed(errors.of_binding_service(exc.code)) from None
+        # The kind's channel: a subscription notice to a user who subscribed (msgid ''), and for the
+        # others a template message or the news kept for them (bot/notify/subscription.py).
+        channel = self.subscriptions.choose(notification_id, begun.openid, decision, application)
+        if channel == subscription.SENT:
+            self.queue.sent(notification_id, begun.token, "")
+            return ""
+        if channel == subscription.PARK:
+            return self._park(notification_id, begun, decision, application)
+        kind = templates.KINDS[decision.status]
         try:
-            # The kind's channel: a subscription notice to a user who subscribed (msgid ''), and for
-            # the others a template message or the news kept for them (bot/notify/subscription.py).
-            channel = self.subscriptions.choose(notification_id, begun.openid, decision, application)
-            if channel == subscription.SENT:
-                self.queue.sent(notification_id, begun.token, "")
-                return ""
-            if channel == subscription.PARK:
-                return self._park(notification_id, begun, decision, application)
-            result = self.wechat.post("message/template/send", data=body)
-        except WeChatClientException as exc:
-            if exc.errcode == UNFOLLOWED:
-                self.records.park_for_user(notification_id, begun.openid, templates.as_text(decision, application,
-                                                                                      self.settings.region.zone))
-                self.queue.parked(notification_id, begun.token)
-                return None
-            if exc.errcode is not None:
-                raise Failed(f"errcode {exc.errcode}", "wechat") from None
-            raise Failed(f"HTTP {getattr(exc.response, 'status_code', '?')}", "http") from None
-        except TokenUnavailable as exc:
-            raise Failed(type(exc).__name__, "token") from None
-        except requests.RequestException as exc:
-            # No chained context: it may carry the token-bearing URL.
-            raise Failed(type(exc).__name__, "network") from None
+            body = templates.payload(begun.openid, notification_id, decision, application, self.settings.notifications,
+                                     self.settings.region.zone)
+        except templates.ValueDoesNotFit as exc:
+            raise Failed(errors.of_value(exc.reason)) from None
+        result = self._post(TEMPLATE_SEND, body, template=f"notifications.{kind}",
+                            fields=getattr(self.settings.notifications, kind).fields)
+        if result is None:
+            return self._park(notification_id, begun, decision, application)
         msgid = str(result.get("msgid", ""))
         self.queue.sent(notification_id, begun.token, msgid)
         return msgid
 
     def _park(self, notification_id: str, begun: Begun, decision: Decision, application: dict | None) -> None:
-        """The news waits for the user's next message, as for a user who unfollowed (43004): they
+        """The news waits for the user's next message: they do not follow the account (43004), or
         have no subscription to a kind sent only as a subscription notice."""
         self.records.park_for_user(notification_id, begun.openid,
                                    templates.as_text(decision, application, self.settings.region.zone))
         self.queue.parked(notification_id, begun.token)
 
-    def _failed(self, notification_id: str, begun: Begun, error: str, cause: str) -> None:
-        """This attempt failed: the next one is scheduled after `retry_intervals`, or, after the
-        last, the notification is a dead letter (`wxbot notify dead`)."""
+    def _post(self, api: str, body: dict, *, template: str, fields: dict[str, str]) -> dict | None:
+        """WeChat's answer to one call; None when the user does not follow the account (43004).
+        Failed says what went wrong, as bot/notify/errors.py classifies it; nothing is sent while
+        the API is paused for its quota."""
+        paused = self.queue.paused(api)
+        if paused is not None:
+            raise Failed(Failure(Kind.QUOTA, paused.reason, "paused", paused.until), api)
+        try:
+            return self.wechat.post(api, data=body)
+        except WeChatClientException as exc:
+            if exc.errcode == errors.UNFOLLOWED:
+                return None
+            if exc.errcode is not None:
+                notifications = self.settings.notifications
+                failure = errors.of_errcode(int(exc.errcode), exc.errmsg or "", template=template, fields=fields,
+                                            now=time.time(), zone=self.settings.region.zone,
+                                            quota_resume_at=notifications.quota_resume_at)
+                if exc.response is None:
+                    # Not the call's answer: fetching the access token failed (WeChatAPI.fetch_stable_token
+                    # raises without a response). The token API's quota is not this API's to pause.
+                    raise Failed(errors.of_token_fetch(failure), api) from None
+                raise Failed(failure, api, errcode=int(exc.errcode)) from None
+            raise Failed(errors.of_http(getattr(exc.response, "status_code", "?")), api) from None
+        except TokenUnavailable as exc:
+            raise Failed(errors.of_token(type(exc).__name__), api) from None
+        except requests.RequestException as exc:
+            # No chained context: it may carry the token-bearing URL.
+            raise Failed(errors.of_network(type(exc).__name__), api) from None
+
+    def _failed(self, notification_id: str, begun: Begun, failure: Failure, api: str = "") -> None:
+        """This attempt failed. Permanent: a dead letter now. Quota or rate: the API paused for
+        every worker and this notification due when it resumes, its attempt not counted. Token:
+        due again after the first retry interval. Otherwise the next attempt after
+        `retry_intervals`; after the last, a dead letter (`wxbot notify dead`)."""
         settings = self.settings.notifications
-        final = begun.attempt >= settings.max_attempts
+        if failure.kind in (Kind.QUOTA, Kind.RATE) and failure.resume_at is not None:
+            if failure.cause != "paused" and self.queue.pause(api, failure.resume_at, failure.reason):
+                log.warning("notifications_paused", api=api, until=failure.resume_at, reason=failure.reason)
+            self.queue.failed(notification_id, begun.token, failure.reason, final=False,
+                              retry_in=max(0.0, failure.resume_at - time.time()), counted=False)
+            log.info("notification_postponed", notification_id=notification_id, api=api, until=failure.resume_at)
+            metrics.notification_paused(failure.cause)
+            return
+        final = failure.kind is Kind.PERMANENT or begun.attempt >= settings.max_attempts
         intervals = settings.retry_intervals or [0]
-        retry_in = intervals[min(begun.attempt, len(intervals)) - 1]
-        self.queue.failed(notification_id, begun.token, error, final, retry_in)
-        log.warning("notification_failed", notification_id=notification_id, error=error, attempt=begun.attempt)
-        metrics.notification_failed(cause, final)
+        step = 1 if failure.kind is Kind.TOKEN else min(begun.attempt, len(intervals))
+        self.queue.failed(notification_id, begun.token, failure.reason, final, intervals[step - 1])
+        log.warning("notification_failed", notification_id=notification_id, error=failure.reason, kind=failure.kind,
+                    attempt=begun.attempt, final=final)
+        metrics.notification_failed(failure.cause, final)

@@ -5,7 +5,8 @@ threads, not processes, keep many sends in flight). Run any number, on any machi
 One loop per process: it beats the heartbeat, acknowledges what the senders settled, takes over
 entries a dead worker held (XAUTOCLAIM after `notifications.reclaim_after`), takes the retries
 that are due, and reads new entries — never more than the senders can start soon, so that an
-entry does not wait here long enough to look abandoned.
+entry does not wait here long enough to look abandoned. Now and then it trims the stream of what
+every consumer group has acknowledged (NotificationQueue.trim).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ WORKER_TTL = 25       # a worker whose last heartbeat is older is taken for gone
 BEATS_KEPT = 24 * 3600
 RECLAIM_EVERY = 5     # seconds between looks for entries held by a dead worker
 TIDY_EVERY = 3600     # seconds between removals of long-idle consumers from the group
+TRIM_EVERY = 30       # seconds between trims of the decisions stream
 BLOCK_MS = 1000       # the longest wait on the stream: the loop's other duties come round at least this often
 
 
@@ -64,7 +66,7 @@ class Worker:
         self._in_flight: dict[Future, Work] = {}
         self._settled: deque[str] = deque()       # stream entries to acknowledge
         self._finished = threading.Event()        # a sender finished: room for more
-        self._next = {"beat": 0.0, "reclaim": 0.0, "tidy": 0.0, "ack": 0.0}
+        self._next = {"beat": 0.0, "reclaim": 0.0, "tidy": 0.0, "ack": 0.0, "trim": 0.0}
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self, burst: bool = False) -> None:
@@ -104,6 +106,9 @@ class Worker:
         if now >= self._next["tidy"]:
             self.queue.forget_idle_consumers()
             self._next["tidy"] = now + TIDY_EVERY
+        if now >= self._next["trim"]:
+            self.queue.trim()
+            self._next["trim"] = now + TRIM_EVERY
         work: list[Work] = []
         if self._room() and (burst or now >= self._next["reclaim"]):
             work += self._reclaimed(self._room())
@@ -209,6 +214,7 @@ class Worker:
             self._ack()
             self.queue.give_back([item.entry_id for item in unstarted if item.entry_id])
             self.queue.due_again([item.notification_id for item in unstarted if not item.entry_id])
+            self.queue.trim()
             self.rt.redis.zrem(self.rt.records.keys.notification_workers(), self.name)
         except redis.RedisError:
             log.warning("worker_stopped_without_redis")   # what it held is reclaimed after reclaim_after

@@ -110,6 +110,11 @@ class Keys:
         """Dead letters (failed every attempt): a sorted set scored by when they died."""
         return f"{self._notify()}:dead"
 
+    def notification_pause(self, api: str) -> str:
+        """Sends through one WeChat API paused until its quota resets (45009, 45011): the time, the
+        reason; it expires then."""
+        return f"{self._notify()}:paused:{api}"
+
     def notification_workers(self) -> str:
         """The workers' heartbeats: `<host>:<pid>` scored by the time of its last beat."""
         return f"{self._notify()}:workers"

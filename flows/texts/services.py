@@ -5,6 +5,10 @@ Reviewers edit wording here, not in code."""
 BINDING_STATUS = {"active": "共济中", "ended": "已解除", "terminated": "已自动解除"}
 END_REASONS = {"ended_by_initiator": "您申请解除", "ended_by_member": "家人申请解除",
                "insurance_changed": "参保状态变化"}
+# The same, for a binding in which the user is the member (a relative shares their account with them).
+END_REASONS_AS_MEMBER = {"ended_by_initiator": "家人申请解除", "ended_by_member": "您申请解除",
+                         "insurance_changed": "参保状态变化"}
+FAMILY_MEMBER = "家人"   # a relative whose relationship has no name from the user's side
 APPLICATION_STATUS = {"pending_consent": "等待家人确认", "under_review": "审核中", "approved": "已通过",
                       "rejected": "未通过"}
 NO_MEMBERS = "您还没有绑定家人。点击菜单“家庭共济 → 绑定家人”即可办理。"
@@ -19,9 +23,13 @@ MEMBER_ENDED_BECAUSE = "{line}，{reason}，{ended}"
 
 # -- my family -------------------------------------------------------------------------------------
 MY_FAMILY_TITLE = "我的家人"
-MY_FAMILY = "您的家庭共济成员：\n{lines}"
+MY_FAMILY = "您的家庭共济成员（可以用您的个人账户余额）：\n{lines}"
+# The relatives who share their account with the user: each named as the user's relative (父母 for a parent).
+MY_SHARERS = "为您开通共济的家人（您可以用他们的个人账户余额）：\n{lines}"
 MY_FAMILY_IN_PROGRESS = "正在办理：\n{lines}"
 MY_FAMILY_NEXT = "要解除请点菜单“解除绑定”，查看申请详情请点“查询 → 办理进度”。"
+# When the lists are too long for one reply.
+MY_FAMILY_MORE = "（还有 {more} 条没有列出。全部记录请到医保经办大厅或拨打 12393 查询。）"
 
 # -- progress --------------------------------------------------------------------------------------
 PROGRESS_TITLE = "办理进度"
@@ -37,13 +45,25 @@ UNDER_REVIEW_NOTE = "   一般 1~2 个工作日审核完，结果会发消息通
 # -- unbind ----------------------------------------------------------------------------------------
 UNBIND_TITLE = "解除绑定"
 CHOOSE_TO_UNBIND = "要和哪位家人解除共济关系？请回复序号：\n{lines}"
+# In that list, a relative who shares their account with the user (the user is the member).
+CHOICE_AS_MEMBER = "{relationship} {name}（您在用对方的个人账户）"
+NO_ACTIVE_BINDINGS = "您目前没有正在共济的家人：没有家人在用您的个人账户，您也没有在用家人的个人账户。"
 CONFIRM_UNBIND = ("确定要解除与{relationship} {name}的共济关系吗？\n"
                   "解除后，{name}就医购药将不能再使用您的个人账户余额；以后需要可以重新绑定。\n"
                   "回复“是”解除，回复“否”不解除。")
-HELP_UNBIND = "解除后家人不能再用您的个人账户余额，已经发生的费用不受影响。需要时可以重新绑定。"
+# The user is the member: a relative shares their account with them.
+CONFIRM_LEAVE = ("确定要解除与{relationship} {name}的共济关系吗？\n"
+                 "解除后，您就医购药将不能再使用{name}的个人账户余额；以后需要，可以请{name}重新为您绑定。\n"
+                 "回复“是”解除，回复“否”不解除。")
+HELP_UNBIND = ("您和家人任何一方都可以解除。解除后，被共济的一方就医购药不能再用共济人的个人账户余额，"
+               "已经发生的费用不受影响。需要时可以重新绑定。")
 UNBIND_YES_OR_NO = "请回复“是”解除，或回复“否”不解除。"
 KEPT = "好的，没有解除。{relationship} {name}仍可以使用您的个人账户余额。"
+KEPT_AS_MEMBER = "好的，没有解除。您仍可以使用{relationship} {name}的个人账户余额。"
 UNBOUND = "已解除与{relationship} {name}的共济关系。稍后您还会收到一条解除通知，请留存。"
+# Ended by the member: this reply is their receipt (the notification goes to the relative who shared).
+LEFT = ("已解除与{relationship} {name}的共济关系：您就医购药不再使用{name}的个人账户余额，已经发生的费用不受影响。"
+        "这条消息就是解除回执，请留存。")
 
 # -- deduction order -------------------------------------------------------------------------------
 ORDER_TITLE = "扣款顺序"

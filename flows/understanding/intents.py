@@ -22,13 +22,17 @@ class IntentIndex:
     def __init__(self, phrases: Mapping[str, tuple[str, ...]],
                  outranks: Mapping[str, tuple[str, ...]] | None = None) -> None:   # intent -> phrases, beaten intents
         self.outranks = {intent: frozenset(beaten) for intent, beaten in (outranks or {}).items()}
-        plain, patterns = [], []
+        plain: list[tuple[str, str]] = []
+        # The phrases with gaps, by their first part: a sentence without it needs none of them searched.
+        patterns: dict[str, list[tuple[re.Pattern, int, str]]] = {}
         for intent, words in phrases.items():
             for phrase in words:
                 if "…" in phrase:
-                    pattern = _GAP.join(re.escape(part) for part in phrase.split("…"))
+                    parts = phrase.split("…")
+                    pattern = _GAP.join(re.escape(part) for part in parts)
                     # Two parts in order say more than the same characters side by side: +1.
-                    patterns.append((re.compile(pattern), len(phrase.replace("…", "")) + 1, intent))
+                    patterns.setdefault(parts[0], []).append(
+                        (re.compile(pattern), len(phrase.replace("…", "")) + 1, intent))
                 else:
                     plain.append((phrase, intent))
         self.plain = sorted(plain, key=lambda pair: -len(pair[0]))
@@ -51,10 +55,13 @@ class IntentIndex:
             intent = self.by_phrase[phrase]
             if len(phrase) > found.get(intent, (0, ""))[0]:
                 found[intent] = (len(phrase), phrase)
-        for pattern, length, intent in self.patterns:
-            match = pattern.search(word)
-            if match and length > found.get(intent, (0, ""))[0]:
-                found[intent] = (length, match.group())
+        for first, candidates in self.patterns.items():
+            if first not in word:
+                continue   # none of them can match: a substring test is far cheaper than the searches
+            for pattern, length, intent in candidates:
+                match = pattern.search(word)
+                if match and length > found.get(intent, (0, ""))[0]:
+                    found[intent] = (length, match.group())
         beaten = {b for intent in found for b in self.outranks.get(intent, ())}
         ranked = sorted(((length, intent, phrase) for intent, (length, phrase) in found.items()
                          if intent not in beaten), reverse=True)

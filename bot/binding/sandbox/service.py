@@ -38,6 +38,8 @@ from bot.binding.models import (
     Member,
     MemberList,
     Payer,
+    Sharer,
+    SharerList,
     Usage,
     UsageRecord,
     VerificationAnswer,
@@ -254,6 +256,11 @@ class SandboxService:
         bindings = sorted(self._bindings(person_id, "initiator"), key=lambda b: b["since"])
         return MemberList(members=[self._member_view(b) for b in bindings])
 
+    def sharers(self, person_id: str) -> SharerList:
+        self._verified(person_id)
+        bindings = sorted(self._bindings(person_id, "member"), key=lambda b: b["since"])
+        return SharerList(sharers=[self._sharer_view(b) for b in bindings])
+
     def unbind(self, person_id: str, binding_id: str) -> Member:
         with self.store.lock():
             binding = self._binding(binding_id)
@@ -465,6 +472,15 @@ class SandboxService:
                       relationship=binding["relationship"],
                       masked_name=mask_name(member.name), masked_id_number=mask_id_number(member.id_number),
                       status=binding["status"], since=self._at(binding["since"]),
+                      ended_at=self._at(binding["ended_at"]) if binding["ended_at"] else None,
+                      end_reason=binding["end_reason"])
+
+    def _sharer_view(self, binding: dict[str, Any]) -> Sharer:
+        initiator = self._person(binding["initiator_id"])
+        return Sharer(binding_id=binding["id"], application_id=binding["application_id"],
+                      relationship=binding["relationship"], initiator_masked_name=mask_name(initiator.name),
+                      initiator_masked_id_number=mask_id_number(initiator.id_number), status=binding["status"],
+                      since=self._at(binding["since"]),
                       ended_at=self._at(binding["ended_at"]) if binding["ended_at"] else None,
                       end_reason=binding["end_reason"])
 

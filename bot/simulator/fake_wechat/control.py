@@ -31,7 +31,8 @@ def stats() -> ResponseReturnValue:
 @blueprint.post("/fail")
 def fail() -> ResponseReturnValue:
     """Queue faults for the next calls: [{"status": 502} | {"errcode": 45009} | {"delay": 3}],
-    each optionally limited to paths containing {"path": "template"}. A fault with
+    each optionally limited to paths containing {"path": "template"}; an errcode (any: -1, 40037,
+    47003 …) comes with WeChat's errmsg if the fault gives one ({"errmsg": "…"}). A fault with
     {"seconds": N} is an outage: every matching call fails that way for N seconds from now."""
     state = current_state()
     faults = request.get_json(force=True)

@@ -44,7 +44,7 @@ def inject_faults() -> ResponseReturnValue:
     if failure.get("status"):
         return Response("fault injected", status=failure["status"])
     if failure.get("errcode"):
-        return _error(failure["errcode"], "fault injected")
+        return _error(failure["errcode"], failure.get("errmsg", "fault injected"))
     return None
 
 
