@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.logs import configure_for
 from bot.store.client import connect
 from bot.store.keys import Keys
+from bot.subscribe_page.views import install as install_subscribe_page
 from bot.webhook.envelope import EnvelopeCodec
 from bot.webhook.ledger import DeliveryLedger
 from bot.webhook.processing import Processor, Route
@@ -75,6 +76,7 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
                                   binding_key=signing_key(settings), decisions=decisions)
     app.register_blueprint(webhook_blueprint)
     app.register_blueprint(callback_blueprint)
+    install_subscribe_page(app, settings, client, wechat)
 
     @app.get("/healthz")
     def healthz() -> ResponseReturnValue:
@@ -115,7 +117,9 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     from bot.conversations.identities import Identities
     from bot.conversations.store import ConversationStore
     from bot.notify.records import NotificationRecords
+    from bot.notify.subscription_records import SubscriptionRecords
     from bot.store.session import calls_out, once_saved
+    from bot.subscribe_page import subscribe_link
     from handlers.conversation import Conversations
     from handlers.router import Router
 
@@ -127,6 +131,8 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
     # first; the milestones count once the message's draft is kept (bot/store/session.py).
     conversations = Conversations(store, identities, run_effect=calls_out(guard.run),
                                   follow_up=calls_out(decisions.follow_up), settings=settings,
-                                  count_milestones=once_saved(metrics.flow_milestones))
-    return Router(conversations, NotificationRecords(client, keys))
+                                  count_milestones=once_saved(metrics.flow_milestones),
+                                  subscribe_link=subscribe_link(settings))
+    return Router(conversations, NotificationRecords(client, keys),
+                  SubscriptionRecords(client, keys, settings.notifications))
 

@@ -270,24 +270,72 @@ class BindingSettings(_Section):
         return self
 
 
+# The values a notification's keywords are filled with (bot/notify/templates.py).
+ValueSource = Literal["member", "relationship", "result", "reason", "decided_at", "application"]
+# How a kind of notification reaches its user: a template message (模板消息); a subscription notice
+# (订阅通知) to a user who subscribed to it, else the news waits for their next message; or a
+# subscription notice, else a template message (bot/notify/subscription.py).
+Channel = Literal["template", "subscription", "subscription_then_template"]
+
+
+def _typed_keywords(value: dict[str, str]) -> dict[str, str]:
+    """Each keyword named as WeChat names them: its type and a number (thing1)."""
+    for keyword in value:
+        if type_of(keyword) is None:
+            raise ValueError(f"{keyword!r} is not a keyword as WeChat names them: a type and a number, "
+                             f"one of {known_names()}")
+    return value
+
+
+class SubscriptionSettings(_Section):
+    """One subscription notice (订阅通知): its template in the console's 订阅通知, whether users
+    subscribe to it for good, and which value fills which keyword."""
+    template_id: str = Field(min_length=1)
+    title: str = "业务办理结果通知"   # not wording: a copy of the console's title
+    # A long-term subscription (长期订阅, open to 政务民生, 医疗 … accounts) is kept after a send; a
+    # one-time subscription is used up by the send it allowed.
+    long_term: bool = False
+    # keyword (thing1, phrase2, name3, time4, character_string5 …) → one of the values above. As
+    # for a template message, the keyword's name declares its type (bot/notify/keywords.py) and every
+    # value is checked against it at start-up (bot/notify/templates.py `problems`), by the type's own
+    # limits: a notice has no 20-character cap on every value.
+    fields: dict[str, ValueSource] = Field(min_length=1)
+
+    @field_validator("fields")
+    @classmethod
+    def _typed_keywords(cls, value: dict[str, str]) -> dict[str, str]:
+        return _typed_keywords(value)
+
+
 class TemplateSettings(_Section):
-    """One template message: its id in the WeChat console, and which value fills which keyword."""
+    """One kind of notification: its template message (its id in the WeChat console, and which
+    value fills which keyword), and whether it goes out as a subscription notice instead."""
     template_id: str = Field(min_length=1)
     # Its title as the WeChat console has it: WeChat shows the console's, the simulator this copy.
     title: str = "业务办理通知"   # not wording: a copy of the console's title
     # keyword in the template (thing1, phrase2, time3 …) → one of: member, relationship, result,
     # reason, decided_at, application. The keyword's name declares its type (bot/notify/keywords.py);
     # whether every value can fit its type is checked at start-up (bot/notify/templates.py `problems`).
-    fields: dict[str, Literal["member", "relationship", "result", "reason", "decided_at", "application"]]
+    fields: dict[str, ValueSource]
+    channel: Channel = "template"
+    subscription: SubscriptionSettings | None = None
+
+    @model_validator(mode="after")
+    def _channel_has_its_notice(self) -> TemplateSettings:
+        if self.channel != "template" and self.subscription is None:
+            raise ValueError(f"channel '{self.channel}' needs its subscription notice (a subscription table: "
+                             "template_id, fields)")
+        return self
+
+    @property
+    def subscribes(self) -> bool:
+        """Whether this kind goes out as a subscription notice to users who subscribed."""
+        return self.channel != "template"
 
     @field_validator("fields")
     @classmethod
     def _typed_keywords(cls, value: dict[str, str]) -> dict[str, str]:
-        for keyword in value:
-            if type_of(keyword) is None:
-                raise ValueError(f"{keyword!r} is not a keyword as WeChat names them: a type and a number, "
-                                 f"one of {known_names()}")
-        return value
+        return _typed_keywords(value)
 
 
 class MiniProgramPage(_Section):
@@ -316,6 +364,45 @@ class NotificationSettings(_Section):
     terminated: TemplateSettings = TemplateSettings(
         template_id="TPL_BINDING_ENDED", title="家庭共济解除通知",   # not wording: the console's
         fields={"thing1": "member", "phrase2": "result", "thing3": "reason", "time4": "decided_at"})
+    # The page where users subscribe to the subscription notices (GET /subscribe), at the address
+    # they reach it by: https://wx.example.gov.cn/subscribe, its domain one of the console's
+    # JS接口安全域名. Empty: http://<server.bind>/subscribe (development).
+    subscribe_page: str = ""
+
+    @field_validator("subscribe_page")
+    @classmethod
+    def _page_url(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https?://[^/#?\s]+/[^#\s]*", value):
+            raise ValueError("must be the page's full http(s) address, without a #fragment")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_subscription(self) -> NotificationSettings:
+        # WeChat's pop-up refuses to mix one-time and long-term notices (20002), and a template is
+        # one or the other.
+        if len({notice.long_term for notice in self.subscribed_notices()}) > 1:
+            raise ValueError("the subscription notices in use must be all long_term or all one-time: "
+                             "WeChat's pop-up cannot offer both at once")
+        by_id: dict[str, bool] = {}
+        for kind in self.kinds().values():
+            if kind.subscription and by_id.setdefault(kind.subscription.template_id,
+                                                      kind.subscription.long_term) != kind.subscription.long_term:
+                raise ValueError(f"subscription template {kind.subscription.template_id} is long_term for one "
+                                 "kind and not for another")
+        return self
+
+    def kinds(self) -> dict[str, TemplateSettings]:
+        """Each kind of notification by its name."""
+        return {"approved": self.approved, "rejected": self.rejected, "terminated": self.terminated}
+
+    def subscribed_notices(self) -> list[SubscriptionSettings]:
+        """The subscription notices of the kinds that use them, each template once: what the
+        subscribe page offers."""
+        notices: dict[str, SubscriptionSettings] = {}
+        for kind in self.kinds().values():
+            if kind.subscribes and kind.subscription:
+                notices.setdefault(kind.subscription.template_id, kind.subscription)
+        return list(notices.values())
 
 
 class LogSettings(_Section):

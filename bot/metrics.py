@@ -78,9 +78,11 @@ LIMITS_REACHED = Counter(
 
 # -- notifications -------------------------------------------------------------------------------
 NOTIFICATION_SENDS = Counter(
-    "wxbot_notification_sends", "Notification attempts by result: sent, parked (the user had unfollowed), retry "
-    "(failed, will try again), dead_letter (failed its last attempt, or a permanent error), paused (waits for "
-    "the API's quota to reset, no attempt spent), skipped (already sent), expired (no record)",
+    "wxbot_notification_sends", "Notification attempts by result: sent (a template message or a subscription "
+    "notice), parked (kept for the user's next message: they had unfollowed, or have no subscription to a kind "
+    "sent only as a notice), retry (failed, will try again), dead_letter (failed its last attempt, or a permanent "
+    "error), paused (waits for its API's quota to reset, no attempt spent), skipped (already sent), expired "
+    "(no record)",
     ["outcome"])
 NOTIFICATION_FAILURES = Counter(
     "wxbot_notification_failures", "Failed send attempts by cause: wechat (an errcode), http, network, token, "

@@ -24,7 +24,8 @@ DEMO_VALUES = {
     # WeChat's own documentation shows this EncodingAESKey (and so do many samples): it is public.
     "wechat.encoding_aes_key": {"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"},
 }
-DEMO_TEMPLATE_IDS = {"TPL_BINDING_APPROVED", "TPL_BINDING_REJECTED", "TPL_BINDING_ENDED"}
+DEMO_TEMPLATE_IDS = {"TPL_BINDING_APPROVED", "TPL_BINDING_REJECTED", "TPL_BINDING_ENDED",
+                     "SUB_BINDING_APPROVED", "SUB_BINDING_REJECTED"}
 
 # Strength, beyond the shape WeChat's console accepts: a token signs every delivery (SHA-1 over
 # token+timestamp+nonce), the binding secret is an HMAC key. Random values pass with room to spare;
@@ -63,8 +64,24 @@ def refusals(settings: Settings) -> list[str]:
         if template_id in DEMO_TEMPLATE_IDS:
             found.append(f"notifications.{kind}.template_id: {template_id} is the example's placeholder; "
                          "use the template's id from WeChat's console")
+    found += _subscription_refusals(settings)
     found += _unfilled(settings.model_dump(mode="json"))
     return [line for line in _first_per_key(found) if line]
+
+
+def _subscription_refusals(settings: Settings) -> list[str]:
+    """The subscription notices in use need their console's ids, and a page WeChat opens over HTTPS
+    at an address of the console's JS接口安全域名 (the JS-SDK signs the page's own address)."""
+    notifications = settings.notifications
+    found = []
+    for name, kind in notifications.kinds().items():
+        if kind.subscribes and kind.subscription and kind.subscription.template_id in DEMO_TEMPLATE_IDS:
+            found.append(f"notifications.{name}.subscription.template_id: {kind.subscription.template_id} is the "
+                         "example's placeholder; use the id from the console's 订阅通知")   # not wording: operators'
+    if notifications.subscribed_notices() and not notifications.subscribe_page.startswith("https://"):
+        found.append("notifications.subscribe_page: subscription notices are in use; set the subscribe page's "
+                     "https:// address (its domain among the console's JS接口安全域名)")   # not wording: operators'
+    return found
 
 
 # deploy/config.toml.example marks what each deployment must fill in.

@@ -4,6 +4,7 @@ minor) → pledge → summary (确认 or 修改N) → submit → the result in p
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from datetime import date
 from decimal import Decimal
@@ -205,10 +206,15 @@ def result_message(data: Data, ctx: Context) -> str:
         consent = application["consent"]
         expires = ctx.local(consent["expires_at"]).strftime(texts.DAY_AND_TIME)
         return t.PENDING_CONSENT.format(relationship=relationship, name=name, code=consent["code"], expires=expires,
-                                        url=consent["url"])
+                                        url=consent["url"]) + _subscribe(ctx)
     if status == "under_review":
-        return t.UNDER_REVIEW
+        return t.UNDER_REVIEW + _subscribe(ctx)
     return t.REJECTED.format(reason=refusal(application.get("reason") or ""))
+
+
+def _subscribe(ctx: Context) -> str:
+    """The result comes later: where to subscribe to its notice, when it goes out as one."""
+    return "\n" + t.SUBSCRIBE.format(url=html.escape(ctx.subscribe_link)) if ctx.subscribe_link else ""
 
 
 # -- starting it ---------------------------------------------------------------------------------

@@ -59,6 +59,9 @@ class Context:
     region: RegionRules = Region()
     user: User = User()
     fresh_id: str = ""                  # a new random id, for flows that start with one (idempotency)
+    # The page where users subscribe to the result's subscription notice (订阅通知); empty when the
+    # result does not go out as one.
+    subscribe_link: str = ""
     # The bot's keyed hash of an ID number (the one the identity link keeps): the key stays with
     # the bot, so the function is lent with each message. The one function a Context holds.
     hash_id_number: Callable[[str], str] = _no_hash

@@ -27,6 +27,7 @@ class Conversations:
     settings: Settings
     count_milestones: CountMilestones = lambda milestones, session=None: None
     clock: Callable[[], float] = time.time
+    subscribe_link: str = ""        # the subscribe page, when a binding's result goes out as a subscription notice
 
     def handle(self, openid: str, event: Event | None = None, start: str | None = None,
                session: Session | None = None) -> list[str]:
@@ -105,7 +106,7 @@ class Conversations:
         today = datetime.fromtimestamp(now, self.settings.region.zone).date()   # the region's, not the machine's
         return Context(now=now, today=today, region=self.settings.region,
                        user=self._user(identity, now), hash_id_number=self.identities.digest,
-                       fresh_id=uuid.uuid4().hex)
+                       fresh_id=uuid.uuid4().hex, subscribe_link=self.subscribe_link)
 
     def _user(self, identity: dict[str, Any] | None, now: float) -> User:
         """The flows' view of the user's identity link (bot/conversations/identities.py)."""

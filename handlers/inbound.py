@@ -21,3 +21,15 @@ class Inbound:
         """A top-level field as text ('' when absent or not text)."""
         value = self.message._data.get(name)  # wechatpy keeps every field there, known or not
         return value if isinstance(value, str) else ""
+
+    def entries(self, container: str) -> list[dict[str, str]]:
+        """The <List> items of a top-level element, each as its text fields — how WeChat's
+        subscription events list their templates. The XML's one item is a dict, several a list."""
+        outer = self.message._data.get(container)
+        items = outer.get("List") if isinstance(outer, dict) else None
+        if isinstance(items, dict):
+            items = [items]
+        if not isinstance(items, list):
+            return []
+        return [{name: value for name, value in item.items() if isinstance(value, str)}
+                for item in items if isinstance(item, dict)]

@@ -6,7 +6,7 @@ Dependencies run one way, bot → handlers → flows (import-linter checks it in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any, Protocol
 
@@ -46,6 +46,14 @@ class Notices(Protocol):
     """Notifications that wait for the user's next message (bot/notify/records.py)."""
     def take_pending(self, openid: str, session: Session | None = None) -> list[str]: ...
     def delivery_report(self, msgid: str, status: str) -> str | None: ...
+
+
+class Subscriptions(Protocol):
+    """What users said to the subscription notices (订阅通知), from WeChat's events
+    (bot/notify/subscription_records.py)."""
+    def popup(self, openid: str, choices: Mapping[str, str]) -> None: ...   # template id → accept | reject
+    def changed(self, openid: str, choices: Mapping[str, str]) -> None: ...  # likewise, from the notice's settings
+    def sent(self, openid: str, results: Mapping[str, str]) -> None: ...     # template id → a send's ErrorStatus
 
 
 class ConversationSettings(Protocol):

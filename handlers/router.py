@@ -8,9 +8,10 @@ from __future__ import annotations
 from flows import faq, texts
 from flows.catalog import ENGINE
 from flows.engine import Event, Unreadable, UserImage, UserText
+from handlers import subscription_events
 from handlers.conversation import Conversations
 from handlers.inbound import Inbound
-from handlers.ports import Menu, Notices, Session
+from handlers.ports import Menu, Notices, Session, Subscriptions
 from handlers.reply import NoReply, Reply, Text
 
 # Events that are notifications to the account, not something the user expects an answer to.
@@ -55,15 +56,21 @@ def user_event(inbound: Inbound) -> Event:
 
 
 class Router:
-    def __init__(self, conversations: Conversations, notifications: Notices) -> None:
+    def __init__(self, conversations: Conversations, notifications: Notices,
+                 subscriptions: Subscriptions | None = None) -> None:
         self.conversations = conversations
         self.notifications = notifications
+        self.subscriptions = subscriptions
         self.welcome = welcome(conversations.settings.menu)
 
     def __call__(self, inbound: Inbound, session: Session | None = None) -> Reply:
         """The reply to one message; `session`: its user's records, read with it under their lock."""
         if inbound.msg_type == "event" and inbound.event == "templatesendjobfinish":
             self.notifications.delivery_report(inbound.field("MsgID"), inbound.field("Status"))
+            return NoReply()
+        if inbound.msg_type == "event" and inbound.event in subscription_events.EVENTS:
+            if self.subscriptions is not None:
+                subscription_events.record(inbound, self.subscriptions)
             return NoReply()
         reply = self._route(inbound, session)
         if inbound.msg_type == "event" and inbound.event in _SILENT_EVENTS:

@@ -104,3 +104,48 @@ def test_an_outage_fails_every_matching_call_until_it_ends(api, fake_wechat) -> 
     time.sleep(max(0.0, 0.7 - (time.monotonic() - started)))   # the outage ends
     assert template(api, "o1")["errcode"] == 0
     assert requests.get(f"{fake_wechat.url}/fake/stats", timeout=5).json()["pending_failures"] == 0
+
+
+def notice(api: WeChatAPI, openid: str, **data: str) -> dict:
+    body = {"touser": openid, "template_id": "SUB1", "data": {k: {"value": v} for k, v in data.items()}}
+    return api.post("message/subscribe/bizsend", data=body)
+
+
+def test_subscription_notices_need_a_subscription_and_one_time_ones_are_used_up(api, fake_wechat) -> None:
+    with pytest.raises(Exception) as caught:
+        notice(api, "o1", thing1="王**")
+    assert caught.value.errcode == 43101
+    control(fake_wechat, "subscribe_popup", {"openid": "o1", "accept": ["SUB1"]})    # one-time, no webhook to push to
+    control(fake_wechat, "unfollow", {"openid": "o1"})                               # notices reach non-followers
+    assert notice(api, "o1", thing1="王**")["errcode"] == 0
+    with pytest.raises(Exception) as caught:
+        notice(api, "o1", thing1="王**")
+    assert caught.value.errcode == 43101
+    control(fake_wechat, "subscribe_popup", {"openid": "o2", "accept": ["SUB1"], "long_term": ["SUB1"]})
+    for _ in range(3):
+        assert notice(api, "o2", thing1="王**")["errcode"] == 0
+    control(fake_wechat, "subscribe_popup", {"openid": "o2", "reject": ["SUB1"]})
+    with pytest.raises(Exception) as caught:
+        notice(api, "o2", thing1="王**")
+    assert caught.value.errcode == 43101
+    kinds = [m["kind"] for m in requests.get(f"{fake_wechat.url}/fake/sent", timeout=5).json()]
+    assert kinds == ["subscription"] * 4
+
+
+@pytest.mark.parametrize("data", [
+    {"thing1": "二" * 21}, {"phrase2": "审核没有通过"}, {"phrase2": "OK"}, {"name3": "王" * 11},
+    {"character_string4": "申请A1"}, {"time5": "昨天下午"}, {"thing1": "第一行\n第二行"}, {"thing1": ""},
+])
+def test_subscription_values_must_fit_their_keywords_types(api, fake_wechat, data) -> None:
+    control(fake_wechat, "subscribe_popup", {"openid": "o1", "accept": ["SUB1"], "long_term": ["SUB1"]})
+    with pytest.raises(Exception) as caught:
+        notice(api, "o1", **data)
+    assert caught.value.errcode == 47003
+    assert notice(api, "o1", thing1="二" * 20, phrase2="已通过", name3="王**", character_string4="A5f3c8e21d0b94a77",
+                  time5="2026-11-22 16:05")["errcode"] == 0
+
+
+def test_jsapi_tickets(api, fake_wechat) -> None:
+    first = api.get("ticket/getticket", params={"type": "jsapi"})
+    assert first["errcode"] == 0 and first["expires_in"] == 7200 and first["ticket"]
+    assert requests.get(f"{fake_wechat.url}/fake/stats", timeout=5).json()["tickets"] == [first["ticket"]]

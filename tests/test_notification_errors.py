@@ -324,7 +324,7 @@ def test_every_default_template_fits_and_a_keyword_a_value_can_miss_is_named(mak
 def test_a_keyword_a_value_can_miss_is_refused_at_start_up_in_one_line(tmp_path: Path) -> None:
     example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     default = 'fields = { thing1 = "member", phrase2 = "result", thing3 = "reason", time4 = "decided_at" }'
-    assert example.count(default) == 2    # rejected and terminated
+    assert example.count(default) == 3    # rejected, its subscription notice, and terminated
     config = tmp_path / "config.toml"
     config.write_text(example.replace(default, default.replace('phrase2 = "result", thing3 = "reason"',
                                                                'phrase2 = "reason", thing3 = "result"'), 1),

@@ -128,3 +128,64 @@ def test_terminal_chat_is_the_same_conversation(simulator) -> None:
     assert "先验证一下您的身份" in text and f"  {CODE}  (" in text
     assert "您还没有绑定家人" in text                      # verified, then the service ran
     assert "no menu button 'NOPE'" in text
+
+
+# -- subscription notices: the pop-up the simulator plays, the notices it shows ----------------------
+
+@pytest.fixture
+def subscribing(make_settings, redis_client):
+    """The simulator over the webhook, the fake WeChat API pushing its events to the webhook, and
+    notices configured: (simulator's URL, settings, app)."""
+    from bot.simulator.fake_wechat import create_fake_wechat
+    from bot.simulator.fake_wechat.pushes import Pushes
+    from bot.simulator.wechat_side import WeChatSide
+    from tests.conftest import APPID, SECRET
+    from tests.test_binding_contract import CODE as CONTRACT_CODE  # what decided_application verifies with
+    from tests.test_subscription_notices import NOTICES
+
+    fake_app = create_fake_wechat(APPID, SECRET)
+    fake = BackgroundServer(fake_app).start()
+    settings = make_settings(wechat={"api_base_url": fake.url}, notifications=NOTICES,
+                             binding={"sandbox": {"verification_code": CONTRACT_CODE, "review": "manual"}})
+    app = create_app(settings)
+    webhook = BackgroundServer(app).start()
+    fake_app.extensions["fake_wechat"].pushes = Pushes(webhook.url, WeChatSide(settings.wechat))
+    server = BackgroundServer(create_simulator(Phone(settings, webhook.url, fake.url),
+                                               app.extensions["wxbot"].binding)).start()
+    yield server.url, settings, app
+    for running in (server, webhook, fake):
+        running.stop()
+
+
+def test_the_pop_up_reaches_the_webhook_and_the_notice_shows_as_a_card(subscribing) -> None:
+    from tests.test_notifications import decided_application
+    from tests.test_subscription_notices import APPROVED, REJECTED
+
+    url, settings, app = subscribing
+    config = requests.get(f"{url}/api/config", timeout=5).json()
+    assert config["webhook"].startswith("http://127.0.0.1:")
+    assert {n["template_id"]: n["title"] for n in config["notices"]}[APPROVED] == "家庭共济办理成功提醒"
+    assert requests.post(f"{url}/api/subscribe", json={"openid": "o_sim"}, timeout=5).status_code == 400
+    answer = requests.post(f"{url}/api/subscribe", timeout=10,
+                           json={"openid": "o_sim", "accept": [APPROVED], "reject": [REJECTED]}).json()
+    assert answer == {"recorded": 2, "pushed": 200}
+
+    decided_application(app, openid="o_sim")
+    work(settings)
+    [card] = requests.get(f"{url}/api/inbox", params={"openid": "o_sim"}, timeout=5).json()["messages"]
+    assert (card["type"], card["channel"], card["title"]) == ("template", "subscription", "家庭共济办理成功提醒")
+    assert [row["label"] for row in card["rows"]] == ["家庭成员", "关系", "办理结果", "办理时间", "申请编号"]
+
+
+def test_terminal_chat_plays_the_pop_up_and_shows_links_with_their_words(subscribing) -> None:
+    from tests.test_subscription_notices import APPROVED
+
+    url, _, _ = subscribing
+    said: list[str] = []
+    lines = iter(["/subscribe", "/subscribe no", "/quit"])
+    chat = TerminalChat(url, "o_terminal", write=said.append, poll_every=60)
+    chat.run(read=lambda prompt: next(lines))
+    assert any(line.startswith("  allowed: ") and APPROVED in line for line in said)
+    assert any(line.startswith("  refused: ") for line in said)
+    chat._show([{"type": "text", "text": '请点：<a href="http://x/subscribe?a=1&amp;b=2">订阅办理结果提醒</a>'}])
+    assert said[-1] == "请点：订阅办理结果提醒 http://x/subscribe?a=1&b=2"

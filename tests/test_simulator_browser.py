@@ -1,7 +1,8 @@
 """The first five minutes, in a real browser: `wxbot run` as the README starts it, and Playwright
 driving Debian's Chromium through a whole binding in the simulator — the menu, an SMS code from
-the desk, a photo, the summary, a manual approval at the desk and the approval card. It saves a
-screenshot to var/test-artifacts/simulator-binding.png."""
+the desk, a photo, the summary, a manual approval at the desk and the approval card; subscribing on
+the subscribe page inside the phone and the approval as a subscription notice. It saves a screenshot
+to var/test-artifacts/simulator-binding.png."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from flows.texts import subscribe as subscribe_texts
 from tests.conftest import free_port, wait_for
 from tests.support.binding import person
 from tests.support.processes import ROOT, healthy
@@ -72,14 +74,12 @@ def last_bot_message(page: Page):
     return page.locator("#messages li.bot").last
 
 
-def test_a_whole_binding_in_the_simulator(page: Page) -> None:
-    expect(last_bot_message(page)).to_contain_text("点击下方菜单即可办理")   # followed: the welcome
-
+def bind_a_grandchild(page: Page, grandpa, child) -> None:
+    """From the menu to the submitted application, waiting for the desk's review."""
     page.click("#menu button:has-text('家庭共济')")
     page.click("#submenu button:has-text('绑定家人')")
     expect(last_bot_message(page)).to_contain_text("先验证一下您的身份")
 
-    grandpa, child = person("王建国"), person("王朵朵")
     page.click("#to-keyboard")
     verify(page, grandpa, sent_before=0)
     expect(last_bot_message(page)).to_contain_text("请问要绑定的家人是您的")
@@ -96,6 +96,12 @@ def test_a_whole_binding_in_the_simulator(page: Page) -> None:
     expect(last_bot_message(page)).to_contain_text("4. 证明材料：已上传")
     say(page, "确认")
     expect(last_bot_message(page)).to_contain_text("正在审核")
+
+
+def test_a_whole_binding_in_the_simulator(page: Page) -> None:
+    expect(last_bot_message(page)).to_contain_text("点击下方菜单即可办理")   # followed: the welcome
+    grandpa, child = person("王建国"), person("王朵朵")
+    bind_a_grandchild(page, grandpa, child)
 
     application = page.locator("#applications li[data-application]")
     expect(application).to_contain_text("孙子女/外孙子女 王**（3301**********0428）")
@@ -143,3 +149,27 @@ def test_a_member_consents_through_the_link_as_another_user(page: Page) -> None:
     # Back in the first user's chat: the approval card (the desk is manual: approve it first).
     page.locator("#applications li[data-application] button.approve").click()
     expect(page.locator("#messages article.card")).to_contain_text("已通过", timeout=30_000)
+
+
+def test_a_user_subscribes_on_the_subscribe_page_and_the_approval_comes_as_a_notice(page: Page) -> None:
+    bind_a_grandchild(page, person("王建国"), person("王朵朵"))
+    # The example config sends approvals as subscription notices to subscribers: the reply links the page.
+    link = last_bot_message(page).locator("a", has_text="订阅办理结果提醒")
+    link.click()
+    expect(page.locator("#browser")).to_be_visible()        # inside the phone, as WeChat's browser
+    site = page.frame_locator("#browser-frame")
+    expect(site.locator("h1")).to_have_text(subscribe_texts.TITLE)
+    expect(site.locator("#notices")).to_contain_text("家庭共济办理成功提醒")
+    site.locator("button.stand-in").click()                  # WeChat's open tag, played by the simulator
+    expect(page.locator("#popup-notices")).to_contain_text("家庭共济办理成功提醒")
+    page.click("#popup-allow")
+    expect(site.locator("#status")).to_have_text(subscribe_texts.DONE)
+    page.click("#browser-close")
+
+    page.locator("#applications li[data-application] button.approve").click()
+    card = page.locator("#messages article.card")
+    expect(card).to_contain_text("家庭共济办理成功提醒", timeout=30_000)
+    expect(card.locator(".tag")).to_have_text("订阅通知")
+    expect(card).to_contain_text("已通过")
+    page.wait_for_timeout(2_500)                             # two more rounds of the inbox: nothing else comes
+    expect(card).to_have_count(1)                            # one notice, no template message beside it

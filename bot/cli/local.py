@@ -70,12 +70,17 @@ def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> 
     from bot.background import BackgroundServer
     from bot.server import WebhookServer
     from bot.simulator.fake_wechat import create_fake_wechat
+    from bot.simulator.fake_wechat.pushes import Pushes
+    from bot.simulator.wechat_side import WeChatSide
     from bot.store.server import redis_for
+    from bot.subscribe_page import page_url
 
     settings = development_settings_or_exit(config_path, "run")
     templates_fit_or_exit(settings)
     log_start_warnings(settings)
-    fake = BackgroundServer(create_fake_wechat(settings.wechat.appid, settings.wechat.secret),
+    # The fake pushes what WeChat pushes on its own (subscription pop-ups, notices' receipts) to the webhook.
+    pushes = Pushes(_webhook_url(settings), WeChatSide(settings.wechat))
+    fake = BackgroundServer(create_fake_wechat(settings.wechat.appid, settings.wechat.secret, pushes=pushes),
                             port=fake_wechat_port).start()
     settings = settings.model_copy(update={"wechat": settings.wechat.model_copy(update={"api_base_url": fake.url})})
     simulator = None
@@ -85,6 +90,7 @@ def run(config_path: str | None, fake_wechat_port: int, simulator_port: int) -> 
             simulator = _start_simulator(settings, fake.url, simulator_port)
             click.echo(f"fake WeChat API   {fake.url}  (sent messages: {fake.url}/fake/sent)")
             click.echo(f"webhook           {_webhook_url(settings)}/wechat")
+            click.echo(f"subscribe page    {page_url(settings)}")
             click.echo(f'terminal chat     wxbot chat --simulator {simulator.url}')
             click.echo(f"\n  Open the simulator:  {simulator.url}\n")
             # The worker is a process of its own, as in production, told where Redis and WeChat are;

@@ -13,6 +13,17 @@ understands (the record's `last_error`, `wxbot notify dead`), never with persona
 
 43004 (the user does not follow the account) is none of these: the news waits for the user's next
 message (bot/notify/send.py).
+
+The table is the template message's (message/template/send). A subscription notice
+(message/subscribe/bizsend, bot/notify/subscription.py) reads two codes its own way before it:
+- 43101 there means the user's subscription to the notice is gone (never given, used up, or
+  cancelled in the notice's settings): the user's record is corrected and the kind's channel
+  decides in the same attempt — a template message (subscription_then_template) or the news kept
+  for the next visit (subscription). On a template message 43101 stays permanent.
+- 47003 (a value breaks the notice's keyword rules), like a value found not to fit before the call:
+  a kind with subscription_then_template sends its template message instead, in the same attempt
+  (a warning names the keyword); a kind sent only as a notice is a dead letter with the reason.
+The quota (45009, 45011) pauses bizsend on its own, as it does template/send.
 """
 
 from __future__ import annotations
@@ -71,6 +82,21 @@ class Failure:
     reason: str           # for operators: `<errcode>: what it means`, `HTTP 503`, `ReadTimeout` …
     cause: str            # for metrics: wechat, http, network, token, binding_service, keyword, error
     resume_at: float | None = None   # quota and rate: when sends through the API may go on
+
+
+class Failed(Exception):
+    """An attempt failed (`failure` says how and what next); `api`: the WeChat API it was for;
+    `errcode`: WeChat's answer to the call, when it answered one (not a token's fetch)."""
+
+    def __init__(self, failure: Failure, api: str = "", errcode: int | None = None) -> None:
+        super().__init__(failure.reason)
+        self.failure, self.api, self.errcode = failure, api, errcode
+
+    @property
+    def in_doubt(self) -> bool:
+        """The call may have been sent: no answer of WeChat's (an HTTP error, the network). With an
+        errcode, a paused API or no access token, nothing was sent."""
+        return self.failure.cause in ("http", "network")
 
 
 def of_errcode(errcode: int, errmsg: str, *, template: str, fields: dict[str, str], now: float,

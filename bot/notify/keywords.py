@@ -1,4 +1,4 @@
-"""WeChat's keyword types: what each keyword of a template message takes.
+"""WeChat's keyword types: what each keyword of a template message or a subscription notice takes.
 
 A template's keywords are named by their type and a number (`thing1`, `phrase2`, `time4`,
 `character_string5` …), as WeChat's console shows them; the type is the name's prefix. WeChat
@@ -7,8 +7,9 @@ fitted here before it is sent — shortened where the type allows it (a `thing`,
 refused otherwise — and `wxbot check-config` fits every value the bot can produce (bot/notify/
 templates.py `problems`).
 
-A template message takes at most 20 characters in any value (TEMPLATE_CAP); the types' own
-limits below are WeChat's documentation of typed keywords ("symbols" are the common ones other
+A template message takes at most 20 characters in any value (TEMPLATE_CAP: `fit(…, cap=TEMPLATE_CAP)`);
+a subscription notice (订阅通知) only its types' own limits (`fit(…)` without a cap: a
+character_string of 32). The types' own limits below are WeChat's documentation of typed keywords ("symbols" are the common ones other
 than Chinese characters, letters and digits; never a line break or another control character):
 
 | type | takes |

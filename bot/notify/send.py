@@ -1,9 +1,13 @@
-"""One attempt at one notification: a template message, sent exactly once.
+"""One attempt at one notification: a template message or a subscription notice, sent exactly once.
 
 `attempt` returns whether the notification is settled — sent, parked for the user, dead, its retry
 scheduled, or nothing left to do — so that its stream entry may be acknowledged; False when
 another worker is sending it right now (the entry stays pending and is looked at again later).
 A Redis error propagates: nothing is settled, the entry stays pending, the retry stays leased.
+
+Every call to WeChat goes through `Sender._post`, for either API (`APIS`): a paused API is not
+called, and a failure is classified by bot/notify/errors.py. The kind's channel is chosen in
+bot/notify/subscription.py, which posts its notices through the same `_post`.
 """
 
 from __future__ import annotations
@@ -20,23 +24,18 @@ from bot.binding.models import Decision
 from bot.binding.service import BindingService
 from bot.config import Settings
 from bot.logs import log, user_ref
-from bot.notify import errors, templates
-from bot.notify.errors import Failure, Kind
+from bot.notify import errors, subscription, templates
+from bot.notify.errors import Failed, Failure, Kind
 from bot.notify.queue import Begun, NotificationQueue
 from bot.notify.records import NotificationRecords
 from bot.wechat.client import WeChatAPI
 from bot.wechat.token import TokenUnavailable
 
 TEMPLATE_SEND = "message/template/send"
-APIS = (TEMPLATE_SEND,)   # the WeChat APIs notifications are sent through (each paused on its own)
-
-
-class Failed(Exception):
-    """This attempt failed (`failure` says how and what next); `api`: the WeChat API it was for."""
-
-    def __init__(self, failure: Failure, api: str = "") -> None:
-        super().__init__(failure.reason)
-        self.failure, self.api = failure, api
+SUBSCRIBE_SEND = subscription.BIZSEND
+# The WeChat APIs notifications are sent through, each paused on its own (a day's quota each).
+APIS = (TEMPLATE_SEND, SUBSCRIBE_SEND)
+__all__ = ["APIS", "Failed", "Sender"]
 
 
 class Sender:
@@ -44,6 +43,7 @@ class Sender:
                  binding: BindingService) -> None:
         self.settings, self.queue, self.records = settings, queue, records
         self.wechat, self.binding = wechat, binding
+        self.subscriptions = subscription.SubscriptionNotices(settings, records, self._post)
 
     def attempt(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> bool:
         begun = self.queue.begin(notification_id, from_stream, openid, decision)
@@ -78,7 +78,8 @@ class Sender:
         return True
 
     def _send(self, notification_id: str, begun: Begun) -> str | None:
-        """The msgid WeChat gave the message; None when it was parked for the user (43004)."""
+        """The msgid WeChat gave the message ('' for a subscription notice); None when it was parked
+        for the user (43004, or no subscription to a kind sent only as a notice)."""
         decision = Decision.model_validate_json(begun.decision)
         try:
             application = self.binding.application(decision.application_id).model_dump(mode="json")
@@ -86,6 +87,14 @@ class Sender:
             application = None
         except binding_errors.BindingError as exc:
             raise Failed(errors.of_binding_service(exc.code)) from None
+        # The kind's channel: a subscription notice to a user who subscribed (msgid ''), and for the
+        # others a template message or the news kept for them (bot/notify/subscription.py).
+        channel = self.subscriptions.choose(notification_id, begun.openid, decision, application)
+        if channel == subscription.SENT:
+            self.queue.sent(notification_id, begun.token, "")
+            return ""
+        if channel == subscription.PARK:
+            return self._park(notification_id, begun, decision, application)
         kind = templates.KINDS[decision.status]
         try:
             body = templates.payload(begun.openid, notification_id, decision, application, self.settings.notifications,
@@ -95,13 +104,17 @@ class Sender:
         result = self._post(TEMPLATE_SEND, body, template=f"notifications.{kind}",
                             fields=getattr(self.settings.notifications, kind).fields)
         if result is None:
-            self.records.park_for_user(notification_id, begun.openid, templates.as_text(decision, application,
-                                                                                  self.settings.region.zone))
-            self.queue.parked(notification_id, begun.token)
-            return None
+            return self._park(notification_id, begun, decision, application)
         msgid = str(result.get("msgid", ""))
         self.queue.sent(notification_id, begun.token, msgid)
         return msgid
+
+    def _park(self, notification_id: str, begun: Begun, decision: Decision, application: dict | None) -> None:
+        """The news waits for the user's next message: they do not follow the account (43004), or
+        have no subscription to a kind sent only as a subscription notice."""
+        self.records.park_for_user(notification_id, begun.openid,
+                                   templates.as_text(decision, application, self.settings.region.zone))
+        self.queue.parked(notification_id, begun.token)
 
     def _post(self, api: str, body: dict, *, template: str, fields: dict[str, str]) -> dict | None:
         """WeChat's answer to one call; None when the user does not follow the account (43004).
@@ -123,8 +136,8 @@ class Sender:
                 if exc.response is None:
                     # Not the call's answer: fetching the access token failed (WeChatAPI.fetch_stable_token
                     # raises without a response). The token API's quota is not this API's to pause.
-                    failure = errors.of_token_fetch(failure)
-                raise Failed(failure, api) from None
+                    raise Failed(errors.of_token_fetch(failure), api) from None
+                raise Failed(failure, api, errcode=int(exc.errcode)) from None
             raise Failed(errors.of_http(getattr(exc.response, "status_code", "?")), api) from None
         except TokenUnavailable as exc:
             raise Failed(errors.of_token(type(exc).__name__), api) from None

@@ -1,6 +1,8 @@
 """A decision as a template message: each value fitted to its keyword's type (bot/notify/
 keywords.py), one line each; and, at start-up, every value the bot can produce fitted to the
-keywords the settings give it (`problems`)."""
+keywords the settings give it (`problems`) — a template message's and a subscription notice's
+(bot/notify/subscription.py), the first within the template messages' 20 characters, the second
+within its types' own limits."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.binding.models import Decision
-from bot.config import NotificationSettings, RegionSettings, Settings, TemplateSettings
+from bot.config import NotificationSettings, RegionSettings, Settings, SubscriptionSettings, TemplateSettings
 from bot.notify import keywords
 from flows.domain.identity import mask_name
 from flows.domain.relationships import Relationship
@@ -24,10 +26,11 @@ KINDS = {"approved": "approved", "rejected": "rejected", "ended": "terminated", 
 
 
 class ValueDoesNotFit(ValueError):
-    """A value its keyword does not take: the notification cannot be sent as configured."""
+    """A value its keyword does not take: the notification cannot be sent as configured. `setting`:
+    the template's (approved, approved.subscription)."""
 
-    def __init__(self, kind: str, keyword: str, source: str, problem: keywords.DoesNotFit) -> None:
-        self.reason = f"notifications.{kind}.fields.{keyword}: {problem.about(source)}"
+    def __init__(self, setting: str, keyword: str, source: str, problem: keywords.DoesNotFit) -> None:
+        self.reason = f"notifications.{setting}.fields.{keyword}: {problem.about(source)}"
         super().__init__(self.reason)
 
 
@@ -48,14 +51,16 @@ def values(decision: Decision, application: dict[str, Any] | None, zone: tzinfo 
     }
 
 
-def fitted(kind: str, template: TemplateSettings, filled: dict[str, str]) -> dict[str, dict[str, str]]:
-    """Each keyword's value as WeChat will take it; ValueDoesNotFit names the first that cannot be."""
+def fitted(setting: str, template: TemplateSettings | SubscriptionSettings, filled: dict[str, str],
+           cap: int | None = keywords.TEMPLATE_CAP) -> dict[str, dict[str, str]]:
+    """Each keyword's value as WeChat will take it; ValueDoesNotFit names the first that cannot be.
+    `cap`: the template messages' 20 characters; None for a subscription notice (its types' limits)."""
     data = {}
     for keyword, source in template.fields.items():
         try:
-            data[keyword] = {"value": keywords.fit(keyword, filled[source], keywords.TEMPLATE_CAP)}
+            data[keyword] = {"value": keywords.fit(keyword, filled[source], cap)}
         except keywords.DoesNotFit as problem:
-            raise ValueDoesNotFit(kind, keyword, source, problem) from None
+            raise ValueDoesNotFit(setting, keyword, source, problem) from None
     return data
 
 
@@ -86,9 +91,10 @@ def as_text(decision: Decision, application: dict[str, Any] | None, zone: tzinfo
 
 # -- what each value can be, for the start-up check ------------------------------------------------
 # The bureau's values are known by their shape only: a masked name keeps its first character and
-# its separators (flows/domain/identity.py); its length, and an application id (any string the
-# bureau chooses), are checked when a notification is sent.
+# its separators (flows/domain/identity.py); an application id is letters and digits (any string
+# the bureau chooses, up to 128 characters: its length is checked when a notification is sent).
 MASKED_NAMES = tuple(mask_name(name) for name in ("王五", "王朵朵", "欧阳娜娜", "阿依古丽·买买提"))  # not wording: samples
+APPLICATION_IDS = ("A5f3c8e21d0b94a77",)   # not wording: a sample of the bureau's ids
 
 
 def possible_values(source: str, kind: str, settings: Settings) -> list[str]:
@@ -103,25 +109,29 @@ def possible_values(source: str, kind: str, settings: Settings) -> list[str]:
         return [*SHORT.values(), SHORT_UNKNOWN, t.NO_REASON]
     if source == "decided_at":
         return [datetime(2026, 11, 22, 8, 5, tzinfo=UTC).astimezone(settings.region.zone).strftime(DECIDED_AT)]
-    return []   # application: the bureau's id, checked when sent
+    return list(APPLICATION_IDS)   # application: its shape; its length is checked when sent
 
 
 def problems(settings: Settings) -> list[str]:
-    """One line per keyword that a value the bot can produce would not fit: the template, the
-    keyword, the value's source, and why."""
+    """One line per keyword that a value the bot can produce would not fit: the template (a kind's
+    template message, or its subscription notice), the keyword, the value's source, and why."""
     found = []
-    for kind in ("approved", "rejected", "terminated"):
-        template: TemplateSettings = getattr(settings.notifications, kind)
+    for kind, template in settings.notifications.kinds().items():
         for keyword, source in template.fields.items():
-            found += _first_misfit(kind, keyword, source, possible_values(source, kind, settings))
+            found += _first_misfit(kind, keyword, source, possible_values(source, kind, settings),
+                                   keywords.TEMPLATE_CAP)
+        if template.subscription is not None:   # checked even while its channel is "template"
+            for keyword, source in template.subscription.fields.items():
+                found += _first_misfit(f"{kind}.subscription", keyword, source,
+                                       possible_values(source, kind, settings), None)
     return found
 
 
-def _first_misfit(kind: str, keyword: str, source: str, candidates: list[str]) -> list[str]:
+def _first_misfit(setting: str, keyword: str, source: str, candidates: list[str], cap: int | None) -> list[str]:
     # The longest first: "reason can be 10 characters" names the worst case.
     for value in sorted(candidates, key=len, reverse=True):
         try:
-            keywords.fit(keyword, value, keywords.TEMPLATE_CAP)
+            keywords.fit(keyword, value, cap)
         except keywords.DoesNotFit as problem:
-            return [f"notifications.{kind}.fields.{keyword}: {problem.about(source, value)}"]
+            return [f"notifications.{setting}.fields.{keyword}: {problem.about(source, value)}"]
     return []

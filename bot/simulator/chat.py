@@ -3,6 +3,8 @@ so it is the same path (the real /wechat endpoint) and the same desk as the brow
 
 from __future__ import annotations
 
+import html
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -20,6 +22,7 @@ HELP = """Type a message and press Enter. Commands:
   /sms                  the sandbox's latest SMS codes
   /review               applications waiting for manual review
   /approve ID           approve one;  /reject ID REASON   reject one (REASON e.g. proof_rejected)
+  /subscribe [no]       WeChat's subscription pop-up: allow the subscription notices (no: refuse them)
   /quit"""
 
 
@@ -89,6 +92,15 @@ class TerminalChat:
             elif command == "/review":
                 self.write("\n".join(f"  {a['application_id']}  {a['relationship']} {a['member']} ({a['id_number']})"
                                      for a in self._get("/api/desk")["applications"]) or "  (none)")
+            elif command == "/subscribe":
+                ids = [notice["template_id"] for notice in self.config.get("notices", [])]
+                if not ids:
+                    self.write("  no subscription notices in the settings")
+                else:
+                    refused = rest in ("no", "reject")
+                    self._checked(requests.post(f"{self.url}/api/subscribe", timeout=10, json={
+                        "openid": self.openid, "accept": [] if refused else ids, "reject": ids if refused else []}))
+                    self.write(f"  {'refused' if refused else 'allowed'}: {', '.join(ids)}")
             elif command in ("/approve", "/reject"):
                 application_id, _, reason = rest.partition(" ")
                 decided = self._checked(requests.post(f"{self.url}/api/desk/decide", timeout=10, json={
@@ -119,7 +131,10 @@ class TerminalChat:
                 rows = "\n".join(f"│ {row['label']}：{row['value']}" for row in reply["rows"])
                 self.write(f"┌ 【{reply['title']}】\n{rows}\n└")
             else:
-                self.write(reply.get("text") or f"[{reply['type']}]")
+                # WeChat shows <a href="…">text</a> as a link: here, the text and its address.
+                text = re.sub(r'<a href="([^"]*)">([^<]*)</a>', lambda m: f"{m[2]} {html.unescape(m[1])}",
+                              reply.get("text") or "")
+                self.write(text or f"[{reply['type']}]")
 
     def _post(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         return self._checked(requests.post(f"{self.url}/api/send", json={"openid": self.openid, **body},

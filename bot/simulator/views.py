@@ -58,7 +58,8 @@ def static_file(name: str) -> Response:
 def config() -> Response:
     sim = simulator()
     return jsonify(account=sim.account, menu=sim.phone.menu(), mode=sim.phone.side.mode, desk=sim.desk is not None,
-                   reject_reasons=[{"code": code, "text": SHORT[code]} for code in REJECT_REASONS])
+                   reject_reasons=[{"code": code, "text": SHORT[code]} for code in REJECT_REASONS],
+                   webhook=sim.phone.webhook_url, notices=sim.phone.notices())
 
 
 # -- the chat ----------------------------------------------------------------------------------
@@ -88,6 +89,18 @@ def image() -> Response | tuple[Response, int]:
     if not openid or photo is None:
         return jsonify(error="openid and photo are required"), 400
     return jsonify(replies=simulator().phone.image(openid, photo.read()))
+
+
+@blueprint.post("/api/subscribe")
+def subscribe() -> Response | tuple[Response, int]:
+    """The user's choices in WeChat's subscription pop-up (which the simulator plays for the
+    subscribe page): {"openid", "accept": [template ids], "reject": [...]}."""
+    body = request.get_json(silent=True) or {}
+    openid = str(body.get("openid") or "").strip()
+    accept, reject = body.get("accept") or [], body.get("reject") or []
+    if not openid or not all(isinstance(item, str) for item in [*accept, *reject]) or not accept + reject:
+        return jsonify(error="openid and the templates accepted or rejected are required"), 400
+    return jsonify(simulator().phone.subscribe(openid, accept, reject))
 
 
 @blueprint.get("/api/inbox")

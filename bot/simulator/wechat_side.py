@@ -19,6 +19,7 @@ from bot.config import WechatSettings
 from bot.webhook.envelope import parse_xml
 from bot.webhook.replies import cdata_safe
 from bot.webhook.signing import wechat_signature
+from handlers.subscription_events import CONTAINERS
 
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000)
 
@@ -69,6 +70,16 @@ class WeChatSide:
         if key:
             extra += f"<EventKey><![CDATA[{cdata_safe(key)}]]></EventKey>"
         return self._xml(openid, "event", create_time, extra)
+
+    def subscription_event_xml(self, openid: str, event: str, items: list[dict[str, str]],
+                               create_time: int | None = None) -> str:
+        """An event about subscription notices (subscribe_msg_popup_event, …_change_event,
+        …_sent_event): its templates as <List> items, as WeChat sends them."""
+        container = CONTAINERS[event]
+        listed = "".join("<List>" + "".join(f"<{name}><![CDATA[{cdata_safe(value)}]]></{name}>"
+                                            for name, value in item.items()) + "</List>" for item in items)
+        return self._xml(openid, "event", create_time,
+                         f"<Event><![CDATA[{event}]]></Event><{container}>{listed}</{container}>")
 
     def _xml(self, openid: str, msg_type: str, create_time: int | None, extra: str) -> str:
         return (f"<xml><ToUserName><![CDATA[{self.account}]]></ToUserName>"

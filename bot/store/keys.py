@@ -119,6 +119,12 @@ class Keys:
         """The workers' heartbeats: `<host>:<pid>` scored by the time of its last beat."""
         return f"{self._notify()}:workers"
 
+    def subscriptions(self, openid: str) -> str:
+        """What one user said to the subscription notices (订阅通知): per template, accepted or
+        refused, one-time sends left, WeChat's last receipt of a send. In the notification
+        machinery's slot: the sender reads it beside the notification's record."""
+        return f"{self._notify()}:subscribed:{openid}"
+
     def pending_notices(self, openid: str) -> str:
         """Notices for a user who had unfollowed: shown with their next reply."""
         return f"{self._base}:notify:pending:{openid}"
@@ -128,6 +134,13 @@ class Keys:
 
     def access_token_lock(self) -> str:
         return f"{self._base}:wechat:access_token:lock"
+
+    def jsapi_ticket(self) -> str:
+        """The JS-SDK's jsapi_ticket, which signs the subscribe page (bot/wechat/ticket.py)."""
+        return f"{self._base}:wechat:jsapi_ticket"
+
+    def jsapi_ticket_lock(self) -> str:
+        return f"{self._base}:wechat:jsapi_ticket:lock"
 
 
 def _digest(value: str) -> str:

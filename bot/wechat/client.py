@@ -63,6 +63,11 @@ class WeChatAPI(WeChatClient):
         params["access_token"] = self.tokens.replace(rejected=token)
         return super()._request(method, url_or_endpoint, params=params, **kwargs)
 
+    def fetch_jsapi_ticket(self) -> tuple[str, int]:
+        """A jsapi_ticket for the JS-SDK and how long it lasts (bot/wechat/ticket.py shares it)."""
+        data = self.get("ticket/getticket", params={"type": "jsapi"})
+        return data["ticket"], int(data.get("expires_in", 7200))
+
     def send_text(self, openid: str, content: str) -> None:
         """A customer-service text message (allowed within 48 h of the user's last message)."""
         self.message.send_text(openid, content)

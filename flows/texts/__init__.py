@@ -4,7 +4,7 @@ belongs, how to add a text, and why code holds no Chinese). Reviewers edit wordi
 This module: what the engine and the handlers say whatever the flow — the welcome, help, the moves
 every flow shares, small talk, the Q&A's menu. Beside it, a module per place words are used:
 each flow's, the answers several flows ask for, the bureau's refusals, relationships, the webhook's
-apologies, the menu's buttons, the notifications, and the policy Q&A (faq.toml)."""
+apologies, the menu's buttons, the notifications, the subscribe page, and the policy Q&A (faq.toml)."""
 
 
 WELCOME = (

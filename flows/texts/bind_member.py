@@ -82,6 +82,9 @@ PENDING_CONSENT = (
     "（家人也可以打开链接确认：{url}）\n"
     "确认码 {code} 有效期至 {expires}。家人确认后，我们会通知您结果。"
 )
+# After a submission whose result comes later, when the result goes out as a subscription notice
+# (订阅通知): the subscribe page. WeChat shows <a href> in a text message as a link.
+SUBSCRIBE = '想在办理结果出来时收到微信提醒，请点：<a href="{url}">订阅办理结果提醒</a>'
 UNDER_REVIEW = "申请已提交，正在审核（一般 1~2 个工作日）。审核结果会通过公众号消息通知您，也可以在菜单“办理进度”查看。"
 REJECTED = "申请没有通过：{reason}"
 NOT_ELIGIBLE = "暂时无法发起家庭共济：{reason}"

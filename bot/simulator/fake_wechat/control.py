@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from bot.simulator.fake_wechat.state import current_state
+from handlers.subscription_events import POPUP
 
 blueprint = Blueprint("fake_control", __name__, url_prefix="/fake")
 
@@ -24,7 +25,7 @@ def sent() -> ResponseReturnValue:
 def stats() -> ResponseReturnValue:
     state = current_state()
     return jsonify(token_fetches=state.token_fetches, forced_fetches=len(state.forced),
-                   pending_failures=len(state.failures), calls=state.calls)
+                   pending_failures=len(state.failures), calls=state.calls, tickets=state.tickets)
 
 
 @blueprint.post("/fail")
@@ -62,6 +63,37 @@ def unfollow() -> ResponseReturnValue:
     return jsonify(ok=True)
 
 
+@blueprint.post("/subscribe_popup")
+def subscribe_popup() -> ResponseReturnValue:
+    """The user's choices in WeChat's subscription pop-up: {"openid", "accept": [template ids],
+    "reject": [...], "long_term": [the ids that are long-term notices]}. Recorded, then pushed to
+    the account's webhook as subscribe_msg_popup_event — unless {"push": false} (a push WeChat lost)."""
+    state = current_state()
+    body = request.get_json(force=True)
+    openid, long_term = body["openid"], set(body.get("long_term", []))
+    choices = [(template_id, True) for template_id in body.get("accept", [])]
+    choices += [(template_id, False) for template_id in body.get("reject", [])]
+    for template_id, accepted in choices:
+        state.subscribe(openid, template_id, accepted, template_id in long_term)
+    pushed = 0
+    if state.pushes and body.get("push", True) and choices:
+        pushed = state.pushes.subscription_event(openid, POPUP, [
+            {"TemplateId": template_id, "SubscribeStatusString": "accept" if accepted else "reject",
+             "PopupScene": "1"} for template_id, accepted in choices])
+    return jsonify(recorded=len(choices), pushed=pushed)
+
+
+@blueprint.get("/subscriptions")
+def subscriptions() -> ResponseReturnValue:
+    """What WeChat holds for one user (?openid=): template id → status, long_term, sends left."""
+    openid = request.args.get("openid", "")
+    state = current_state()
+    with state.lock:
+        held = {template_id: dict(value) for (who, template_id), value in state.subscriptions.items()
+                if who == openid}
+    return jsonify(held)
+
+
 @blueprint.post("/media")
 def add_media() -> ResponseReturnValue:
     media_id = secrets.token_hex(8)
@@ -80,4 +112,6 @@ def reset() -> ResponseReturnValue:
         state.client_msg_ids.clear()
         state.token, state.token_expires, state.token_fetches = "", 0.0, 0
         state.forced.clear()
+        state.tickets.clear()
+        state.subscriptions.clear()
     return jsonify(ok=True)

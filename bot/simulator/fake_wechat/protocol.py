@@ -1,9 +1,11 @@
-"""WeChat's side of the protocol: access tokens, customer-service and template messages, the custom
-menu and media, each refused with WeChat's own error codes where WeChat refuses it. Every call but
-the token endpoints first meets the injected faults, then the access-token check."""
+"""WeChat's side of the protocol: access tokens, jsapi_tickets, customer-service and template
+messages, subscription notices, the custom menu and media, each refused with WeChat's own error
+codes where WeChat refuses it. Every call but the token endpoints first meets the injected faults,
+then the access-token check."""
 
 from __future__ import annotations
 
+import re
 import time
 
 from flask import Blueprint, Response, jsonify, request
@@ -11,6 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from bot.menu import REQUIRED
 from bot.simulator.fake_wechat.state import CLIENT_MSG_ID_WINDOW, current_state
+from handlers.subscription_events import SENT
 
 blueprint = Blueprint("wechat_api", __name__)
 
@@ -75,6 +78,14 @@ def stable_token() -> ResponseReturnValue:
     return jsonify(current_state().issue_token(force=bool(body.get("force_refresh"))))
 
 
+@blueprint.get("/cgi-bin/ticket/getticket")
+def getticket() -> ResponseReturnValue:
+    """The JS-SDK's jsapi_ticket (type=jsapi), valid 7200 s."""
+    if request.args.get("type") != "jsapi":
+        return _error(40097, "invalid args")
+    return jsonify(errcode=0, errmsg="ok", **current_state().issue_ticket())
+
+
 @blueprint.post("/cgi-bin/message/custom/send")
 def custom_send() -> ResponseReturnValue:
     state = current_state()
@@ -116,6 +127,46 @@ def template_send() -> ResponseReturnValue:
             state.client_msg_ids[(openid, client_msg_id)] = (time.time(), msg_id)
         state.sent.append({"kind": "template", "at": time.time(), "msgid": msg_id, **body})
     return jsonify(errcode=0, errmsg="ok", msgid=msg_id)
+
+
+# A subscription notice's keyword types and their rules (WeChat's 参数值限制), by the keyword's name
+# without its number: thing1 → thing.
+_CHINESE = r"[\u4e00-\u9fff]"
+_KEYWORD_RULES = {
+    "thing": lambda v: len(v) <= 20,
+    "phrase": lambda v: re.fullmatch(f"{_CHINESE}{{1,5}}", v) is not None,
+    "name": lambda v: len(v) <= (10 if re.search(_CHINESE, v) else 20),
+    "character_string": lambda v: re.fullmatch(r"[\x21-\x7e]{1,32}", v) is not None,
+    "number": lambda v: re.fullmatch(r"\d{1,32}(\.\d+)?", v) is not None,
+    "time": lambda v: re.fullmatch(r"(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日? ?)?\d{1,2}:\d{2}(:\d{2})?", v) is not None,
+    "date": lambda v: re.fullmatch(r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?( \d{1,2}:\d{2}(:\d{2})?)?", v) is not None,
+}
+
+
+@blueprint.post("/cgi-bin/message/subscribe/bizsend")
+def subscribe_send() -> ResponseReturnValue:
+    """A subscription notice (订阅通知): it reaches users who do not follow, but only with a
+    subscription to its template (43101), and each value must fit its keyword's type (47003).
+    WeChat pushes the send's receipt (subscribe_msg_sent_event) to the account afterwards."""
+    state = current_state()
+    body = request.get_json(force=True, silent=True) or {}
+    openid, template_id, data = body.get("touser"), body.get("template_id"), body.get("data")
+    if not openid or not template_id or not isinstance(data, dict) or not data:
+        return _error(47001, "data format error")
+    for key, item in data.items():
+        value = item.get("value") if isinstance(item, dict) else None
+        rule = _KEYWORD_RULES.get(re.sub(r"\d+$", "", key))
+        if not isinstance(value, str) or not value or "\n" in value or (rule and not rule(value)):
+            return _error(47003, f"argument invalid! data.{key}.value invalid")
+    if not state.use_subscription(openid, template_id):
+        return _error(43101, "user refuse to accept the msg")
+    with state.lock:
+        msg_id = next(state.msg_ids)
+        state.sent.append({"kind": "subscription", "at": time.time(), "msgid": msg_id, **body})
+    if state.pushes:
+        state.pushes.later(openid, SENT, [{"TemplateId": template_id, "MsgID": str(msg_id), "ErrorCode": "0",
+                                           "ErrorStatus": "success"}])
+    return _error(0, "ok")
 
 
 @blueprint.post("/cgi-bin/menu/create")

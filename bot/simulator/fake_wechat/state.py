@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
+from bot.simulator.fake_wechat.pushes import Pushes
+
 TOKEN_LIFETIME = 7200
 CLIENT_MSG_ID_WINDOW = 600
 # A message opens 48 h / 5 sends; a menu click or a follow opens 1 min / 3 sends.
@@ -33,6 +35,10 @@ class FakeWeChatState:
     unfollowed: set[str] = field(default_factory=set)
     interactions: dict[str, tuple[str, float, int]] = field(default_factory=dict)  # openid -> (kind, at, used)
     client_msg_ids: dict[tuple[str, str], tuple[float, int]] = field(default_factory=dict)
+    tickets: list[str] = field(default_factory=list)      # jsapi_tickets issued, the newest last
+    # (openid, template id) -> {"status": accept | reject, "long_term": bool, "left": one-time sends left}
+    subscriptions: dict[tuple[str, str], dict] = field(default_factory=dict)
+    pushes: Pushes | None = None                          # the account's webhook, to push events to
     menu: dict | None = None
     media: dict[str, bytes] = field(default_factory=dict)
     msg_ids: itertools.count = field(default_factory=lambda: itertools.count(1_000_001))
@@ -52,6 +58,29 @@ class FakeWeChatState:
                 self.token = secrets.token_urlsafe(24)
                 self.token_expires = time.time() + TOKEN_LIFETIME
             return {"access_token": self.token, "expires_in": int(self.token_expires - time.time())}
+
+    def issue_ticket(self) -> dict:
+        with self.lock:
+            self.tickets.append(secrets.token_urlsafe(64))
+            return {"ticket": self.tickets[-1], "expires_in": TOKEN_LIFETIME}
+
+    def subscribe(self, openid: str, template_id: str, accepted: bool, long_term: bool) -> None:
+        """The user's choice in a subscription pop-up: each accept of a one-time notice allows one send."""
+        with self.lock:
+            held = self.subscriptions.get((openid, template_id), {"left": 0})
+            left = held["left"] + 1 if accepted and not long_term else (held["left"] if accepted else 0)
+            self.subscriptions[(openid, template_id)] = {"status": "accept" if accepted else "reject",
+                                                         "long_term": long_term, "left": left}
+
+    def use_subscription(self, openid: str, template_id: str) -> bool:
+        """Whether a notice may go to the user now; a one-time subscription is used up by it."""
+        with self.lock:
+            held = self.subscriptions.get((openid, template_id))
+            if not held or held["status"] != "accept" or (not held["long_term"] and held["left"] < 1):
+                return False
+            if not held["long_term"]:
+                held["left"] -= 1
+            return True
 
     def token_valid(self, token: str | None) -> bool:
         return bool(token) and token == self.token and time.time() < self.token_expires

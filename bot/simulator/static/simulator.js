@@ -1,6 +1,8 @@
 // The simulator page: one chat per simulated user, the account's custom menu, and the sandbox desk.
 // Everything the user does goes to /api/* of the simulator, which delivers it to the real /wechat
-// endpoint as WeChat would; later messages (template cards, late replies) come from /api/inbox.
+// endpoint as WeChat would; later messages (template cards, subscription notices, late replies) come
+// from /api/inbox. The account's own pages open inside the phone, where the simulator plays WeChat's
+// subscription pop-up for the subscribe page.
 // The chats live in sessionStorage: they hold what the user typed (names, ID numbers), so they go
 // when the tab closes.
 "use strict";
@@ -73,16 +75,38 @@ function bubble(message) {
   return element;
 }
 
-// Text with its web addresses as links (the consent link), built from nodes: never as HTML.
+// Text with its links — WeChat's <a href="…">words</a> and bare web addresses (the consent link) —
+// built from nodes: never as HTML.
 function linked(text) {
-  return text.split(/(https?:\/\/[^\s（）()，。]+)/).map((part, i) => {
-    if (i % 2 === 0) return document.createTextNode(part);
-    const link = document.createElement("a");
-    link.href = part;
-    link.target = "_blank";
-    link.textContent = part;
-    return link;
+  const nodes = [];
+  let last = 0;
+  for (const match of text.matchAll(/<a href="([^"]*)">([^<]*)<\/a>|(https?:\/\/[^\s（）()，。<>"]+)/g)) {
+    nodes.push(document.createTextNode(text.slice(last, match.index)));
+    const [href, words] = match[3] ? [match[3], match[3]] : [unescaped(match[1]), unescaped(match[2])];
+    nodes.push(/^https?:\/\//.test(href) ? linkTo(href, words) : document.createTextNode(words));
+    last = match.index + match[0].length;
+  }
+  nodes.push(document.createTextNode(text.slice(last)));
+  return nodes;
+}
+
+function unescaped(text) {
+  const entities = { "&amp;": "&", "&quot;": '"', "&#39;": "'", "&#x27;": "'", "&lt;": "<", "&gt;": ">" };
+  return text.replace(/&(amp|quot|#39|#x27|lt|gt);/g, (entity) => entities[entity]);
+}
+
+function linkTo(href, words) {
+  const link = document.createElement("a");
+  link.href = href;
+  link.target = "_blank";
+  link.textContent = words;
+  // The account's own pages (the subscribe page) open in the phone, as in WeChat's browser.
+  link.addEventListener("click", (event) => {
+    if (new URL(href).origin !== webhookOrigin()) return;
+    event.preventDefault();
+    openInPhone(href, words);
   });
+  return link;
 }
 
 function card(message) {
@@ -90,6 +114,12 @@ function card(message) {
   element.className = "card";
   const title = document.createElement("h3");
   title.textContent = message.title;
+  if (message.channel === "subscription") {
+    const tag = document.createElement("span");
+    tag.className = "tag";
+    tag.textContent = "订阅通知";
+    title.append(tag);
+  }
   const time = document.createElement("time");
   time.textContent = new Date(message.at * 1000).toLocaleString("zh-CN");
   const rows = document.createElement("dl");
@@ -143,6 +173,57 @@ async function sendPhoto(file) {
   } catch (error) {
     remember(openid, { from: "bot", type: "error", text: `发送失败：${error.message}` });
   }
+}
+
+// -- WeChat's browser and its subscription pop-up -----------------------------------------------------
+function webhookOrigin() {
+  try { return new URL(state.config.webhook).origin; } catch { return ""; }
+}
+
+function openInPhone(href, title) {
+  $("#browser-title").textContent = title;
+  $("#browser-frame").src = href;
+  $("#browser").hidden = false;
+}
+
+function closeBrowser() {
+  $("#browser").hidden = true;
+  $("#browser-frame").src = "about:blank";
+}
+
+// The subscribe page cannot run WeChat's open tag here: its stand-in asks for the pop-up by message.
+function onPageMessage(event) {
+  if (event.origin !== webhookOrigin() || event.data?.type !== "wx-open-subscribe") return;
+  const titles = new Map(state.config.notices.map((notice) => [notice.template_id, notice.title]));
+  const templates = (event.data.templates || []).filter((id) => typeof id === "string");
+  $("#popup-title").textContent = `${state.config.account} 申请向你发送以下通知`;
+  $("#popup-notices").replaceChildren(...templates.map((id) => {
+    const item = document.createElement("li");
+    item.innerHTML = "<label><span></span><input type=checkbox checked></label>";
+    item.querySelector("span").textContent = titles.get(id) || id;
+    item.querySelector("input").dataset.template = id;
+    return item;
+  }));
+  $("#popup-allow").onclick = () => answerPopup(event.source, templates, true);
+  $("#popup-cancel").onclick = () => answerPopup(event.source, templates, false);
+  $("#popup").hidden = false;
+}
+
+// As WeChat does: the choices go to WeChat (the fake API, which pushes them to the webhook), and
+// the page's open tag hears them.
+async function answerPopup(page, templates, allowed) {
+  $("#popup").hidden = true;
+  const ticked = new Set([...document.querySelectorAll("#popup-notices input:checked")].map((box) => box.dataset.template));
+  const accept = allowed ? templates.filter((id) => ticked.has(id)) : [];
+  const reject = templates.filter((id) => !accept.includes(id));
+  try {
+    await postJSON("/api/subscribe", { openid: state.current, accept, reject });
+  } catch (error) {
+    remember(state.current, { from: "system", text: `订阅失败：${error.message}` });
+    return;
+  }
+  const details = Object.fromEntries(templates.map((id) => [id, accept.includes(id) ? "accept" : "reject"]));
+  page?.postMessage({ type: "wx-open-subscribe:result", details }, webhookOrigin());
 }
 
 // -- the custom menu -------------------------------------------------------------------------------
@@ -318,7 +399,9 @@ async function start() {
     if (file) sendPhoto(file);
     event.target.value = "";
   });
-  $("#user-select").addEventListener("change", (event) => switchTo(event.target.value));
+  $("#user-select").addEventListener("change", (event) => { closeBrowser(); switchTo(event.target.value); });
+  $("#browser-close").addEventListener("click", closeBrowser);
+  window.addEventListener("message", onPageMessage);
   $("#add-user").addEventListener("click", addUser);
   const consent = new URLSearchParams(location.search).get("consent");
   if (consent) {
