@@ -20,9 +20,9 @@ from bot.config import Settings
 from bot.logs import configure_for
 from bot.store.client import connect
 from bot.store.keys import Keys
+from bot.store.ledger import DeliveryLedger
 from bot.subscribe_page.views import install as install_subscribe_page
 from bot.webhook.envelope import EnvelopeCodec
-from bot.webhook.ledger import DeliveryLedger
 from bot.webhook.processing import Processor, Route
 from bot.webhook.queued import QueueCodec
 from bot.webhook.views import blueprint as webhook_blueprint

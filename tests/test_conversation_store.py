@@ -93,7 +93,8 @@ def test_within_a_message_what_did_not_change_is_not_encrypted_again(store, redi
     raw = redis_client.get("wxbot:wx_test:draft:o_user")
     session = Session("o_user", *parse_record(raw), None, 0)   # as the admission reads it
     loaded, rev = store.load("o_user", session)
-    tokens = lambda state: (json.loads(state)["data"], json.loads(state)["paused"][0]["data"])  # noqa: E731
+    def tokens(state: bytes) -> tuple:
+        return json.loads(state)["data"], json.loads(state)["paused"][0]["data"]
     store.save("o_user", replace(loaded, step="member_name", history=("relationship",)), rev, session)
     assert tokens(session.draft.state) == tokens(raw.partition(b":")[2])
     store.save("o_user", replace(loaded, data={**loaded.data, "relationship": "child"}), rev + 1, session)

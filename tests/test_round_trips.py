@@ -141,8 +141,8 @@ def test_the_record_of_a_holder_whose_lock_expired_leaves_the_next_holders_draft
     """Two holders of one user's lock in turn, both having read revision 0: the first one's lock
     expired under a slow step. The second writes its draft; the first one's record is refused as a
     whole (no draft, no reply, no release), and its apology is recorded without a draft."""
+    from bot.store.ledger import DeliveryLedger
     from bot.store.session import DraftWrite
-    from bot.webhook.ledger import DeliveryLedger
     ledger = DeliveryLedger(redis_client, KEYS, nonce_ttl=60, lease=30, reply_ttl=60, lock_ttl=5)
     first = ledger.admit(KEYS.nonce("1", "a"), "d1", KEYS.delivery("one"), "o_user", entry="k1|x", wait=4)
     redis_client.delete(KEYS.user_lock("o_user"))   # expired under the first one's slow step

@@ -102,7 +102,7 @@ def test_a_handler_that_outlived_the_users_lock_still_hands_it_to_the_next_messa
     """The lock expired while its holder worked (nobody took it meanwhile): its release takes the
     lock back for the user's next queued message rather than stranding the queue."""
     from bot.store.keys import Keys
-    from bot.webhook.ledger import DeliveryLedger
+    from bot.store.ledger import DeliveryLedger
     from tests.conftest import APPID
     keys = Keys("wxbot", APPID)
     ledger = DeliveryLedger(redis_client, keys, nonce_ttl=60, lease=30, reply_ttl=60, lock_ttl=5)

@@ -2,7 +2,7 @@
 expiring after the flow's lifetime, with the collected data (names, ID numbers) encrypted.
 
 Within a message (a session, bot/store/session.py) the draft is read from the session and left
-there: the reply's record writes it, with the same revision check (bot/webhook/ledger.py FINISH).
+there: the reply's record writes it, with the same revision check (bot/store/ledger.py FINISH).
 Outside one (the CLI, tests) it is read and written here, one script call per write. Encrypted
 parts that did not change in the message are written back as they were read, not encrypted again."""
 
@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from bot.logs import log, user_ref
 from bot.store.keys import Keys
-from bot.store.session import DraftWrite, Session, calling_out, of
+from bot.store.session import DraftWrite, Session, calling_out, of, parse_record
 from flows.engine import IDLE, Conversation
 
 # The record is one string, "<rev>:<state json>". (As a hash it would be stored as a hashtable,
@@ -30,14 +30,6 @@ rev = rev + 1
 redis.call('SET', KEYS[1], rev .. ':' .. ARGV[2], 'EX', ARGV[3])
 return rev
 """
-
-
-def parse_record(raw: bytes | None) -> tuple[int, bytes | None]:
-    """The revision and the state (None when cleared) of a stored record."""
-    if not raw:
-        return 0, None
-    rev, _, state = raw.partition(b":")
-    return int(rev), state or None
 
 
 class StaleConversation(Exception):

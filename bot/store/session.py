@@ -1,5 +1,5 @@
 """One message's session: the user's records, read in the same Redis round trip that admits the
-message and takes the user's lock (bot/webhook/ledger.py), and what the message writes back.
+message and takes the user's lock (bot/store/ledger.py), and what the message writes back.
 
 The webhook hands it to the router with the message (handlers: `session`), and the router to the
 stores: the conversation store, the verified identities and the waiting notices read it instead of
@@ -32,7 +32,7 @@ from typing import Any
 
 @dataclass
 class DraftWrite:
-    """The draft this message leaves, for the reply's record to write (bot/webhook/ledger.py)."""
+    """The draft this message leaves, for the reply's record to write (bot/store/ledger.py)."""
     expected_rev: int   # the revision the admission read: another writer since then refuses it
     rev: int            # the revision it is written with
     state: str          # the encoded draft; '' clears it (the revision stays)
@@ -101,3 +101,11 @@ def once_saved(action: Callable[..., None]) -> Callable[..., None]:
         else:
             session._once_saved.append(lambda: action(*args))
     return call
+
+
+def parse_record(raw: bytes | None) -> tuple[int, bytes | None]:
+    """The revision and the state (None when cleared) of a stored draft record ("<rev>:<state>")."""
+    if not raw:
+        return 0, None
+    rev, _, state = raw.partition(b":")
+    return int(rev), state or None

@@ -38,10 +38,10 @@ import redis
 from bot import metrics
 from bot.conversations.store import StaleConversation
 from bot.logs import log, user_ref
+from bot.store.ledger import Admission, DeliveryLedger, Finished, Work
 from bot.store.session import HandOver, Session
 from bot.webhook.envelope import Envelope, EnvelopeCodec
 from bot.webhook.inbound import parse_inbound
-from bot.webhook.ledger import Admission, DeliveryLedger, Finished, Work
 from bot.webhook.queued import QueueCodec
 from bot.webhook.replies import render
 from flows.texts import apologies

@@ -37,9 +37,8 @@ from dataclasses import dataclass
 import redis
 from redis.commands.core import Script
 
-from bot.conversations.store import parse_record
 from bot.store.keys import Keys
-from bot.store.session import DraftWrite, Session
+from bot.store.session import DraftWrite, Session, parse_record
 
 # The user's keys, from KEYS[o+1]: lock, conversation, identity, waiting notices, queue, rate
 # window, this call's token's retraction.
