@@ -21,7 +21,7 @@ import requests
 
 from bot.logs import configure_for, user_ref
 from bot.simulator.wechat_side import WeChatSide
-from bot.webhook import ledger
+from bot.store import ledger
 from flows import texts
 from flows.domain.identity import mask_id_number, mask_name
 from flows.texts import apologies
