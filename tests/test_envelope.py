@@ -102,3 +102,18 @@ def test_url_verification_echoes_only_with_a_valid_signature() -> None:
     with pytest.raises(Rejected) as caught:
         codec.check_url({**good, "signature": wechat_signature("other", ts, "abc")})
     assert caught.value.status == 403
+
+
+def test_two_events_of_one_kind_in_one_second_are_two_deliveries_and_a_retry_is_one() -> None:
+    """Subscription receipts for two templates, sent to one user in the same second, are two
+    events; WeChat's retry of either is the same delivery."""
+    def receipt(template: str) -> str:
+        return ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o_user]]></FromUserName>"
+                "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+                "<Event><![CDATA[subscribe_msg_sent_event]]></Event><SubscribeMsgSentEvent><List>"
+                f"<TemplateId><![CDATA[{template}]]></TemplateId><MsgID>1</MsgID>"
+                "<ErrorCode>0</ErrorCode><ErrorStatus><![CDATA[success]]></ErrorStatus>"
+                "</List></SubscribeMsgSentEvent></xml>")
+    first, second = parse_inbound(receipt("TPL_A")), parse_inbound(receipt("TPL_B"))
+    assert first.delivery_id != second.delivery_id
+    assert parse_inbound(receipt("TPL_A")).delivery_id == first.delivery_id

@@ -3,6 +3,8 @@ delivery identity."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from xml.parsers.expat import ExpatError
 
@@ -37,7 +39,10 @@ def parse_inbound(xml: str) -> Inbound:
     if msg_id:
         delivery_id = f"msg|{openid}|{msg_id}"
     else:
-        # Events carry no MsgId; WeChat's retries repeat these four fields exactly.
-        delivery_id = f"evt|{openid}|{data['CreateTime']}|{msg_type}|{event}|{event_key}"
+        # Events carry no MsgId. WeChat's retries repeat an event exactly, and two events of one
+        # kind in one second differ only in their content (the templates a subscription receipt
+        # names): the content's digest keeps them apart.
+        content = hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str).encode())
+        delivery_id = f"evt|{openid}|{data['CreateTime']}|{msg_type}|{event}|{event_key}|{content.hexdigest()[:16]}"
     return Inbound(message=message, openid=openid, account=data["ToUserName"], msg_type=msg_type,
                    event=event.lower(), delivery_id=delivery_id)
