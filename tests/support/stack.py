@@ -25,12 +25,14 @@ from bot.config import Settings
 from bot.notify.records import NotificationRecords
 from bot.notify.worker import WORKER_TTL
 from bot.simulator.wechat_side import WeChatSide
+from bot.store.client import connect
 from bot.store.keys import Keys
 from bot.store.server import RedisServer
 from flows.domain.identity import checksum_ok
 from tests.conftest import APPID, SECRET, free_port, wait_for
 from tests.support.binding import Somebody
 from tests.support.chat import CODE, User
+from tests.support.cluster import LocalCluster
 from tests.support.processes import Commands, Gunicorn, child_pids, healthy, settings_env
 
 # -- the people ---------------------------------------------------------------------------------
@@ -87,10 +89,13 @@ def bind_rows(family: Family) -> list[tuple[str, str]]:
 # -- the processes ------------------------------------------------------------------------------
 
 class Stack:
-    def __init__(self, directory: Path, make_settings: Callable[..., Settings], people: list[Family]) -> None:
+    def __init__(self, directory: Path, make_settings: Callable[..., Settings], people: list[Family],
+                 cluster: LocalCluster | None = None) -> None:
         self.directory = directory
         self.people = people
+        # The sandbox bureau's Redis; the bot's too, unless it runs on a Redis Cluster (`cluster`).
         self.redis = RedisServer(directory / "redis", appendonly=True, appendfsync="always")
+        self.cluster = cluster
         self.commands = Commands()
         self.fake: Gunicorn | None = None
         self.bureau: Gunicorn | None = None     # the proxy in front of the sandbox (slow_bureau)
@@ -114,7 +119,7 @@ class Stack:
                                threads=32, health="/proxy/delay").start()
         self.settings = self._make_settings(
             aes=True,
-            redis={"url": self.redis.url},
+            redis={"mode": "cluster", "url": self.cluster.url} if self.cluster else {"url": self.redis.url},
             wechat={"api_base_url": self.fake.url},
             server={"bind": f"127.0.0.1:{webhook_port}", "workers": 2, "threads": 16},
             binding={"adapter": "http", "http": {"base_url": self.bureau.url},
@@ -124,8 +129,11 @@ class Stack:
             notifications={"max_attempts": 6, "retry_intervals": [1, 1, 2, 2, 2], "reclaim_after": 5},
             log={"format": "json", "level": "INFO"})
         self.env = settings_env(self.settings)
+        # The bureau keeps its own records: on the plain Redis whatever the bot runs on.
+        self.sandbox_env = {**self.env, "WXBOT_REDIS__MODE": "single", "WXBOT_REDIS__URL": self.redis.url}
         self.keys = Keys.of(self.settings)
-        self.client = redis.Redis.from_url(self.redis.url)
+        self.client = connect(self.settings.redis) if self.cluster else redis.Redis.from_url(self.redis.url)
+        self.sandbox_client = redis.Redis.from_url(self.redis.url)
         self.start_sandbox()
         self.webhook = self.commands.start("serve", env=self.env, output=self.log_path("webhook"))
         wait_for(lambda: healthy(self.url), timeout=30)
@@ -164,11 +172,11 @@ class Stack:
         wait_for(lambda: not self.redis.running, timeout=10)
 
     def redis_pid(self) -> int:
-        return self.client.info("server")["process_id"]
+        return self.sandbox_client.info("server")["process_id"]
 
     # -- the sandbox bureau ---------------------------------------------------------------------
     def start_sandbox(self) -> None:
-        self.sandbox = self.commands.start("sandbox", "serve", env=self.env, output=self.log_path("sandbox"))
+        self.sandbox = self.commands.start("sandbox", "serve", env=self.sandbox_env, output=self.log_path("sandbox"))
         wait_for(self._sandbox_answers, timeout=30)
 
     def _sandbox_answers(self) -> bool:
@@ -192,8 +200,8 @@ class Stack:
 
     def applications(self, family: Family) -> list[str]:
         """What the bureau holds for this initiator: the ids of their applications."""
-        raw = self.client.lrange(f"{self.settings.redis.key_prefix}:sandbox:applications:{family.initiator.person_id}",
-                                 0, -1)
+        raw = self.sandbox_client.lrange(
+            f"{self.settings.redis.key_prefix}:sandbox:applications:{family.initiator.person_id}", 0, -1)
         return [item.decode() for item in raw]
 
     # -- the notification worker ----------------------------------------------------------------
