@@ -69,6 +69,24 @@ def test_a_binding_on_a_cluster_delivers_one_approval_card_and_retries_are_one_e
     assert len(owners) > 1
 
 
+def test_the_operators_find_a_user_from_the_logs_on_every_master(stack, cluster) -> None:
+    """`wxbot conversation show <user_ref>` scans the users' drafts: on a cluster, every master's."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from bot.logs import configure_for, user_ref
+
+    users = [stack.user(f"o_cluster_ops_{n}") for n in range(6)]
+    for user in users:
+        user.say("绑定家人")
+    drafts = [stack.keys.conversation(user.openid) for user in users]
+    assert len({cluster.master_of(key) for key in drafts}) > 1      # spread over the masters
+    configure_for(stack.settings)
+    for user in users:
+        result = CliRunner().invoke(main, ["conversation", "show", user_ref(user.openid)], env=stack.env)
+        assert result.exit_code == 0 and f"user_ref   {user_ref(user.openid)}" in result.output, result.output
+
+
 def test_a_master_killed_mid_binding_its_replica_goes_on_with_the_draft(stack, cluster) -> None:
     family, user = stack.people[1], stack.user("o_cluster_failover")
     user.play(verify_rows(family) + [("孙女", "姓名"), (family.child.name, "证件号码")])
