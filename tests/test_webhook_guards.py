@@ -155,3 +155,38 @@ def test_a_plaintext_nonce_is_bound_to_its_first_body_either_way(redis_client, n
                          nonce=(nonce, "digest-a"))
     assert again.status == "pending"
     ledger.finish(keys.delivery("o_nonce", f"one-{nonce_apart}"), "reply", "o_nonce", first.lock_token)
+
+
+def test_a_handler_that_outlives_the_lease_is_not_run_again_by_a_retry(make_settings, fake_wechat, redis_client) -> None:
+    """A step that takes ~15 s against a 5 s processing lease and user lock (the issue's 40-second
+    handler against the default 30 s, scaled down): WeChat's copies of the message after the lease
+    would have run it again, and the user's next message would have overtaken it; the lease and
+    the lock are renewed while it works, so it runs once, and the next message waits its turn."""
+    import threading
+
+    calls: list[str] = []
+    release = threading.Event()
+
+    def slow(inbound, session):
+        calls.append(inbound.message.content)
+        if inbound.message.content == "慢":
+            release.wait(20)   # until the test lets it go
+        return Text(f"答：{inbound.message.content}")
+
+    settings = make_settings(webhook={"user_lock_ttl": 5, "processing_lease": 5},
+                             wechat={"api_base_url": fake_wechat.url})
+    hook = Webhook(create_app(settings, route=slow), WeChatSide(settings.wechat))
+    requests.post(f"{fake_wechat.url}/fake/interact", json={"openid": "o_slow"}, timeout=5)
+    xml = hook.side.text_xml("o_slow", "慢", msg_id=515151)
+    assert hook.send(xml, "o_slow").text == "success"                 # the deadline passed: answered late
+    time.sleep(6.5)                                                    # past the lease and the lock's TTL
+    assert hook.send(xml, "o_slow").text == "success"                 # WeChat's copy: not run again
+    nxt = threading.Thread(target=lambda: hook.send(hook.side.text_xml("o_slow", "下一句"), "o_slow"))
+    nxt.start()
+    time.sleep(3)
+    assert calls == ["慢"]                                             # the next message waits its turn
+    release.set()
+    nxt.join(10)
+    sent = wait_for(lambda: [m["text"]["content"] for m in requests.get(f"{fake_wechat.url}/fake/sent", timeout=5).json()
+                             if m["touser"] == "o_slow"] or None, timeout=10)
+    assert calls == ["慢", "下一句"] and sent[0] == "答：慢", (calls, sent)

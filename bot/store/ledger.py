@@ -32,6 +32,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
@@ -175,6 +177,21 @@ end
 return 1
 """
 
+# KEYS: delivery, then the user's lock (when one is held). ARGV: processing lease (ms), the lock's
+# token, lock ttl (ms). A handler still working: its delivery's record (not yet answered) and its
+# user's lock (still its own) live on for another lease; neither is ever shortened.
+_RENEW = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if (status == 'pending' or status == 'queued' or status == 'deferred')
+    and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] and redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+return 1
+"""
+
 # KEYS: delivery. ARGV: reply ttl (s). The first copy's deadline: the reply if it was recorded
 # first; else the delivery is deferred, and retries answer `success` too.
 _GIVE_UP = """
@@ -235,6 +252,7 @@ class DeliveryLedger:
         # A queue outlives a crashed holder's lock, for the next message or waiting request to take over.
         self.queue_ttl = 2 * lock_ttl
         self._retractions = Retractions(self._fast.register_script(_RETRACT), keys, lock_ttl)
+        self.leases = Leases(client.register_script(_RENEW), keys, lease, lock_ttl)
 
     def spend_nonce(self, nonce_key: str, use: str) -> bool:
         """Record a nonce+timestamp as used for `use`; False when it was used for anything else
@@ -348,6 +366,56 @@ class DeliveryLedger:
         return [keys.user_lock(openid), keys.conversation(openid), keys.identity(openid),
                 keys.pending_notices(openid), keys.user_queue(openid), keys.user_rate(openid),
                 keys.lock_retracted(openid, token)]
+
+
+class Leases:
+    """Deliveries whose handler is still working, their lease renewed every third of it — with
+    their user's lock — so that a step that outlives `processing_lease` (a slow bureau) is never
+    processed again by a retry, nor overtaken by the user's next message. One thread per process,
+    started on first need. A handler stuck for `MAX_RENEWALS` leases is let go: its lock expires,
+    and the revision check keeps its late draft from overwriting a newer one."""
+
+    MAX_RENEWALS = 20
+
+    def __init__(self, renew: Script, keys: Keys, lease: int, lock_ttl: int) -> None:
+        self._renew, self._keys, self._lease, self._lock_ttl = renew, keys, lease, lock_ttl
+        self._held: dict[int, tuple[str, str, str, float]] = {}  # id -> (delivery key, openid, token, until)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def held(self, delivery_key: str, openid: str | None, token: str | None) -> Iterator[None]:
+        """While the body runs, the delivery's lease (and the user's lock, `token`) is renewed."""
+        ticket = object()
+        until = time.monotonic() + self.MAX_RENEWALS * self._lease
+        with self._lock:
+            self._held[id(ticket)] = (delivery_key, openid or "", token or "", until)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, daemon=True, name="wxbot-leases")
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held.pop(id(ticket), None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._lease / 3)
+            with self._lock:
+                if not self._held:
+                    self._thread = None
+                    return
+                held = list(self._held.values())
+            now = time.monotonic()
+            for delivery_key, openid, token, until in held:
+                if now > until:
+                    continue
+                keys = [delivery_key, *([self._keys.user_lock(openid)] if token else [])]
+                try:
+                    self._renew(keys=keys, args=[self._lease * 1000, token, self._lock_ttl * 1000])
+                except redis.RedisError:
+                    pass   # Redis is away: the next round tries again, within the lease's last two thirds
 
 
 class Retractions:

@@ -231,7 +231,8 @@ class Processor:
     def _process(self, inbound: Inbound, envelope: Envelope, admission: Admission, handoff: Handoff) -> str:
         started = time.monotonic()
         lock = UserLock(admission.lock_token, admission.records)
-        answer = self._answer(inbound, envelope, lock)
+        with self.ledger.leases.held(admission.delivery_key, inbound.openid, admission.lock_token):
+            answer = self._answer(inbound, envelope, lock)
         # All this thread's Redis work and logging come before the request is woken: the two
         # threads then never run at once, which would cost both of them GIL hand-overs.
         abandoned = handoff.abandoned   # a hint; settled below if it changes
@@ -306,7 +307,8 @@ class Processor:
             return finished.work
         inbound = parse_inbound(message.envelope.xml)   # it was parsed once already, at admission: no Rejected
         lock = UserLock(work.lock_token, work.records)
-        answer = self._answer(inbound, message.envelope, lock)
+        with self.ledger.leases.held(message.delivery_key, work.openid, work.lock_token):
+            answer = self._answer(inbound, message.envelope, lock)
         answer, finished = self._record(inbound, message.envelope, message.delivery_key, lock, answer, queued=True)
         self._processed(inbound, started, waited_ms=round(waited * 1000, 1))
         # Redis failed: whether its request got the reply is unknown; better twice than never. The
