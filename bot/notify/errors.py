@@ -20,10 +20,12 @@ The table is the template message's (message/template/send). A subscription noti
   cancelled in the notice's settings): the user's record is corrected and the kind's channel
   decides in the same attempt — a template message (subscription_then_template) or the news kept
   for the next visit (subscription). On a template message 43101 stays permanent.
-- 47003 (a value breaks the notice's keyword rules), like a value found not to fit before the call:
-  a kind with subscription_then_template sends its template message instead, in the same attempt
-  (a warning names the keyword); a kind sent only as a notice is a dead letter with the reason.
-The quota (45009, 45011) pauses bizsend on its own, as it does template/send.
+- 47003 (a value breaks the notice's keyword rules), like a value found not to fit before the call,
+  and 40036/40037 (the notice's template id unknown): a kind with subscription_then_template sends
+  its template message instead, in the same attempt (a warning names the cause); a kind sent only
+  as a notice is a dead letter with the reason.
+The quota (45009, 45011) pauses bizsend on its own, as it does template/send; meanwhile a kind with
+subscription_then_template sends its template message (a user who does not follow waits for the reset).
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ class Sender:
                  binding: BindingService) -> None:
         self.settings, self.queue, self.records = settings, queue, records
         self.wechat, self.binding = wechat, binding
-        self.subscriptions = subscription.SubscriptionNotices(settings, records, self._post)
+        self.subscriptions = subscription.SubscriptionNotices(settings, records, self._post, self._pause)
 
     def attempt(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> bool:
         begun = self.queue.begin(notification_id, from_stream, openid, decision)
@@ -104,6 +104,8 @@ class Sender:
         result = self._post(TEMPLATE_SEND, body, template=f"notifications.{kind}",
                             fields=getattr(self.settings.notifications, kind).fields)
         if result is None:
+            if channel == subscription.TEMPLATE_FOR_NOW:
+                self._wait_for_notices()   # the notice reaches a user who does not follow: its reset
             return self._park(notification_id, begun, decision, application)
         msgid = str(result.get("msgid", ""))
         self.queue.sent(notification_id, begun.token, msgid)
@@ -115,6 +117,12 @@ class Sender:
         self.records.park_for_user(notification_id, begun.openid,
                                    templates.as_text(decision, application, self.settings.region.zone))
         self.queue.parked(notification_id, begun.token)
+
+    def _wait_for_notices(self) -> None:
+        """Failed (no attempt spent) until bizsend's pause ends, if it still holds."""
+        paused = self.queue.paused(SUBSCRIBE_SEND)
+        if paused is not None:
+            raise Failed(Failure(Kind.QUOTA, paused.reason, "paused", paused.until), SUBSCRIBE_SEND)
 
     def _post(self, api: str, body: dict, *, template: str, fields: dict[str, str]) -> dict | None:
         """WeChat's answer to one call; None when the user does not follow the account (43004).
@@ -145,6 +153,14 @@ class Sender:
             # No chained context: it may carry the token-bearing URL.
             raise Failed(errors.of_network(type(exc).__name__), api) from None
 
+    def _pause(self, api: str, failure: Failure) -> None:
+        """WeChat said 45009 or 45011: every worker's sends through `api` wait until the reset
+        (nothing to write when the pause was what stopped the call)."""
+        if failure.cause == "paused" or failure.resume_at is None:
+            return
+        if self.queue.pause(api, failure.resume_at, failure.reason):
+            log.warning("notifications_paused", api=api, until=failure.resume_at, reason=failure.reason)
+
     def _failed(self, notification_id: str, begun: Begun, failure: Failure, api: str = "") -> None:
         """This attempt failed. Permanent: a dead letter now. Quota or rate: the API paused for
         every worker and this notification due when it resumes, its attempt not counted. Token:
@@ -152,8 +168,7 @@ class Sender:
         `retry_intervals`; after the last, a dead letter (`wxbot notify dead`)."""
         settings = self.settings.notifications
         if failure.kind in (Kind.QUOTA, Kind.RATE) and failure.resume_at is not None:
-            if failure.cause != "paused" and self.queue.pause(api, failure.resume_at, failure.reason):
-                log.warning("notifications_paused", api=api, until=failure.resume_at, reason=failure.reason)
+            self._pause(api, failure)
             self.queue.failed(notification_id, begun.token, failure.reason, final=False,
                               retry_in=max(0.0, failure.resume_at - time.time()), counted=False)
             log.info("notification_postponed", notification_id=notification_id, api=api, until=failure.resume_at)
