@@ -59,7 +59,8 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
     ledger = DeliveryLedger(client, keys, nonce_ttl=2 * hook.timestamp_window, lease=hook.processing_lease,
                             reply_ttl=hook.reply_cache_ttl, lock_ttl=hook.user_lock_ttl,
                             queue_max=hook.user_queue_max, rate_limit=hook.user_rate_limit,
-                            rate_window=hook.user_rate_window, fast_client=connect(settings.redis, timeout=0.2))
+                            rate_window=hook.user_rate_window, fast_client=connect(settings.redis, timeout=0.2),
+                            nonce_apart=settings.redis.mode == "cluster")
     # The default router calls bot.store.session.calling_out(session) before anything that leaves the
     # process, so its steps may be tried on the request thread; a route given here is not.
     inline = route is None

@@ -29,9 +29,9 @@ def test_round_trip_with_the_personal_data_encrypted_at_rest(store, redis_client
     rev = store.save("o_user", DRAFT, 0)
     loaded, loaded_rev = store.load("o_user")
     assert (loaded, loaded_rev) == (DRAFT, rev)
-    raw = redis_client.get("wxbot:wx_test:draft:o_user")
+    raw = redis_client.get("{wxbot:wx_test:user:o_user}:draft")
     assert "李秀英".encode() not in raw and b"330106196408220224" not in raw
-    assert 0 < redis_client.ttl("wxbot:wx_test:draft:o_user") <= 72 * 3600
+    assert 0 < redis_client.ttl("{wxbot:wx_test:user:o_user}:draft") <= 72 * 3600
 
 
 def test_paused_drafts_round_trip_encrypted_too(store, redis_client) -> None:
@@ -39,7 +39,7 @@ def test_paused_drafts_round_trip_encrypted_too(store, redis_client) -> None:
                          switch_to={"flow": "usage", "data": {}}, confirming="switch")
     rev = store.save("o_user", other, 0)
     assert store.load("o_user") == (other, rev)
-    raw = redis_client.get("wxbot:wx_test:draft:o_user")
+    raw = redis_client.get("{wxbot:wx_test:user:o_user}:draft")
     assert "李秀英".encode() not in raw and b"330106196408220224" not in raw
 
 
@@ -58,7 +58,7 @@ def test_what_the_user_said_for_later_is_encrypted_too(store, redis_client, said
     draft = replace(DRAFT, data={"relationship": "spouse"}, **said)
     rev = store.save("o_user", draft, 0)
     assert store.load("o_user") == (draft, rev)
-    raw = redis_client.get("wxbot:wx_test:draft:o_user")
+    raw = redis_client.get("{wxbot:wx_test:user:o_user}:draft")
     assert "李秀英".encode() not in raw and b"330106196408220224" not in raw
 
 
@@ -72,7 +72,7 @@ def test_clearing_deletes_the_data_but_keeps_the_revision(store, redis_client) -
     rev = store.save("o_user", DRAFT, 0)
     new_rev = store.save("o_user", IDLE, rev)
     assert store.load("o_user") == (IDLE, new_rev)
-    assert redis_client.get("wxbot:wx_test:draft:o_user") == f"{new_rev}:".encode()  # the revision only
+    assert redis_client.get("{wxbot:wx_test:user:o_user}:draft") == f"{new_rev}:".encode()  # the revision only
     with pytest.raises(StaleConversation):
         store.save("o_user", DRAFT, rev)
 
@@ -90,7 +90,7 @@ def test_within_a_message_what_did_not_change_is_not_encrypted_again(store, redi
     from bot.store.session import Session
     paused = replace(DRAFT, flow="unbind", step="choose", data={"member": 2})
     store.save("o_user", replace(DRAFT, paused=(paused,)), 0)
-    raw = redis_client.get("wxbot:wx_test:draft:o_user")
+    raw = redis_client.get("{wxbot:wx_test:user:o_user}:draft")
     session = Session("o_user", *parse_record(raw), None, 0)   # as the admission reads it
     loaded, rev = store.load("o_user", session)
     def tokens(state: bytes) -> tuple:

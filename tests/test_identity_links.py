@@ -201,7 +201,7 @@ def test_the_bureaus_lock_does_not_tell_a_real_pair_from_a_decoy(chat_world) -> 
         for n in range(4):
             user.say(f"{900001 + n:06d}")               # 4 wrong: the guard locks (5), the bureau counts 4 (if real)
         digest = Identities(bot.redis, bot.keys, bot.settings.conversation.secret_key).digest(id_number)
-        assert bot.redis.delete(bot.keys.limit("lock", f"{openid}|{digest}"))   # t = 15 min: the guard's window is over
+        assert bot.redis.delete(bot.keys.user_limit("lock", openid, digest))   # t = 15 min: the guard's window is over
         said[openid] = [start(user, "王建国", id_number), user.say("900009"), start(user, "王建国", id_number)]
     assert said["o_oracle_real"] == said["o_oracle_decoy"], said
 

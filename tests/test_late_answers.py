@@ -39,7 +39,7 @@ class SlowRoute:
         self.delay, self.deliveries = delay, []
 
     def __call__(self, inbound, session):
-        self.deliveries.append(inbound.delivery_id)
+        self.deliveries.append((inbound.openid, inbound.delivery_id))
         time.sleep(self.delay)
         return Text(f"慢慢来的回答：{inbound.field('Content')}")
 
@@ -85,7 +85,7 @@ def custom_calls(fake_wechat) -> int:
 def record_of(settings, redis_client, route: SlowRoute, n: int = 0) -> tuple[str, dict | None]:
     """The late answer to the route's n-th delivery: its id and record."""
     keys = Keys.of(settings)
-    notification_id = late_id(keys.delivery(route.deliveries[n]))
+    notification_id = late_id(keys.delivery(*route.deliveries[n]))
     return notification_id, NotificationRecords(redis_client, keys).get(notification_id)
 
 
@@ -247,7 +247,7 @@ def test_a_late_answer_whose_webhook_died_after_recording_it_is_sent_by_a_worker
     settings, _, _ = late_world(reclaim_after=2)
     fake(fake_wechat, "interact", {"openid": "o_late"})
     queue, keys = NotificationQueue(redis_client, settings), Keys.of(settings)
-    notification_id = late_id(keys.delivery("o_late:msg:99"))
+    notification_id = late_id(keys.delivery("o_late", "msg:99"))
     sealed = Seal(settings.conversation.secret_key).seal("慢慢来的回答：查进度", notification_id)
     assert queue.begin_late(notification_id, "o_late", KIND, sealed).outcome == "go"   # ...and died
     assert queue.begin_late(notification_id, "o_late", KIND, sealed).outcome == "exists"
@@ -265,7 +265,7 @@ def test_a_late_answer_sealed_under_another_key_is_a_dead_letter_that_says_so(la
                                                                                redis_client) -> None:
     settings, _, _ = late_world(reclaim_after=2)
     queue, keys = NotificationQueue(redis_client, settings), Keys.of(settings)
-    notification_id = late_id(keys.delivery("o_late:msg:98"))
+    notification_id = late_id(keys.delivery("o_late", "msg:98"))
     other_key = "b3RoZXItY29udmVyc2F0aW9uLWtleS0zMi1ieXRlcyE="
     queue.begin_late(notification_id, "o_late", KIND, Seal(other_key).seal("慢慢来", notification_id))
     redis_client.delete(keys.notification_claim(notification_id))

@@ -5,7 +5,6 @@ by `make test`) has, and runs the TLS cases."""
 
 from __future__ import annotations
 
-import datetime
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,10 +12,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from bot.app import create_app
 from bot.config import Settings
@@ -24,9 +19,8 @@ from bot.simulator.wechat_side import WeChatSide
 from bot.store.client import connect
 from bot.store.server import find_redis_server
 from tests.conftest import free_port, wait_for
+from tests.support.tls import DEBIAN_REDIS, certificates, tls_config, tls_settings
 from tests.support.webhook import Webhook
-
-DEBIAN_REDIS = "/usr/bin/redis-server"   # built with TLS
 
 
 class Servers:
@@ -108,39 +102,6 @@ def test_a_wrong_sentinel_password_is_an_error_not_a_hang(servers: Servers, make
 
 
 # -- TLS ---------------------------------------------------------------------------------------
-def certificates(directory: Path) -> dict[str, str]:
-    """A CA, and a certificate it signed for 127.0.0.1 (the servers' and the client's)."""
-    def name(common: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca = (x509.CertificateBuilder().subject_name(name("wxbot test CA")).issuer_name(name("wxbot test CA"))
-          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-          .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
-    cert = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
-                           critical=False).sign(ca_key, hashes.SHA256()))
-    files = {"ca": directory / "ca.pem", "cert": directory / "redis.pem", "key": directory / "redis.key"}
-    files["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    files["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    files["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
-    return {kind: str(path) for kind, path in files.items()}
-
-
-def tls_config(certs: dict[str, str]) -> str:
-    return (f"tls-cert-file {certs['cert']}\ntls-key-file {certs['key']}\ntls-ca-cert-file {certs['ca']}\n"
-            "tls-auth-clients optional\n")
-
-
-def tls_settings(certs: dict[str, str]) -> dict[str, str]:
-    return {"tls_ca_file": certs["ca"], "tls_cert_file": certs["cert"], "tls_key_file": certs["key"]}
-
-
 def test_rediss_single_server(servers: Servers, tmp_path: Path, make_settings) -> None:
     certs, port = certificates(tmp_path), free_port()
     servers.start("tls", f"port 0\ntls-port {port}\nbind 127.0.0.1\nsave \"\"\nrequirepass single-pw\n{tls_config(certs)}",

@@ -144,22 +144,22 @@ def test_the_record_of_a_holder_whose_lock_expired_leaves_the_next_holders_draft
     from bot.store.ledger import DeliveryLedger
     from bot.store.session import DraftWrite
     ledger = DeliveryLedger(redis_client, KEYS, nonce_ttl=60, lease=30, reply_ttl=60, lock_ttl=5)
-    first = ledger.admit(KEYS.nonce("1", "a"), "d1", KEYS.delivery("one"), "o_user", entry="k1|x", wait=4)
+    first = ledger.admit(KEYS.delivery("o_user", "one"), "o_user", entry="k1|x", wait=4)
     redis_client.delete(KEYS.user_lock("o_user"))   # expired under the first one's slow step
-    second = ledger.admit(KEYS.nonce("1", "b"), "d2", KEYS.delivery("two"), "o_user", entry="k2|y", wait=4)
-    third = ledger.admit(KEYS.nonce("1", "c"), "d3", KEYS.delivery("three"), "o_user", entry="k3|z", wait=4)
+    second = ledger.admit(KEYS.delivery("o_user", "two"), "o_user", entry="k2|y", wait=4)
+    third = ledger.admit(KEYS.delivery("o_user", "three"), "o_user", entry="k3|z", wait=4)
     assert first.records.conversation_rev == second.records.conversation_rev == 0 and third.queued
-    done = ledger.finish(KEYS.delivery("two"), "reply two", "o_user", second.lock_token,
+    done = ledger.finish(KEYS.delivery("o_user", "two"), "reply two", "o_user", second.lock_token,
                          draft=DraftWrite(0, 1, "second's", 60))
     assert not done.stale and done.work is not None    # the lock passed on to the third, with the draft read
     assert done.work.records.conversation_rev == 1 and done.work.records.conversation_state == b"second's"
-    refused = ledger.finish(KEYS.delivery("one"), "reply one", "o_user", first.lock_token,
+    refused = ledger.finish(KEYS.delivery("o_user", "one"), "reply one", "o_user", first.lock_token,
                             draft=DraftWrite(0, 1, "first's", 60))
     assert refused.stale and refused.work is None
     assert redis_client.get(KEYS.conversation("o_user")) == b"1:second's"
-    assert redis_client.hget(KEYS.delivery("one"), "status") == b"pending"
+    assert redis_client.hget(KEYS.delivery("o_user", "one"), "status") == b"pending"
     assert redis_client.get(KEYS.user_lock("o_user")).decode() == second.lock_token   # the third's turn, kept
-    apology = ledger.finish(KEYS.delivery("one"), "busy", "o_user", first.lock_token)
+    apology = ledger.finish(KEYS.delivery("o_user", "one"), "busy", "o_user", first.lock_token)
     assert apology.lock_expired and not apology.stale
-    assert redis_client.hget(KEYS.delivery("one"), "body") == b"busy"
+    assert redis_client.hget(KEYS.delivery("o_user", "one"), "body") == b"busy"
     assert redis_client.get(KEYS.user_lock("o_user")).decode() == second.lock_token

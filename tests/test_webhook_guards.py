@@ -46,8 +46,8 @@ def test_a_claim_left_by_a_crashed_worker_expires(webhook: Webhook, redis_client
     bot = webhook.app.extensions["wxbot"]
     xml = webhook.side.text_xml("o_user", "你好", msg_id=4242)
     # The first copy was claimed by a worker that died before answering.
-    redis_client.hset(bot.keys.delivery("msg|o_user|4242"), "status", "pending")
-    redis_client.pexpire(bot.keys.delivery("msg|o_user|4242"), 5000)
+    redis_client.hset(bot.keys.delivery("o_user", "msg|o_user|4242"), "status", "pending")
+    redis_client.pexpire(bot.keys.delivery("o_user", "msg|o_user|4242"), 5000)
     assert webhook.send(xml).text == "success"  # a retry within the lease: the claim stands
     time.sleep(5.1)
     assert webhook.side.open_reply(webhook.send(xml).text)["Content"] == idle_answer("你好")  # lease over
@@ -106,16 +106,16 @@ def test_a_handler_that_outlived_the_users_lock_still_hands_it_to_the_next_messa
     from tests.conftest import APPID
     keys = Keys("wxbot", APPID)
     ledger = DeliveryLedger(redis_client, keys, nonce_ttl=60, lease=30, reply_ttl=60, lock_ttl=5)
-    first = ledger.admit(keys.nonce("1", "a"), "d1", keys.delivery("one"), "o_user", entry="k1|x", wait=4)
-    second = ledger.admit(keys.nonce("1", "b"), "d2", keys.delivery("two"), "o_user", entry="k2|y", wait=4)
+    first = ledger.admit(keys.delivery("o_user", "one"), "o_user", entry="k1|x", wait=4)
+    second = ledger.admit(keys.delivery("o_user", "two"), "o_user", entry="k2|y", wait=4)
     assert first.lock_token and second.queued and second.work is None
     redis_client.delete(keys.user_lock("o_user"))    # expired while the first was handled
-    finished = ledger.finish(keys.delivery("one"), "reply one", "o_user", first.lock_token)
+    finished = ledger.finish(keys.delivery("o_user", "one"), "reply one", "o_user", first.lock_token)
     assert finished.lock_expired and finished.work is not None and finished.work.entry == "k2|y"
     assert redis_client.get(keys.user_lock("o_user")).decode() == first.lock_token
-    done = ledger.finish(keys.delivery("two"), "reply two", "o_user", first.lock_token, queued=True)
+    done = ledger.finish(keys.delivery("o_user", "two"), "reply two", "o_user", first.lock_token, queued=True)
     assert (done.late, done.work) == (False, None)
-    assert ledger.poll(keys.delivery("two"), "o_user")[:2] == ("done", "reply two")
+    assert ledger.poll(keys.delivery("o_user", "two"), "o_user")[:2] == ("done", "reply two")
     assert not redis_client.exists(keys.user_lock("o_user"), keys.user_queue("o_user"))
 
 
@@ -132,3 +132,26 @@ def test_a_draft_saved_by_another_writer_first_is_a_polite_busy_not_a_bug(make_s
     assert webhook.say("绑定家人")["Content"] == apologies.BUSY
     output = "".join(capfd.readouterr())
     assert '"conversation_stale"' in output and "Traceback" not in output and "handler_failed" not in output
+
+
+@pytest.mark.parametrize("nonce_apart", [False, True], ids=["in the admission", "apart (a cluster)"])
+def test_a_plaintext_nonce_is_bound_to_its_first_body_either_way(redis_client, nonce_apart: bool) -> None:
+    """On one Redis the admission checks the nonce; on a cluster (its key in another slot than the
+    user's) it is spent on its own first. Either way: the same body again is WeChat's retry, another
+    body is forged and claims nothing."""
+    from bot.store.keys import Keys
+    from bot.store.ledger import DeliveryLedger
+    from tests.conftest import APPID
+    keys = Keys("wxbot", APPID)
+    ledger = DeliveryLedger(redis_client, keys, nonce_ttl=60, lease=30, reply_ttl=60, lock_ttl=5, nonce_apart=nonce_apart)
+    nonce = keys.nonce("1700000000", f"n-{nonce_apart}")
+    first = ledger.admit(keys.delivery("o_nonce", f"one-{nonce_apart}"), "o_nonce", entry="k|x", wait=4,
+                         nonce=(nonce, "digest-a"))
+    assert first.status == "new" and first.lock_token
+    forged = ledger.admit(keys.delivery("o_nonce", f"two-{nonce_apart}"), "o_nonce", entry="k|y", wait=4,
+                          nonce=(nonce, "digest-b"))
+    assert forged.status == "forged" and not redis_client.exists(keys.delivery("o_nonce", f"two-{nonce_apart}"))
+    again = ledger.admit(keys.delivery("o_nonce", f"one-{nonce_apart}"), "o_nonce", entry="k|x", wait=4,
+                         nonce=(nonce, "digest-a"))
+    assert again.status == "pending"
+    ledger.finish(keys.delivery("o_nonce", f"one-{nonce_apart}"), "reply", "o_nonce", first.lock_token)

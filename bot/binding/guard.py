@@ -34,7 +34,7 @@ from bot.binding.effects import run_effect
 from bot.binding.service import BindingService
 from bot.config import LimitSettings
 from bot.logs import log, user_ref
-from bot.store.keys import Keys
+from bot.store.keys import Keys, hash_tag
 from flows.engine import TOO_MANY_ATTEMPTS, Effect, EffectDone
 
 HOUR, DAY = 3600, 24 * 3600
@@ -51,20 +51,22 @@ WRONG_GUESSES = {
 UNMATCHED = {"name_id_mismatch", "person_not_found"}
 _A_WRONG_CODE = {"verification_code_wrong", "verification_expired", "verification_locked"}
 
-# KEYS: one set per limit. ARGV: for each, (member, or '' to only check; limit; seconds). A window
-# is full when adding a new member would pass its limit: then {its index, ms until it empties}.
-# Otherwise every member is added ({0, 0}); a set's window starts with its first member.
+# KEYS: one set per limit, all in one slot. ARGV: '1' to take, '0' only to look; then for each
+# (member, or '' to only check; limit; seconds). A window is full when adding a new member would
+# pass its limit: then {its index, ms until it empties}. Otherwise, when taking, every member is
+# added ({0, 0}); a set's window starts with its first member.
 _TAKE = """
 for i, key in ipairs(KEYS) do
-  local member, limit = ARGV[3*i-2], tonumber(ARGV[3*i-1])
+  local member, limit = ARGV[3*i-1], tonumber(ARGV[3*i])
   if (member == '' or redis.call('SISMEMBER', key, member) == 0) and redis.call('SCARD', key) >= limit then
     return {i, redis.call('PTTL', key)}
   end
 end
+if ARGV[1] ~= '1' then return {0, 0} end
 for i, key in ipairs(KEYS) do
-  local member = ARGV[3*i-2]
+  local member = ARGV[3*i-1]
   if member ~= '' and redis.call('SADD', key, member) == 1 and redis.call('SCARD', key) == 1 then
-    redis.call('EXPIRE', key, ARGV[3*i])
+    redis.call('EXPIRE', key, ARGV[3*i+1])
   end
 end
 return {0, 0}
@@ -112,15 +114,15 @@ class Guard:
         person = self.digest(effect.args["id_number"])
         fresh = uuid.uuid4().hex
         windows = [self._wrong_guesses(openid, ""), self._lock(openid, person, ""),
-                   Window("people_per_day", self.keys.limit("people", openid), person,
+                   Window("people_per_day", self.keys.user_limit("people", openid), person,
                           self.limits.people_per_day, DAY),
-                   Window("codes_per_openid_hour", self.keys.limit("codes", openid), fresh,
+                   Window("codes_per_openid_hour", self.keys.user_limit("codes", openid), fresh,
                           self.limits.codes_per_openid_hour, HOUR)]
         if self.redis.get(self.keys.person_openid(person)) != openid.encode():
             # Counted per name and ID number together: a stranger who has only the number (any name
             # is a decoy) cannot use up the codes of the person, whose name matches.
-            pair = f"{person}|{''.join(effect.args['name'].split())}"
-            windows.append(Window("codes_per_person_hour", self.keys.limit("person-codes", pair), fresh,
+            name = "".join(effect.args["name"].split())
+            windows.append(Window("codes_per_person_hour", self.keys.person_limit("codes", person, name), fresh,
                                   self.limits.codes_per_person_hour, HOUR))
         self._check(*windows)
         done = run_effect(effect, self.binding, openid, person_id)
@@ -172,12 +174,12 @@ class Guard:
         self.redis.expire(key, CHALLENGE_TTL)
 
     def _lock(self, openid: str, person: str, member: str) -> Window:
-        return Window("wrong_codes_before_lock", self.keys.limit("lock", f"{openid}|{person}"), member,
+        return Window("wrong_codes_before_lock", self.keys.user_limit("lock", openid, person), member,
                       self.limits.wrong_codes_before_lock, self.limits.lock_minutes * 60)
 
     # -- windows --------------------------------------------------------------------------------
     def _wrong_guesses(self, openid: str, member: str) -> Window:
-        return Window("wrong_guesses_per_hour", self.keys.limit("wrong", openid), member,
+        return Window("wrong_guesses_per_hour", self.keys.user_limit("wrong", openid), member,
                       self.limits.wrong_guesses_per_hour, HOUR)
 
     def _counted(self, effect: Effect, done: EffectDone, openid: str) -> EffectDone:
@@ -192,8 +194,23 @@ class Guard:
         return done
 
     def _check(self, *windows: Window) -> None:
+        """Take every window, or none when one is full. Windows in one slot (a user's, a person's)
+        are taken atomically; across slots (a cluster runs no script over two), the others are
+        looked at first, then taken slot by slot: two requests racing for a window's last place
+        can both have been counted in the first slot's — a count too many, never too few."""
+        slots: dict[str, list[Window]] = {}
+        for window in windows:
+            slots.setdefault(hash_tag(window.key), []).append(window)
+        groups = list(slots.values())
+        for group in groups[1:]:
+            self._take_slot(group, take=False)
+        for group in groups:
+            self._take_slot(group, take=True)
+
+    def _take_slot(self, windows: list[Window], take: bool) -> None:
         index, pttl = self._take(keys=[w.key for w in windows],
-                                 args=[value for w in windows for value in (w.member, w.limit, w.seconds)])
+                                 args=["1" if take else "0",
+                                       *(value for w in windows for value in (w.member, w.limit, w.seconds))])
         if index:
             window = windows[index - 1]
             raise Limited(window, pttl / 1000 if pttl > 0 else window.seconds)

@@ -1,6 +1,6 @@
 """The `wxbot` command: one group, its commands in this package's modules (local.py: the service
 and the local stand-ins; deploy.py: a deployment's secrets and health probe; binding.py, notify.py, menu.py,
-conversation.py: the operators' tools),
+conversation.py, store.py: the operators' tools),
 the settings they share in settings.py."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from bot.cli.deploy import make_secrets, probe
 from bot.cli.local import chat, check_config, flows, keygen, run, say, serve
 from bot.cli.menu import menu
 from bot.cli.notify import notify, worker
+from bot.cli.store import redis_group
 
 
 @click.group()
@@ -21,5 +22,5 @@ def main() -> None:
 
 
 for command in (check_config, keygen, make_secrets, probe, serve, run, say, chat, flows, sandbox, binding, worker, notify,
-                menu, conversation):
+                menu, conversation, redis_group):
     main.add_command(command)

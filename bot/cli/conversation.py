@@ -84,10 +84,10 @@ def _openid_or_exit(user: _User, who: str) -> str:
     if user.client.exists(*(record(who) for record in records)):
         return who
     if _USER_REF.fullmatch(who):
-        for record in records:
-            prefix = record("")
-            for key in user.client.scan_iter(match=prefix + "*", count=1000):
-                openid = key.decode().removeprefix(prefix)
+        for record in ("draft", "identity", "notices"):
+            # Every node's keys on a cluster: the cluster client's SCAN visits each master.
+            for key in user.client.scan_iter(match=keys.user_records(record), count=1000):
+                openid = keys.openid_in(key.decode())
                 if user_ref(openid) == who:
                     return openid
     click.echo(f"unknown openid: no conversation, identity or waiting notices for {who}", err=True)

@@ -74,7 +74,11 @@ def development_settings_or_exit(config_path: str | None, command: str) -> Setti
 
 def redis_checked_or_exit(settings: Settings) -> None:
     """`serve` and `worker` with an external Redis: exit 2 when it is too old to work; a warning
-    when it lacks security fixes (bot/store/version.py says why only a warning)."""
+    when it lacks security fixes (bot/store/version.py says why only a warning). In cluster mode
+    the client is made from a node that answers: none answering (the cluster down, or refusing us —
+    a wrong CA, no client certificate) is exit 1 and one line, where one Redis would be waited for."""
+    from redis.exceptions import RedisClusterException
+
     from bot.logs import configure_for
     from bot.store.server import RedisServer
     from bot.store.version import RedisTooOld, check_server
@@ -87,5 +91,8 @@ def redis_checked_or_exit(settings: Settings) -> None:
     except RedisTooOld as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    except RedisClusterException as exc:   # not a RedisError: check_server lets it through
+        click.echo(f"redis: {exc}", err=True)
+        sys.exit(1)
 
 

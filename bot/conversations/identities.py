@@ -59,7 +59,9 @@ class Identities:
                   "birth_date": parse_id_number(id_number, today).birth_date.isoformat(),
                   "id_digest": self.digest(id_number)}
         token = self.cipher.encrypt_at_time(json.dumps(record).encode(), int(self.clock()))
-        pipe = self.redis.pipeline()
+        # Two slots (the user's, the person's): one round trip, not one transaction; a link written
+        # without its person's pointer only misses the "used from another account" notice.
+        pipe = self.redis.pipeline(transaction=False)
         pipe.set(self.keys.identity(openid), token, ex=self.ttl)
         pipe.getset(self.keys.person_openid(record["id_digest"]), openid)
         pipe.expire(self.keys.person_openid(record["id_digest"]), self.ttl)

@@ -1,4 +1,17 @@
-"""Every Redis key the bot writes, built in one place and namespaced by prefix and appid."""
+"""Every Redis key the bot writes, built in one place and namespaced by prefix and appid.
+
+Keys that a script or a transaction uses together share a Redis Cluster hash tag (the part in
+braces, which alone decides the key's slot), so that the same code runs on one Redis and on a
+cluster:
+  {<ns>:user:<openid>}     one user's: deliveries, lock, queue, rate window, draft, identity link,
+                           waiting notices, their limit windows
+  {<ns>:person:<digest>}   one insured person's (by their ID number's keyed digest): the openid
+                           linked last, the per-person code window
+  {<ns>:binding}           the binding decisions: seen, stream, pending, owners, unclaimed, refused
+  {<ns>:notify}            the notification machinery's
+Keys used alone (a plaintext nonce, a challenge, the access token) carry no tag: they spread.
+Until commit 2ddcf01 the keys had other names; `wxbot redis migrate` moves them (bot/store/migrate.py).
+"""
 
 from __future__ import annotations
 
@@ -18,72 +31,106 @@ class Keys:
         """The namespace of this deployment's account: `<redis.key_prefix>:<wechat.appid>`."""
         return cls(settings.redis.key_prefix, settings.wechat.appid)
 
-    def delivery(self, delivery_id: str) -> str:
-        """The record of one inbound delivery: its processing status and cached reply."""
-        return f"{self._base}:delivery:{_digest(delivery_id)}"
+    @property
+    def namespace(self) -> str:
+        return self._base
 
-    def nonce(self, timestamp: str, nonce: str) -> str:
-        return f"{self._base}:nonce:{timestamp}:{_digest(nonce)}"
+    # -- one user's: {<ns>:user:<openid>} ----------------------------------------------------------
+    def _user(self, openid: str) -> str:
+        return "{" + f"{self._base}:user:{openid}" + "}"
+
+    def user_records(self, record: str) -> str:
+        """A SCAN pattern for one kind of user record (`draft`, `identity`, `notices`), every user's."""
+        return "{" + f"{self._base}:user:*" + "}:" + record
+
+    def openid_in(self, key: str) -> str:
+        """The openid a user's key belongs to."""
+        return key[len(self._base) + len(":user:") + 1:key.rindex("}")]
+
+    def delivery(self, openid: str, delivery_id: str) -> str:
+        """The record of one inbound delivery: its processing status and cached reply."""
+        return f"{self._user(openid)}:delivery:{_digest(delivery_id)}"
 
     def user_lock(self, openid: str) -> str:
-        return f"{self._base}:lock:user:{openid}"
+        return f"{self._user(openid)}:lock"
 
     def user_queue(self, openid: str) -> str:
         """The user's messages waiting for the one being handled (encrypted; seconds-lived)."""
-        return f"{self._base}:queue:user:{openid}"
+        return f"{self._user(openid)}:queue"
 
     def user_rate(self, openid: str) -> str:
         """How many messages the user sent in the current rate window."""
-        return f"{self._base}:rate:user:{openid}"
+        return f"{self._user(openid)}:rate"
 
-    def lock_retracted(self, token: str) -> str:
+    def lock_retracted(self, openid: str, token: str) -> str:
         """Marks a lock token whose caller gave up waiting for Redis: it must take no lock."""
-        return f"{self._base}:lock:retracted:{token}"
+        return f"{self._user(openid)}:retracted:{token}"
 
     def conversation(self, openid: str) -> str:
-        """The user's draft: "<rev>:<state>" (until 0.2 a hash at conversation:<openid>)."""
-        return f"{self._base}:draft:{openid}"
+        """The user's draft: "<rev>:<state>"."""
+        return f"{self._user(openid)}:draft"
 
     def identity(self, openid: str) -> str:
         """The insured person an openid has proven to be (after verification)."""
-        return f"{self._base}:identity:{openid}"
+        return f"{self._user(openid)}:identity"
+
+    def pending_notices(self, openid: str) -> str:
+        """Notices for a user who had unfollowed: shown with their next reply."""
+        return f"{self._user(openid)}:notices"
+
+    def user_limit(self, kind: str, openid: str, subject: str = "") -> str:
+        """One window of the bot's own limits on a user (bot/binding/guard.py); `subject` narrows it
+        (a person's digest), never a raw number."""
+        return f"{self._user(openid)}:limit:{kind}" + (f":{_digest(subject)}" if subject else "")
+
+    # -- one person's: {<ns>:person:<digest>} ------------------------------------------------------
+    def _person(self, id_digest: str) -> str:
+        return "{" + f"{self._base}:person:{_digest(id_digest)}" + "}"
 
     def person_openid(self, id_digest: str) -> str:
         """The openid a person (by their ID number's keyed digest) was linked from last."""
-        return f"{self._base}:identity:person:{_digest(id_digest)}"
+        return f"{self._person(id_digest)}:openid"
 
-    def limit(self, kind: str, subject: str) -> str:
-        """One window of the bot's own limits (bot/binding/guard.py): `subject` is an openid or
-        an ID number's keyed digest, never the number."""
-        return f"{self._base}:limit:{kind}:{_digest(subject)}"
+    def person_limit(self, kind: str, id_digest: str, subject: str = "") -> str:
+        """One window of the bot's own limits on a person, whoever asks."""
+        return f"{self._person(id_digest)}:limit:{kind}" + (f":{_digest(subject)}" if subject else "")
+
+    # -- keys used alone ---------------------------------------------------------------------------
+    def nonce(self, timestamp: str, nonce: str) -> str:
+        """A plaintext delivery's nonce+timestamp, bound to the body it came with."""
+        return f"{self._base}:nonce:{timestamp}:{_digest(nonce)}"
 
     def challenge(self, challenge_id: str) -> str:
         """Who a verification challenge was started for, whether it was sent, how often it was tried."""
         return f"{self._base}:challenge:{_digest(challenge_id)}"
 
+    # -- the binding decisions: {<ns>:binding} -----------------------------------------------------
+    def _binding(self) -> str:
+        return "{" + f"{self._base}:binding" + "}"
+
     def decision_seen(self, fingerprint: str) -> str:
-        return f"{self._base}:binding:decided:{_digest(fingerprint)}"
+        return f"{self._binding()}:decided:{_digest(fingerprint)}"
 
     def decisions(self) -> str:
         """The stream of recorded decisions: the notification path reads it."""
-        return f"{self._base}:binding:decisions"
+        return f"{self._binding()}:decisions"
 
     def refused_decisions(self) -> str:
         """Callback decisions the bureau did not confirm, with why (capped, for operators)."""
-        return f"{self._base}:binding:refused"
+        return f"{self._binding()}:refused"
 
     def pending_applications(self) -> str:
-        return f"{self._base}:binding:pending"
+        return f"{self._binding()}:pending"
 
     def unclaimed_decisions(self, application_id: str) -> str:
         """Decisions that came before the bot knew whose application it was."""
-        return f"{self._base}:binding:unclaimed:{application_id}"
+        return f"{self._binding()}:unclaimed:{application_id}"
 
     def application_owner(self, application_id: str) -> str:
-        return f"{self._base}:binding:owner:{application_id}"
+        return f"{self._binding()}:owner:{application_id}"
 
     def callback_nonce(self, nonce: str) -> str:
-        return f"{self._base}:binding:nonce:{_digest(nonce)}"
+        return f"{self._base}:binding-nonce:{_digest(nonce)}"
 
     # The notification machinery's keys share one hash tag, `{<ns>:notify}`: every multi-key script
     # of bot/notify touches a single slot, as Redis Cluster requires (the decisions stream is the
@@ -125,10 +172,6 @@ class Keys:
         machinery's slot: the sender reads it beside the notification's record."""
         return f"{self._notify()}:subscribed:{openid}"
 
-    def pending_notices(self, openid: str) -> str:
-        """Notices for a user who had unfollowed: shown with their next reply."""
-        return f"{self._base}:notify:pending:{openid}"
-
     def access_token(self) -> str:
         return f"{self._base}:wechat:access_token"
 
@@ -146,3 +189,10 @@ class Keys:
 def _digest(value: str) -> str:
     # Keys stay short and free of user-controlled characters whatever the input.
     return hashlib.sha256(value.encode("utf-8")).hexdigest()[:32]
+
+
+def hash_tag(key: str) -> str:
+    """The part of a key Redis Cluster hashes: the first {…} with something in it, else the key."""
+    start = key.find("{")
+    end = key.find("}", start + 1) if start >= 0 else -1
+    return key[start + 1:end] if end > start + 1 else key

@@ -65,43 +65,47 @@ local function next_queued(o, token, lock_ttl, queue_ttl)
 end
 """
 
-# KEYS: nonce, delivery, then the user's keys. ARGV: body digest, nonce ttl (s), processing lease
-# (ms), lock token ('' when the message needs no lock), lock ttl (ms), queue entry, how long the
-# request will wait for a queued reply (ms), queue max, queue ttl (ms), rate limit, rate window (ms).
+# KEYS: delivery, then the user's keys (none when the message needs no lock), then the plaintext
+# nonce's when it is checked here. ARGV: processing lease (ms), lock token ('' when the message
+# needs no lock), lock ttl (ms), queue entry, how long the request will wait for a queued reply
+# (ms), queue max, queue ttl (ms), rate limit, rate window (ms), the body's digest ('' when the
+# nonce is not checked here), nonce ttl (s).
 # Refuses a known nonce+timestamp carrying a different body (a captured plaintext signature
-# reused with a forged body), then claims the delivery or reports its state. A new delivery that
-# needs the user: counted in the rate window; then the lock and records (free, nothing queued),
-# or a place in the queue (the lock held), or refused (over the rate or the queue's length).
-# A retracted token (its caller gave up waiting for Redis) takes nothing.
+# reused with a forged body), then claims the delivery or reports its state. A new delivery that needs the user: counted in the
+# rate window; then the lock and records (free, nothing queued), or a place in the queue (the
+# lock held), or refused (over the rate or the queue's length). A retracted token (its caller
+# gave up waiting for Redis) takes nothing. The nonce's key is nobody's (a forger picks the
+# openid): a cluster checks it apart (spend_nonce), on one Redis it costs no round trip of its own.
 _ADMIT = _USER + """
-if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) and redis.call('GET', KEYS[1]) ~= ARGV[1] then
+if ARGV[10] ~= '' and not redis.call('SET', KEYS[#KEYS], ARGV[10], 'NX', 'EX', ARGV[11])
+    and redis.call('GET', KEYS[#KEYS]) ~= ARGV[10] then
   return {'forged'}
 end
-if redis.call('HSETNX', KEYS[2], 'status', 'pending') == 0 then
-  local record = redis.call('HMGET', KEYS[2], 'status', 'body')
+if redis.call('HSETNX', KEYS[1], 'status', 'pending') == 0 then
+  local record = redis.call('HMGET', KEYS[1], 'status', 'body')
   return {record[1], record[2] or ''}
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-if ARGV[4] == '' then return {'new'} end
-if redis.call('EXISTS', KEYS[9]) == 1 then return {'new', 'retracted'} end
-local count = redis.call('INCR', KEYS[8])
-if count == 1 then redis.call('PEXPIRE', KEYS[8], ARGV[11]) end
-if count > tonumber(ARGV[10]) then return {'new', 'limited', 'rate', redis.call('PTTL', KEYS[8])} end
-local waiting = redis.call('LLEN', KEYS[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if ARGV[2] == '' then return {'new'} end
+if redis.call('EXISTS', KEYS[8]) == 1 then return {'new', 'retracted'} end
+local count = redis.call('INCR', KEYS[7])
+if count == 1 then redis.call('PEXPIRE', KEYS[7], ARGV[9]) end
+if count > tonumber(ARGV[8]) then return {'new', 'limited', 'rate', redis.call('PTTL', KEYS[7])} end
+local waiting = redis.call('LLEN', KEYS[6])
 local free = false
 if waiting == 0 then
-  if redis.call('SET', KEYS[3], ARGV[4], 'NX', 'PX', ARGV[5]) then return with_records(2, {'new', 'locked'}) end
+  if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return with_records(1, {'new', 'locked'}) end
 else
-  free = redis.call('EXISTS', KEYS[3]) == 0
+  free = redis.call('EXISTS', KEYS[2]) == 0
 end
-if not free and waiting >= tonumber(ARGV[8]) then return {'new', 'limited', 'queue', 0} end
-redis.call('RPUSH', KEYS[7], ARGV[4] .. '|' .. ARGV[6])
-redis.call('PEXPIRE', KEYS[7], ARGV[9])
-redis.call('HSET', KEYS[2], 'status', 'queued', 'until', string.format('%d', now_ms() + tonumber(ARGV[7])))
-redis.call('PEXPIRE', KEYS[2], ARGV[9])
+if not free and waiting >= tonumber(ARGV[6]) then return {'new', 'limited', 'queue', 0} end
+redis.call('RPUSH', KEYS[6], ARGV[2] .. '|' .. ARGV[4])
+redis.call('PEXPIRE', KEYS[6], ARGV[7])
+redis.call('HSET', KEYS[1], 'status', 'queued', 'until', string.format('%d', now_ms() + tonumber(ARGV[5])))
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
 if not free then return {'new', 'queued'} end
 -- The holder's lock expired with messages still queued (it crashed): this request takes over.
-local work = next_queued(2, ARGV[4], ARGV[5], ARGV[9])
+local work = next_queued(1, ARGV[2], ARGV[3], ARGV[7])
 table.insert(work, 1, 'new')
 return work
 """
@@ -216,8 +220,10 @@ class Finished:
 class DeliveryLedger:
     def __init__(self, client: redis.Redis, keys: Keys, *, nonce_ttl: int, lease: int, reply_ttl: int,
                  lock_ttl: int, queue_max: int = 5, rate_limit: int = 30, rate_window: int = 60,
-                 fast_client: redis.Redis | None = None) -> None:
+                 fast_client: redis.Redis | None = None, nonce_apart: bool = False) -> None:
         self._keys, self._client = keys, client
+        # On a cluster the nonce's key lies in another slot than the user's: checked on its own.
+        self.nonce_apart = nonce_apart
         # Calls made at the deadline use a client that gives up within ~0.2 s and never retries.
         self._fast = fast_client or client
         self._admit = client.register_script(_ADMIT)
@@ -239,17 +245,22 @@ class DeliveryLedger:
         seen = self._client.get(nonce_key)
         return seen is not None and seen.decode() == use
 
-    def admit(self, nonce_key: str, body_digest: str, delivery_key: str, openid: str | None = None,
-              entry: str = "", wait: float = 0.0) -> Admission:
+    def admit(self, delivery_key: str, openid: str | None = None, entry: str = "", wait: float = 0.0,
+              nonce: tuple[str, str] | None = None) -> Admission:
         """Claim the delivery; for a new one with an `openid`, also count it in the user's rate
         window and take that user's lock and read their records — or, when their previous message
         holds the lock, put `entry` in their queue, whose reply this request waits for up to
-        `wait` seconds."""
+        `wait` seconds. The delivery key is that user's (Keys.delivery). A plaintext delivery's
+        `nonce` (its key, the body's digest) is spent first: `forged` when it came with another body."""
+        if nonce and self.nonce_apart:
+            if not self.spend_nonce(*nonce):
+                return Admission("forged", delivery_key)
+            nonce = None
         token = uuid.uuid4().hex if openid else ""
-        keys = [nonce_key, delivery_key, *(self._user_keys(openid, token) if openid else [""] * 7)]
-        args = [body_digest, self.nonce_ttl, self.lease * 1000, token, self.lock_ttl * 1000, entry,
+        keys = [delivery_key, *(self._user_keys(openid, token) if openid else []), *(nonce[:1] if nonce else [])]
+        args = [self.lease * 1000, token, self.lock_ttl * 1000, entry,
                 max(0, int(wait * 1000)), self.queue_max, self.queue_ttl * 1000, self.rate_limit,
-                self.rate_window * 1000]
+                self.rate_window * 1000, nonce[1] if nonce else "", self.nonce_ttl]
         result = self._attempt(self._admit, openid, token, keys, args, queues=True)
         status = result[0].decode()
         if status != "new":
@@ -287,7 +298,7 @@ class DeliveryLedger:
         held = bool(openid and lock_token)
         if draft is not None and not held:
             raise ValueError("a draft is written under the user's lock")
-        keys = [delivery_key, *(self._user_keys(openid, lock_token) if held else [""] * 7)]
+        keys = [delivery_key, *(self._user_keys(openid, lock_token) if held else [])]
         args = [body, self.reply_ttl, lock_token if held else "", "1" if queued else "0", self.lock_ttl * 1000,
                 self.queue_ttl * 1000, *((draft.expected_rev, draft.rev, draft.state, draft.ttl) if draft
                                          else ("", "", "", ""))]
@@ -336,7 +347,7 @@ class DeliveryLedger:
         keys = self._keys
         return [keys.user_lock(openid), keys.conversation(openid), keys.identity(openid),
                 keys.pending_notices(openid), keys.user_queue(openid), keys.user_rate(openid),
-                keys.lock_retracted(token)]
+                keys.lock_retracted(openid, token)]
 
 
 class Retractions:
@@ -366,7 +377,7 @@ class Retractions:
                 pending = list(self._pending.items())
             for token, (openid, give_up_at, queued) in pending:
                 try:
-                    self._retract(keys=[self._keys.lock_retracted(token), self._keys.user_lock(openid),
+                    self._retract(keys=[self._keys.lock_retracted(openid, token), self._keys.user_lock(openid),
                                         self._keys.user_queue(openid)],
                                   args=[token, self._ttl * 1000, "1" if queued else "0"])
                 except redis.RedisError:

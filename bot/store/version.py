@@ -47,7 +47,8 @@ def patched_minimum(version: tuple[int, int, int]) -> tuple[int, int, int] | Non
 
 def check_server(settings: RedisSettings) -> None:
     """Raise RedisTooOld, or log `redis_unpatched`, for the configured external Redis. A server
-    not answering is not checked: the commands start anyway and wait for it."""
+    not answering is not checked: the commands start anyway and wait for it. A cluster none of
+    whose nodes answers cannot even be given a client: RedisClusterException (not a RedisError)."""
     try:
         info = connect(settings).info("server")
     except redis.RedisError:

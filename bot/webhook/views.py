@@ -61,15 +61,15 @@ def receive() -> Response:
     try:
         # Plaintext signatures do not cover the body, so a nonce is bound to the body it first came
         # with; in safe mode msg_signature already covers it (and a retry may be re-encrypted).
-        digest = "aes" if envelope.encrypted else hashlib.sha256(body).hexdigest()
-        delivery_key = bot.keys.delivery(inbound.delivery_id)
+        nonce = None if envelope.encrypted else (bot.keys.nonce(envelope.timestamp, envelope.nonce),
+                                                 hashlib.sha256(body).hexdigest())
+        delivery_key = bot.keys.delivery(inbound.openid, inbound.delivery_id)
         # A message for the user's conversation goes to their queue when their previous one holds
         # the lock (in the same round trip): it comes with what the lock holder needs to process it.
         locks_user = bot.processor.needs_user_lock(inbound)
         entry = bot.processor.queue_entry(delivery_key, envelope) if locks_user else ""
-        admission = bot.ledger.admit(bot.keys.nonce(envelope.timestamp, envelope.nonce), digest, delivery_key,
-                                     inbound.openid if locks_user else None, entry=entry,
-                                     wait=budget - SAFETY_MARGIN - (time.monotonic() - started))
+        admission = bot.ledger.admit(delivery_key, inbound.openid if locks_user else None, entry=entry,
+                                     wait=budget - SAFETY_MARGIN - (time.monotonic() - started), nonce=nonce)
         remaining = budget - (time.monotonic() - started)
         if admission.status != "new":
             metrics.dedupe_hit(admission.status)
