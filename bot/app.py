@@ -23,7 +23,7 @@ from bot.store.keys import Keys
 from bot.store.ledger import DeliveryLedger
 from bot.subscribe_page.views import install as install_subscribe_page
 from bot.webhook.envelope import EnvelopeCodec
-from bot.webhook.processing import Processor, Route
+from bot.webhook.processing import Processor, Route, SendLate
 from bot.webhook.queued import QueueCodec
 from bot.webhook.views import blueprint as webhook_blueprint
 from bot.wechat.client import WeChatAPI, wechat_api
@@ -67,7 +67,8 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
     if route is None:
         route = default_router(settings, client, keys, binding, decisions)
     processor = Processor(ledger=ledger, codec=codec, queue_codec=QueueCodec(settings.conversation.secret_key),
-                          route=route, send_text=wechat.send_text, threads=hook.handler_threads,
+                          route=route, send_late=late_answers(settings, client, keys, wechat, binding),
+                          threads=hook.handler_threads,
                           needs_user_lock=needs_user_lock, inline=inline,
                           inline_floor=4 * settings.redis.socket_timeout)
 
@@ -112,12 +113,28 @@ def _answers(check: Callable[[], object]) -> str:
     return "ok"
 
 
+def late_answers(settings: Settings, client: redis.Redis, keys: Keys, wechat: WeChatAPI,
+                 binding: BindingService) -> SendLate:
+    """Answers after the deadline, through the notification machinery: the record and its first
+    attempt in this process, the retries in the workers (bot/notify/late.py)."""
+    from bot.notify.late import Outbox
+    from bot.notify.queue import NotificationQueue
+    from bot.notify.records import NotificationRecords
+    from bot.notify.sealed import Seal
+    from bot.notify.send import Sender
+
+    queue = NotificationQueue(client, settings)
+    records = NotificationRecords(client, keys, Seal(settings.conversation.secret_key))
+    return Outbox(queue, Sender(settings, queue, records, wechat, binding)).send
+
+
 def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding: BindingService,
                    decisions: Decisions) -> Route:
     from bot.binding.guard import Guard
     from bot.conversations.identities import Identities
     from bot.conversations.store import ConversationStore
     from bot.notify.records import NotificationRecords
+    from bot.notify.sealed import Seal
     from bot.notify.subscription_records import SubscriptionRecords
     from bot.store.session import calls_out, once_saved
     from bot.subscribe_page import subscribe_link
@@ -134,6 +151,6 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
                                   follow_up=calls_out(decisions.follow_up), settings=settings,
                                   count_milestones=once_saved(metrics.flow_milestones),
                                   subscribe_link=subscribe_link(settings))
-    return Router(conversations, NotificationRecords(client, keys),
+    return Router(conversations, NotificationRecords(client, keys, Seal(secret)),
                   SubscriptionRecords(client, keys, settings.notifications))
 

@@ -58,8 +58,11 @@ LIMITED = Counter(
     "(rate) or with their queue full (queue)", ["reason"])
 DEADLINE_FALLBACKS = Counter("wxbot_webhook_deadline_fallbacks",
                              "Deliveries answered `success` at the deadline; the answer follows later")
-LATE_REPLIES = Counter("wxbot_webhook_late_replies", "Answers sent as customer-service messages after the deadline",
-                       ["result"])
+LATE_REPLIES = Counter(
+    "wxbot_webhook_late_replies", "Attempts at answers after the deadline (customer-service messages, through the "
+    "notification machinery: webhook and worker), by result: sent, parked (shown with the user's next reply: "
+    "45015/45047/43004), retry, dead_letter, paused (its API's quota), unrecorded (Redis did not answer: lost)",
+    ["result"])
 
 # -- the conversations ---------------------------------------------------------------------------
 FLOW_STARTS = Counter("wxbot_flow_starts", "Flows started (a new run: a click, a start word, 重新开始, a hand-over "
@@ -106,7 +109,7 @@ for _status in ("done", "pending", "queued", "deferred", "forged"):
     DEDUPE_HITS.labels(_status)
 for _reason in ("rate", "queue"):
     LIMITED.labels(_reason)
-for _result in ("sent", "failed"):
+for _result in ("sent", "parked", "retry", "dead_letter", "paused", "unrecorded"):
     LATE_REPLIES.labels(_result)
 for _outcome in ("sent", "parked", "retry", "dead_letter", "paused", "skipped", "expired"):
     NOTIFICATION_SENDS.labels(_outcome)
@@ -141,8 +144,8 @@ def deadline_fallback() -> None:
     DEADLINE_FALLBACKS.inc()
 
 
-def late_reply(sent: bool) -> None:
-    LATE_REPLIES.labels("sent" if sent else "failed").inc()
+def late_reply(result: str) -> None:
+    LATE_REPLIES.labels(result).inc()
 
 
 def limit_reached(limit: str) -> None:

@@ -55,6 +55,28 @@ def test_sentinels_alone_still_mean_sentinel(make_settings) -> None:
     assert make_settings(redis={"sentinels": ["127.0.0.1:26379"]}).redis.mode == "sentinel"
 
 
+def test_a_late_answers_scripts_run_in_one_slot(cluster: LocalCluster, make_settings) -> None:
+    """A late answer's record, claim, retry and settling (bot/notify/late.py) are multi-key scripts
+    on the notification keys: one hash tag, one slot, so a cluster runs them (no CROSSSLOT)."""
+    from bot.notify.late import KIND, late_id
+    from bot.notify.queue import NotificationQueue
+    from bot.notify.records import NotificationRecords
+    from bot.store.keys import Keys
+
+    settings = make_settings(redis={"mode": "cluster", "url": cluster.url})
+    client, keys = connect(settings.redis), Keys.of(settings)
+    queue = NotificationQueue(client, settings)
+    notification_id = late_id(keys.delivery("o_cluster", "msg:1"))
+    begun = queue.begin_late(notification_id, "o_cluster", KIND, "g1.sealed")
+    assert begun.outcome == "go" and queue.begin_late(notification_id, "o_cluster", KIND, "x").outcome == "exists"
+    queue.failed(notification_id, begun.token, "HTTP 503", final=False, retry_in=0)
+    assert queue.due(10) == [notification_id]
+    again = queue.begin(notification_id, from_stream=False)
+    assert (again.outcome, again.kind, again.text, again.attempt) == ("go", KIND, "g1.sealed", 2)
+    queue.sent(notification_id, again.token, "")
+    record = NotificationRecords(client, keys).get(notification_id)
+    assert record["status"] == "sent" and "text" not in record
+
 
 # -- TLS ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")

@@ -324,16 +324,17 @@ def test_a_send_that_never_reached_wechat_is_sent_again(world) -> None:
 # -- WeChat's errors on a notice: through the sender's _post, read per channel --------------------
 
 def test_bizsend_is_one_of_the_apis_the_sender_pauses_on_its_own(world) -> None:
-    """45009 on bizsend pauses the notices until the reset, no attempt spent; template messages go on."""
+    """45009 on bizsend pauses the notices until the reset, no attempt spent, for a kind sent only
+    as a notice; template messages go on."""
     from bot.notify import send
     from bot.notify.queue import NotificationQueue
     from tests.test_notifications import decided_application, work
 
-    assert send.APIS == ("message/template/send", "message/subscribe/bizsend")
+    assert send.APIS[:2] == ("message/template/send", "message/subscribe/bizsend")
     settings, app, fake_url, records = world()
-    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    subscribe(fake_url, "o_grandpa", accept=[REJECTED])
     fake(fake_url, "fail", [{"errcode": 45009, "path": "bizsend"}])
-    decided_application(app)
+    decided_application(app, approve=False)
     work(settings)
     bot = app.extensions["wxbot"]
     queue = NotificationQueue(bot.redis, settings)
@@ -342,7 +343,62 @@ def test_bizsend_is_one_of_the_apis_the_sender_pauses_on_its_own(world) -> None:
     record = record_of(app, "o_grandpa")
     assert (record["status"], record["attempts"], record["subscription_sent_at"]) == ("queued", "0", "")
     assert "45009" in record["last_error"] and sent(fake_url, "subscription") == sent(fake_url, "template") == []
-    assert records.may_send("o_grandpa", APPROVED, long_term=False)      # not spent: nothing was sent
+    assert records.may_send("o_grandpa", REJECTED, long_term=False)      # not spent: nothing was sent
+
+
+@pytest.mark.parametrize("paused_before", [False, True])
+def test_a_paused_bizsend_sends_the_template_message_for_a_kind_with_that_fallback(world, paused_before) -> None:
+    """45009 on bizsend — met by this send, or by an earlier one — and the approval, whose kind falls
+    back to its template message, goes as that at once: the pause holds for the notices only."""
+    from bot.notify.queue import NotificationQueue
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, records = world()
+    bot = app.extensions["wxbot"]
+    queue = NotificationQueue(bot.redis, settings)
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    if paused_before:
+        queue.pause("message/subscribe/bizsend", time.time() + 3600, "45009: the API's daily quota is used up")
+    else:
+        fake(fake_url, "fail", [{"errcode": 45009, "path": "bizsend"}])
+    decided_application(app)
+    work(settings)
+    assert sent(fake_url, "subscription") == []
+    assert [m["template_id"] for m in sent(fake_url, "template")] == ["tpl-approved"]
+    record = record_of(app, "o_grandpa")
+    assert (record["status"], record["attempts"]) == ("sent", "1")
+    assert queue.paused("message/subscribe/bizsend") is not None and queue.paused("message/template/send") is None
+    calls = requests.get(f"{fake_url}/fake/stats", timeout=5).json()["calls"]
+    assert calls.get("/cgi-bin/message/subscribe/bizsend", 0) == (0 if paused_before else 1)
+    assert records.may_send("o_grandpa", APPROVED, long_term=False)      # the subscription is not spent
+
+
+def test_a_paused_bizsend_keeps_the_notice_for_a_subscriber_who_does_not_follow(world) -> None:
+    """The template message cannot reach a user who unfollowed (43004): the notice can, after the
+    reset. The approval waits for it, no attempt spent, instead of waiting for a visit."""
+    from bot.notify.queue import NotificationQueue
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, _ = world()
+    fake(fake_url, "unfollow", {"openid": "o_grandpa"})
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    fake(fake_url, "fail", [{"errcode": 45009, "path": "bizsend"}])
+    decided_application(app)
+    work(settings)
+    record = record_of(app, "o_grandpa")
+    assert (record["status"], record["attempts"]) == ("queued", "0")
+    assert "45009" in record["last_error"]
+    assert sent(fake_url, "subscription") == sent(fake_url, "template") == []
+    bot = app.extensions["wxbot"]
+    [(_, due)] = bot.redis.zrange(bot.keys.notification_retries(), 0, -1, withscores=True)
+    assert due == pytest.approx(NotificationQueue(bot.redis, settings).paused("message/subscribe/bizsend").until)
+    # The reset: the pause over, the retry due.
+    bot.redis.delete(bot.keys.notification_pause("message/subscribe/bizsend"))
+    retry_now(app)
+    time.sleep(1.1)   # what each worker last read of the pause is trusted for a second
+    work(settings)
+    assert [m["template_id"] for m in sent(fake_url, "subscription")] == [APPROVED]
+    assert record_of(app, "o_grandpa")["status"] == "sent"
 
 
 def test_a_notice_wechat_refuses_for_its_values_falls_back_to_the_template_message(world) -> None:
@@ -374,6 +430,39 @@ def test_a_notice_wechat_refuses_for_its_values_is_a_dead_letter_when_it_is_the_
     record = record_of(app, "o_grandpa")
     assert (record["status"], record["attempts"]) == ("failed", "1")
     assert record["last_error"] == "47003: a value breaks the template's keyword rules (thing3 = reason)"
+
+
+@pytest.mark.parametrize("errcode", [40036, 40037])
+def test_a_notice_whose_template_id_wechat_does_not_know_falls_back_to_the_template_message(world, errcode) -> None:
+    """40036/40037 on a subscription_then_template kind: the notice's template_id setting is wrong;
+    the user still gets the news, as the template message, in the same attempt."""
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, records = world()
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    fake(fake_url, "fail", [{"errcode": errcode, "path": "bizsend"}])
+    decided_application(app)
+    work(settings)
+    assert sent(fake_url, "subscription") == []
+    assert [m["template_id"] for m in sent(fake_url, "template")] == ["tpl-approved"]
+    record = record_of(app, "o_grandpa")
+    assert (record["status"], record["attempts"]) == ("sent", "1")
+    assert records.may_send("o_grandpa", APPROVED, long_term=False)      # the subscription is not spent
+
+
+def test_a_notice_whose_template_id_wechat_does_not_know_is_a_dead_letter_when_it_is_the_only_channel(world) -> None:
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, _ = world()
+    subscribe(fake_url, "o_grandpa", accept=[REJECTED])
+    fake(fake_url, "fail", [{"errcode": 40037, "path": "bizsend"}])
+    decided_application(app, approve=False)
+    work(settings)
+    assert sent(fake_url, "subscription") == sent(fake_url, "template") == []
+    record = record_of(app, "o_grandpa")
+    assert (record["status"], record["attempts"]) == ("failed", "1")
+    assert record["last_error"] == ("40037: the template id is not one of this account's "
+                                    "(notifications.rejected.subscription.template_id)")
 
 
 def test_a_notice_value_that_does_not_fit_its_keyword_falls_back_before_the_call(world) -> None:

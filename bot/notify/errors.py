@@ -14,16 +14,22 @@ understands (the record's `last_error`, `wxbot notify dead`), never with persona
 43004 (the user does not follow the account) is none of these: the news waits for the user's next
 message (bot/notify/send.py).
 
+A late answer (message/custom/send, bot/notify/late.py) reads 45015 (the user's customer-service
+window has closed) and 45047 (its sends are used up) like 43004: the answer waits for the user's
+next message. Elsewhere they are permanent.
+
 The table is the template message's (message/template/send). A subscription notice
 (message/subscribe/bizsend, bot/notify/subscription.py) reads two codes its own way before it:
 - 43101 there means the user's subscription to the notice is gone (never given, used up, or
   cancelled in the notice's settings): the user's record is corrected and the kind's channel
   decides in the same attempt — a template message (subscription_then_template) or the news kept
   for the next visit (subscription). On a template message 43101 stays permanent.
-- 47003 (a value breaks the notice's keyword rules), like a value found not to fit before the call:
-  a kind with subscription_then_template sends its template message instead, in the same attempt
-  (a warning names the keyword); a kind sent only as a notice is a dead letter with the reason.
-The quota (45009, 45011) pauses bizsend on its own, as it does template/send.
+- 47003 (a value breaks the notice's keyword rules), like a value found not to fit before the call,
+  and 40036/40037 (the notice's template id unknown): a kind with subscription_then_template sends
+  its template message instead, in the same attempt (a warning names the cause); a kind sent only
+  as a notice is a dead letter with the reason.
+The quota (45009, 45011) pauses bizsend on its own, as it does template/send; meanwhile a kind with
+subscription_then_template sends its template message (a user who does not follow waits for the reset).
 """
 
 from __future__ import annotations
@@ -65,6 +71,8 @@ CODES: dict[int, tuple[Kind, str]] = {
     43101: (Kind.PERMANENT, "the user refused the account's messages"),
     45009: (Kind.QUOTA, "the API's daily quota is used up"),
     45011: (Kind.RATE, "the API's per-minute limit was reached"),
+    45015: (Kind.PERMANENT, "the user's customer-service window has closed (48 hours after their message)"),
+    45047: (Kind.PERMANENT, "the customer-service messages the user's last message allows are used up"),
     47001: (Kind.PERMANENT, "WeChat could not read the message (data format)"),
     47003: (Kind.PERMANENT, "a value breaks the template's keyword rules"),
     48001: (Kind.PERMANENT, "the account may not use this API (its permissions in the console)"),
@@ -169,6 +177,12 @@ def of_binding_service(code: str) -> Failure:
 def of_value(reason: str) -> Failure:
     """A value its keyword does not take, found before sending (bot/notify/templates.py)."""
     return Failure(Kind.PERMANENT, f"not sent, a value does not fit: {reason}", "keyword")
+
+
+def of_unreadable() -> Failure:
+    """A late answer whose text cannot be opened: sealed under another conversation.secret_key."""
+    return Failure(Kind.PERMANENT, "the late answer cannot be opened: conversation.secret_key changed since it "
+                   "was written", "error")
 
 
 def of_bug(exception_name: str) -> Failure:

@@ -3,7 +3,9 @@ claim per notification while it is being sent, retries waiting in a sorted set, 
 
 Every key but the stream shares the hash tag `{<ns>:notify}` (bot/store/keys.py), so each script
 below touches one slot. The stream is the binding side's record of decisions; here it is only read
-and acknowledged, one key per command.
+and acknowledged, one key per command. A late answer (bot/notify/late.py) does not come through the
+stream: its record is written by the webhook (`begin_late`), claimed for its first attempt in the
+same script, with a retry due once that claim's lease has run out.
 
 Exactly once: a record's status is checked under its claim before every attempt; the claim (a
 lease of `notifications.reclaim_after`) keeps two workers from sending one notification at once;
@@ -34,7 +36,7 @@ PAUSE_CHECKED = 1.0          # seconds a worker trusts what it last read of an A
 
 # KEYS: record, claim, retries. ARGV: id, claim token, lease ms, '1' from the stream ('' a retry),
 # openid, decision json, now, record ttl. The record is made for a stream entry the first time.
-# → {'go', attempt, openid, decision} | {'done', status} | {'gone'} | {'scheduled'} | {'busy'}
+# → {'go', attempt, openid, decision, kind, text} | {'done', status} | {'gone'} | {'scheduled'} | {'busy'}
 _BEGIN = f"""
 if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'openid', ARGV[5], 'decision', ARGV[6], 'attempts', 0,
@@ -53,8 +55,22 @@ end
 if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[3], ARGV[1]) then return {{'scheduled'}} end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {{'busy'}} end
 local attempt = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-local fields = redis.call('HMGET', KEYS[1], 'openid', 'decision')
-return {{'go', tostring(attempt), fields[1], fields[2]}}
+local fields = redis.call('HMGET', KEYS[1], 'openid', 'decision', 'kind', 'text')
+return {{'go', tostring(attempt), fields[1] or '', fields[2] or '', fields[3] or '', fields[4] or ''}}
+"""
+
+# KEYS: record, claim, retries. ARGV: id, claim token, lease ms, openid, kind, sealed text, now,
+# record ttl. A late answer's record, made once (its id is its delivery's), claimed for its first
+# attempt, and due as a retry when the claim's lease runs out — should the process making that
+# attempt die. → {'go'} | {'exists'} (made before: its claim and status take care of it)
+_LATE = f"""
+if redis.call('EXISTS', KEYS[1]) == 1 then return {{'exists'}} end
+redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'kind', ARGV[5], 'openid', ARGV[4], 'text', ARGV[6],
+           'attempts', 1, 'created_at', ARGV[7])
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+redis.call('ZADD', KEYS[3], tonumber(ARGV[7]) + tonumber(ARGV[3]) / 1000, ARGV[1])
+return {{'go'}}
 """
 
 _RELEASE = """
@@ -62,9 +78,11 @@ if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 redis.call('ZREM', KEYS[3], ARGV[1])
 """
 
-# KEYS: record, claim, retries, by msgid. ARGV: id, token, msgid, now, record ttl.
+# KEYS: record, claim, retries, by msgid. ARGV: id, token, msgid, now, record ttl. A late answer's
+# text is not kept once it is sent (nor once parked: the user's notices hold it then).
 _SENT = f"""
 redis.call('HSET', KEYS[1], 'status', '{SENT}', 'msgid', ARGV[3], 'sent_at', ARGV[4], 'last_error', '')
+redis.call('HDEL', KEYS[1], 'text')
 if ARGV[3] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[5]) end
 {_RELEASE}
 """
@@ -72,6 +90,7 @@ if ARGV[3] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[5]) end
 # KEYS: record, claim, retries. ARGV: id, token.
 _PARKED = f"""
 redis.call('HSET', KEYS[1], 'status', '{WAITING_FOR_USER}')
+redis.call('HDEL', KEYS[1], 'text')
 {_RELEASE}
 """
 
@@ -149,8 +168,10 @@ class Begun:
     status: str = ""       # the record's, when done
     attempt: int = 0
     openid: str = ""
-    decision: str = ""
+    decision: str = ""     # a decision's notification: the decision (json)
     token: str = ""
+    kind: str = ""         # '' a decision's; late_answer (bot/notify/late.py)
+    text: str = ""         # a late answer's, sealed (bot/notify/sealed.py)
 
 
 @dataclass(frozen=True)
@@ -196,6 +217,7 @@ class NotificationQueue:
         self.consumer = consumer or worker_name()
         self.lease_ms = settings.notifications.reclaim_after * 1000
         self._begin = client.register_script(_BEGIN)
+        self._late = client.register_script(_LATE)
         self._sent = client.register_script(_SENT)
         self._parked = client.register_script(_PARKED)
         self._failed = client.register_script(_FAILED)
@@ -281,8 +303,19 @@ class NotificationQueue:
         outcome = reply[0].decode()
         if outcome == "go":
             return Begun(outcome, attempt=int(reply[1]), openid=reply[2].decode(), decision=reply[3].decode(),
-                         token=token)
+                         token=token, kind=reply[4].decode(), text=reply[5].decode())
         return Begun(outcome, status=reply[1].decode() if len(reply) > 1 else "")
+
+    def begin_late(self, notification_id: str, openid: str, kind: str, text: str) -> Begun:
+        """A late answer's record (`text` sealed), claimed for its first attempt: `go`; `exists`
+        when it was made before (then its claim and status decide who sends it, and when)."""
+        token = uuid.uuid4().hex
+        reply = self._late(keys=self._own(notification_id),
+                           args=[notification_id, token, self.lease_ms, openid, kind, text, time.time(), RECORD_TTL])
+        outcome = reply[0].decode()
+        if outcome == "go":
+            return Begun(outcome, attempt=1, openid=openid, token=token, kind=kind, text=text)
+        return Begun(outcome)
 
     def sent(self, notification_id: str, token: str, msgid: str) -> None:
         self._sent(keys=[*self._own(notification_id), self.keys.notification_by_msgid(msgid)],

@@ -1,6 +1,6 @@
-"""One record per notification (one per decision): its status from queued to delivered, as the
-webhook reads and changes it (delivery reports, news shown at a user's next visit). The worker's
-side of the record — created, claimed, sent, failed — is bot/notify/queue.py."""
+"""One record per notification (one per decision, one per late answer): its status from queued to
+delivered, as the webhook reads and changes it (delivery reports, news shown at a user's next
+visit). The worker's side of the record — created, claimed, sent, failed — is bot/notify/queue.py."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 import redis
 
 from bot import metrics
+from bot.logs import log, user_ref
+from bot.notify.sealed import Seal
 from bot.store.keys import Keys
 from bot.store.notices import wait_for_user
 from bot.store.session import Session, calling_out, of
@@ -31,8 +33,10 @@ return 1
 
 
 class NotificationRecords:
-    def __init__(self, client: redis.Redis, keys: Keys) -> None:
-        self.redis, self.keys = client, keys
+    def __init__(self, client: redis.Redis, keys: Keys, seal: Seal | None = None) -> None:
+        """`seal`: what late answers are encrypted with (conversation.secret_key); without it,
+        a parked late answer is not shown."""
+        self.redis, self.keys, self.seal = client, keys, seal
         self._update_existing = client.register_script(_UPDATE_EXISTING)
 
     def get(self, notification_id: str) -> dict[str, Any] | None:
@@ -59,12 +63,19 @@ class NotificationRecords:
         return notification_id.decode()
 
     # -- users who had unfollowed (43004) --------------------------------------------------------
-    def park_for_user(self, notification_id: str, openid: str, text: str) -> None:
+    def park_for_user(self, notification_id: str, openid: str, text: str, sealed: bool = False) -> None:
         """The news waits for the user's next message. The notice goes first: a worker that dies
         in between sends again, finds 43004 again and parks again — the news shown twice rather
-        than never."""
-        wait_for_user(self.redis, self.keys, openid, text, RECORD_TTL, notification_id)
+        than never. `sealed`: kept encrypted until shown (a late answer)."""
+        if sealed:
+            text = self._seal().seal(text, notification_id)
+        wait_for_user(self.redis, self.keys, openid, text, RECORD_TTL, notification_id, sealed=sealed)
         self.update(notification_id, status=WAITING_FOR_USER)
+
+    def _seal(self) -> Seal:
+        if self.seal is None:
+            raise RuntimeError("NotificationRecords needs a Seal for late answers")
+        return self.seal
 
     def take_pending(self, openid: str, session: Session | None = None) -> list[str]:
         """The notices waiting for this user, removed as they are taken (shown once)."""
@@ -82,7 +93,13 @@ class NotificationRecords:
         texts = []
         for raw in items:
             item = json.loads(raw)
+            text = item["text"]
+            if item.get("sealed"):   # a late answer's
+                text = self.seal.open(text, item["id"]) if self.seal is not None else None
+                if text is None:
+                    log.warning("notice_unreadable", notification_id=item["id"], user_ref=user_ref(openid))
+                    continue
             if item["id"]:   # a notification's (not a notice such as bot/conversations/identities.py's)
                 self._update_if_kept(item["id"], status=SHOWN, shown_at=time.time())
-            texts.append(item["text"])
+            texts.append(text)
         return texts

@@ -16,6 +16,7 @@ from bot.binding.http import HttpBindingService
 from bot.binding.service import BindingService
 from bot.config import Settings
 from bot.notify.records import NotificationRecords
+from bot.notify.sealed import Seal
 from bot.store.client import connect
 from bot.store.keys import Keys
 from bot.wechat.client import WeChatAPI, wechat_api
@@ -65,5 +66,6 @@ def build(settings: Settings, client: redis.Redis | None = None, connections: in
         binding = HttpBindingService(settings.binding, session=pooled_session(connections))
     else:
         binding = sandbox_service(settings, client)
-    return Runtime(settings, client, NotificationRecords(client, Keys.of(settings)),
-                   wechat_api(settings, client, session=pooled_session(connections)), binding)
+    records = NotificationRecords(client, Keys.of(settings), Seal(settings.conversation.secret_key))
+    return Runtime(settings, client, records, wechat_api(settings, client, session=pooled_session(connections)),
+                   binding)

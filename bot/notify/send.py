@@ -1,13 +1,17 @@
-"""One attempt at one notification: a template message or a subscription notice, sent exactly once.
+"""One attempt at one notification: a template message or a subscription notice for a decision, or
+a customer-service message for a late answer, sent exactly once.
 
 `attempt` returns whether the notification is settled — sent, parked for the user, dead, its retry
 scheduled, or nothing left to do — so that its stream entry may be acknowledged; False when
 another worker is sending it right now (the entry stays pending and is looked at again later).
 A Redis error propagates: nothing is settled, the entry stays pending, the retry stays leased.
+`settle` is the same for a notification already claimed: the webhook's first attempt at a late
+answer (bot/notify/late.py `Outbox`).
 
-Every call to WeChat goes through `Sender._post`, for either API (`APIS`): a paused API is not
+Every call to WeChat goes through `Sender._post`, for every API (`APIS`): a paused API is not
 called, and a failure is classified by bot/notify/errors.py. The kind's channel is chosen in
-bot/notify/subscription.py, which posts its notices through the same `_post`.
+bot/notify/subscription.py, which posts its notices through the same `_post`; a late answer is
+posted by bot/notify/late.py, through it too.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from bot.binding.models import Decision
 from bot.binding.service import BindingService
 from bot.config import Settings
 from bot.logs import log, user_ref
-from bot.notify import errors, subscription, templates
+from bot.notify import errors, late, subscription, templates
 from bot.notify.errors import Failed, Failure, Kind
 from bot.notify.queue import Begun, NotificationQueue
 from bot.notify.records import NotificationRecords
@@ -33,8 +37,9 @@ from bot.wechat.token import TokenUnavailable
 
 TEMPLATE_SEND = "message/template/send"
 SUBSCRIBE_SEND = subscription.BIZSEND
+CUSTOM_SEND = late.CUSTOM_SEND
 # The WeChat APIs notifications are sent through, each paused on its own (a day's quota each).
-APIS = (TEMPLATE_SEND, SUBSCRIBE_SEND)
+APIS = (TEMPLATE_SEND, SUBSCRIBE_SEND, CUSTOM_SEND)
 __all__ = ["APIS", "Failed", "Sender"]
 
 
@@ -43,10 +48,14 @@ class Sender:
                  binding: BindingService) -> None:
         self.settings, self.queue, self.records = settings, queue, records
         self.wechat, self.binding = wechat, binding
-        self.subscriptions = subscription.SubscriptionNotices(settings, records, self._post)
+        self.subscriptions = subscription.SubscriptionNotices(settings, records, self._post, self._pause)
+        self.late = late.LateAnswers(queue, records, self._post)
 
     def attempt(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> bool:
-        begun = self.queue.begin(notification_id, from_stream, openid, decision)
+        return self.settle(notification_id, self.queue.begin(notification_id, from_stream, openid, decision))
+
+    def settle(self, notification_id: str, begun: Begun) -> bool:
+        """The attempt `begun` claimed, and what came of it (see attempt)."""
         if begun.outcome == "busy":
             return False     # another worker holds its claim: it settles it, or its lease runs out
         if begun.outcome == "gone":
@@ -60,26 +69,27 @@ class Sender:
         try:
             msgid = self._send(notification_id, begun)
         except Failed as failed:
-            self._failed(notification_id, begun, failed.failure, failed.api)
-            return True
+            outcome = self._failed(notification_id, begun, failed.failure, failed.api)
         except redis.RedisError:
             raise   # settled by nobody: the claim's lease runs out and the notification is tried again
         except Exception as exc:  # noqa: BLE001 - a bug must not loop for ever: it costs an attempt
             log.exception("notification_error", notification_id=notification_id)
-            self._failed(notification_id, begun, errors.of_bug(type(exc).__name__))
-            return True
-        if msgid is None:
-            log.info("notification_parked", notification_id=notification_id, user_ref=user_ref(begun.openid))
-            metrics.notification_sent("parked")
+            outcome = self._failed(notification_id, begun, errors.of_bug(type(exc).__name__))
         else:
-            log.info("notification_sent", notification_id=notification_id, user_ref=user_ref(begun.openid),
+            outcome = "parked" if msgid is None else "sent"
+            log.info(f"notification_{outcome}", notification_id=notification_id, user_ref=user_ref(begun.openid),
                      attempt=begun.attempt)
-            metrics.notification_sent("sent")
+            metrics.notification_sent(outcome)
+        if begun.kind == late.KIND:
+            metrics.late_reply(outcome)
         return True
 
     def _send(self, notification_id: str, begun: Begun) -> str | None:
-        """The msgid WeChat gave the message ('' for a subscription notice); None when it was parked
-        for the user (43004, or no subscription to a kind sent only as a notice)."""
+        """The msgid WeChat gave the message ('' for a subscription notice or a late answer); None
+        when it was parked for the user (43004, or no subscription to a kind sent only as a notice;
+        45015/45047 for a late answer)."""
+        if begun.kind == late.KIND:
+            return self.late.send(notification_id, begun)
         decision = Decision.model_validate_json(begun.decision)
         try:
             application = self.binding.application(decision.application_id).model_dump(mode="json")
@@ -104,6 +114,8 @@ class Sender:
         result = self._post(TEMPLATE_SEND, body, template=f"notifications.{kind}",
                             fields=getattr(self.settings.notifications, kind).fields)
         if result is None:
+            if channel == subscription.TEMPLATE_FOR_NOW:
+                self._wait_for_notices()   # the notice reaches a user who does not follow: its reset
             return self._park(notification_id, begun, decision, application)
         msgid = str(result.get("msgid", ""))
         self.queue.sent(notification_id, begun.token, msgid)
@@ -115,6 +127,12 @@ class Sender:
         self.records.park_for_user(notification_id, begun.openid,
                                    templates.as_text(decision, application, self.settings.region.zone))
         self.queue.parked(notification_id, begun.token)
+
+    def _wait_for_notices(self) -> None:
+        """Failed (no attempt spent) until bizsend's pause ends, if it still holds."""
+        paused = self.queue.paused(SUBSCRIBE_SEND)
+        if paused is not None:
+            raise Failed(Failure(Kind.QUOTA, paused.reason, "paused", paused.until), SUBSCRIBE_SEND)
 
     def _post(self, api: str, body: dict, *, template: str, fields: dict[str, str]) -> dict | None:
         """WeChat's answer to one call; None when the user does not follow the account (43004).
@@ -145,20 +163,28 @@ class Sender:
             # No chained context: it may carry the token-bearing URL.
             raise Failed(errors.of_network(type(exc).__name__), api) from None
 
-    def _failed(self, notification_id: str, begun: Begun, failure: Failure, api: str = "") -> None:
+    def _pause(self, api: str, failure: Failure) -> None:
+        """WeChat said 45009 or 45011: every worker's sends through `api` wait until the reset
+        (nothing to write when the pause was what stopped the call)."""
+        if failure.cause == "paused" or failure.resume_at is None:
+            return
+        if self.queue.pause(api, failure.resume_at, failure.reason):
+            log.warning("notifications_paused", api=api, until=failure.resume_at, reason=failure.reason)
+
+    def _failed(self, notification_id: str, begun: Begun, failure: Failure, api: str = "") -> str:
         """This attempt failed. Permanent: a dead letter now. Quota or rate: the API paused for
         every worker and this notification due when it resumes, its attempt not counted. Token:
         due again after the first retry interval. Otherwise the next attempt after
-        `retry_intervals`; after the last, a dead letter (`wxbot notify dead`)."""
+        `retry_intervals`; after the last, a dead letter (`wxbot notify dead`). → paused | retry |
+        dead_letter"""
         settings = self.settings.notifications
         if failure.kind in (Kind.QUOTA, Kind.RATE) and failure.resume_at is not None:
-            if failure.cause != "paused" and self.queue.pause(api, failure.resume_at, failure.reason):
-                log.warning("notifications_paused", api=api, until=failure.resume_at, reason=failure.reason)
+            self._pause(api, failure)
             self.queue.failed(notification_id, begun.token, failure.reason, final=False,
                               retry_in=max(0.0, failure.resume_at - time.time()), counted=False)
             log.info("notification_postponed", notification_id=notification_id, api=api, until=failure.resume_at)
             metrics.notification_paused(failure.cause)
-            return
+            return "paused"
         final = failure.kind is Kind.PERMANENT or begun.attempt >= settings.max_attempts
         intervals = settings.retry_intervals or [0]
         step = 1 if failure.kind is Kind.TOKEN else min(begun.attempt, len(intervals))
@@ -166,3 +192,4 @@ class Sender:
         log.warning("notification_failed", notification_id=notification_id, error=failure.reason, kind=failure.kind,
                     attempt=begun.attempt, final=final)
         metrics.notification_failed(failure.cause, final)
+        return "dead_letter" if final else "retry"

@@ -5,6 +5,12 @@ channel: the notice went out (SENT); or, for a user without a subscription, what
 template message (TEMPLATE: subscription_then_template) or the news kept for the user's next
 message (PARK: subscription), as for a user who unfollowed.
 
+When the notice cannot go for now — bizsend paused for its quota (45009, until the reset) or its
+per-minute limit (45011) — a subscription_then_template kind does not wait: the template message
+goes instead (TEMPLATE_FOR_NOW), and the pause is written for every worker as the sender writes any
+pause. Only a user who does not follow the account (43004 on the template message) waits for the
+reset after all: the notice is what reaches them. A kind sent only as a notice waits for the reset.
+
 Exactly once, without client_msg_id. bizsend has none, so WeChat would not drop a repeat. What
 keeps a notice from going out twice:
 - as for every notification, its claim and status (bot/notify/queue.py): no two workers send one
@@ -21,9 +27,10 @@ keeps a notice from going out twice:
 The call goes through the sender's `_post` (bot/notify/send.py), as a template message's does:
 bizsend has its own quota pause, and WeChat's other errors are classified by bot/notify/errors.py.
 A value that breaks its keyword's rules — found before the call (bot/notify/keywords.py, by the
-type's own limits: a notice has no 20-character cap) or by WeChat (47003) — falls back to the
-template message when the kind's channel is subscription_then_template (a warning names the
-keyword), and is a dead letter with its reason when the kind is sent only as a notice.
+type's own limits: a notice has no 20-character cap) or by WeChat (47003) — and a template id
+WeChat does not know (40036, 40037: the notice's `template_id` setting) fall back to the template
+message when the kind's channel is subscription_then_template (a warning names the cause), and are a
+dead letter with their reason when the kind is sent only as a notice.
 One gap stays: two notices of one template to one user in flight at once, one of them in doubt —
 the other's receipt would settle it. A user has a decision at a time.
 """
@@ -45,14 +52,21 @@ from bot.notify.records import NotificationRecords
 from bot.notify.subscription_records import SubscriptionRecords
 
 SENT, TEMPLATE, PARK = "sent", "template", "park"
+TEMPLATE_FOR_NOW = "template_for_now"   # the template message while bizsend is paused (see above)
 BIZSEND = "message/subscribe/bizsend"
 NO_SUBSCRIPTION = 43101
 VALUE_REFUSED = 47003
+# WeChat's answers that mean the notice as configured cannot go, to anyone: its values (47003), its
+# template id (40036 invalid, 40037 not one of the account's). The kind's fallback, or a dead letter.
+REFUSED = frozenset({VALUE_REFUSED, 40036, 40037})
 ATTEMPT = "subscription_sent_at"   # the notification record's field: when a bizsend was last started
 
 # The sender's one way to WeChat: (api, body, template=<its setting>, fields=<its keywords>) →
 # WeChat's answer, None for 43004; Failed otherwise (bot/notify/send.py `Sender._post`).
 Post = Callable[..., dict | None]
+# The sender's way to pause an API for every worker: (api, failure) for a quota or rate Failure
+# (bot/notify/send.py `Sender._pause`).
+Pause = Callable[[str, errors.Failure], None]
 
 
 def payload(openid: str, kind: str, decision: Decision, application: dict[str, Any] | None,
@@ -72,8 +86,8 @@ def payload(openid: str, kind: str, decision: Decision, application: dict[str, A
 
 
 class SubscriptionNotices:
-    def __init__(self, settings: Settings, records: NotificationRecords, post: Post) -> None:
-        self.settings, self.notifications, self.post = settings, records, post
+    def __init__(self, settings: Settings, records: NotificationRecords, post: Post, pause: Pause) -> None:
+        self.settings, self.notifications, self.post, self.pause = settings, records, post, pause
 
     @cached_property
     def subscribed(self) -> SubscriptionRecords:
@@ -81,8 +95,8 @@ class SubscriptionNotices:
 
     def choose(self, notification_id: str, openid: str, decision: Decision,
                application: dict[str, Any] | None) -> str:
-        """SENT, TEMPLATE or PARK. Failed for what the attempt cannot settle (the sender retries,
-        pauses or makes a dead letter of it, as bot/notify/errors.py says)."""
+        """SENT, TEMPLATE, TEMPLATE_FOR_NOW or PARK. Failed for what the attempt cannot settle (the
+        sender retries, pauses or makes a dead letter of it, as bot/notify/errors.py says)."""
         kind = templates.KINDS[decision.status]
         settings = getattr(self.settings.notifications, kind)
         if not settings.subscribes or settings.subscription is None:
@@ -93,19 +107,30 @@ class SubscriptionNotices:
         except templates.ValueDoesNotFit as exc:
             return self._refused(notification_id, openid, fallback, errors.of_value(exc.reason))
         except Failed as failed:
-            if failed.errcode != VALUE_REFUSED:
-                raise
-            return self._refused(notification_id, openid, fallback, failed.failure, failed)
+            if failed.errcode in REFUSED:
+                return self._refused(notification_id, openid, fallback, failed.failure, failed)
+            if failed.failure.kind in (errors.Kind.QUOTA, errors.Kind.RATE) and fallback == TEMPLATE:
+                return self._paused(notification_id, openid, failed)
+            raise
         if sent:
             return SENT
         log.info("notification_not_subscribed", notification_id=notification_id, user_ref=user_ref(openid),
                  then=fallback)
         return fallback
 
+    def _paused(self, notification_id: str, openid: str, failed: Failed) -> str:
+        """bizsend waits for its quota or its minute: the pause written for every worker, and the
+        template message now (a user who does not follow waits for the reset: bot/notify/send.py)."""
+        self.pause(failed.api or BIZSEND, failed.failure)
+        log.info("subscription_notice_paused", notification_id=notification_id, user_ref=user_ref(openid),
+                 error=failed.failure.reason, then=TEMPLATE)
+        return TEMPLATE_FOR_NOW
+
     def _refused(self, notification_id: str, openid: str, fallback: str, failure: errors.Failure,
                  failed: Failed | None = None) -> str:
-        """The notice's values do not fit its keywords: the template message instead, or, for a kind
-        sent only as a notice, Failed (permanent: a dead letter with the reason)."""
+        """The notice as configured cannot go (its values, its template id): the template message
+        instead, or, for a kind sent only as a notice, Failed (permanent: a dead letter with the
+        reason)."""
         if fallback != TEMPLATE:
             raise failed or Failed(failure)
         log.warning("subscription_notice_refused", notification_id=notification_id, user_ref=user_ref(openid),

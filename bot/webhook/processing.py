@@ -12,7 +12,9 @@ is left for the reply's record at its slowest (`inline_floor`: Redis' timeouts).
 
 On a handler thread, the request thread waits for it until shortly before the deadline; if it is
 not done by then the request answers `success`, and when the handler finishes its answer is sent
-as a customer-service message instead. Which of the two happens is decided in this process,
+as a customer-service message instead — recorded first, then sent, through the notification
+machinery (bot/notify/late.py: retries, dead letters, and the user's next reply when WeChat
+refuses it for its window). Which of the two happens is decided in this process,
 under one lock (`Handoff`), so it needs no Redis call at the deadline: a slow Redis or bureau
 cannot push the reply past WeChat's 5 seconds, nor lose the answer. The Redis ledger only tells
 WeChat's retries, in whatever process they land, what the first copy did.
@@ -50,7 +52,9 @@ from handlers.reply import NoReply, Reply, Text
 
 # (the message, its session: the user's records read under their lock, or None) -> the reply
 Route = Callable[[Inbound, Session | None], Reply]
-SendText = Callable[[str, str], None]  # (openid, content)
+# (the delivery's ledger key, openid, content): the answer after the deadline, recorded and sent
+# (bot/notify/late.py Outbox.send); one per delivery, however often it is called.
+SendLate = Callable[[str, str, str], None]
 
 
 # Stop waiting this long before the deadline: the reply still has to be encrypted and sent.
@@ -106,7 +110,7 @@ class Processor:
     codec: EnvelopeCodec
     queue_codec: QueueCodec
     route: Route
-    send_text: SendText
+    send_late: SendLate
     threads: int
     needs_user_lock: Callable[[Inbound], bool] = lambda inbound: True
     # The route calls bot.store.session.calling_out(session) before anything that leaves the process, so
@@ -315,7 +319,7 @@ class Processor:
         # lock is taken back when Redis answers, and the queue by the user's next message.
         finished = finished or Finished(late=True)
         if finished.late and isinstance(answer.reply, Text):
-            self._send_late(inbound, answer.reply)
+            self._send_late(inbound, message.delivery_key, answer.reply)
         return finished.work
 
     def _answer(self, inbound: Inbound, envelope: Envelope, lock: UserLock) -> Answer:
@@ -339,7 +343,7 @@ class Processor:
             except redis.RedisError:
                 log.warning("ledger_unavailable", user_ref=user_ref(inbound.openid))
         if isinstance(reply, Text):
-            self._send_late(inbound, reply)
+            self._send_late(inbound, admission.delivery_key, reply)
 
     def _handle(self, inbound: Inbound, lock: UserLock) -> tuple[Reply, str]:
         """The reply, and what it is (reply | busy | error)."""
@@ -369,11 +373,10 @@ class Processor:
             log.exception("handler_failed", user_ref=user_ref(inbound.openid), msg_type=inbound.msg_type)
             return NoReply()
 
-    def _send_late(self, inbound: Inbound, reply: Text) -> None:
+    def _send_late(self, inbound: Inbound, delivery_key: str, reply: Text) -> None:
+        """The answer after the deadline: recorded, then its first attempt on this thread (its
+        retries, if any, are a worker's). After the reply's record: it is the answer that was kept."""
         try:
-            self.send_text(inbound.openid, reply.content)
-            log.info("late_reply_sent", user_ref=user_ref(inbound.openid))
-            metrics.late_reply(sent=True)
+            self.send_late(delivery_key, inbound.openid, reply.content)
         except Exception as exc:  # noqa: BLE001 - logged by type only: the error may echo the token URL
             log.error("late_reply_failed", user_ref=user_ref(inbound.openid), error=type(exc).__name__)
-            metrics.late_reply(sent=False)

@@ -1,7 +1,8 @@
 """A binding's news as a push notification (bot/notify/templates.py): the values a template
 message's keywords are filled with — at most 20 characters each, one line — and the same news as
 a line of chat, for a user who sees it at their next message. The reasons are
-flows/texts/refusals.py's short ones."""
+flows/texts/refusals.py's short ones. And an answer that came after WeChat's deadline and could
+not be sent (bot/notify/late.py), as it is shown with the user's next reply."""
 
 RESULTS = {"approved": "已通过", "rejected": "未通过", "ended": "已解除", "terminated": "已解除"}
 SOMEONE = "您的家人"        # the member, when the application is not known
@@ -10,3 +11,7 @@ NO_REASON = "无"
 
 AS_TEXT = "【办理结果】您为{relationship} {member} 办理的家庭共济{result}（{decided_at}）。"
 AS_TEXT_WITH_REASON = "【办理结果】您为{relationship} {member} 办理的家庭共济{result}：{reason}（{decided_at}）。"
+
+# A late answer WeChat would not take as a customer-service message (the 48-hour window closed, or
+# its sends used up): shown in front of the user's next reply.
+LATE_ANSWER = "【您之前消息的回复】\n{answer}"
