@@ -33,12 +33,13 @@ DECISIONS_KEPT = 1000        # the newest decisions stay in the stream for opera
 PAUSE_CHECKED = 1.0          # seconds a worker trusts what it last read of an API's pause
 
 # KEYS: record, claim, retries. ARGV: id, claim token, lease ms, '1' from the stream ('' a retry),
-# openid, decision json, now, record ttl. The record is made for a stream entry the first time.
-# → {'go', attempt, openid, decision} | {'done', status} | {'gone'} | {'scheduled'} | {'busy'}
+# openid, decision json, now, record ttl, party ('' the initiator). The record is made for a stream
+# entry the first time.
+# → {'go', attempt, openid, decision, party} | {'done', status} | {'gone'} | {'scheduled'} | {'busy'}
 _BEGIN = f"""
 if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'openid', ARGV[5], 'decision', ARGV[6], 'attempts', 0,
-             'created_at', ARGV[7])
+             'created_at', ARGV[7], 'party', ARGV[9])
   redis.call('EXPIRE', KEYS[1], ARGV[8])
 end
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -53,8 +54,8 @@ end
 if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[3], ARGV[1]) then return {{'scheduled'}} end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {{'busy'}} end
 local attempt = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-local fields = redis.call('HMGET', KEYS[1], 'openid', 'decision')
-return {{'go', tostring(attempt), fields[1], fields[2]}}
+local fields = redis.call('HMGET', KEYS[1], 'openid', 'decision', 'party')
+return {{'go', tostring(attempt), fields[1], fields[2], fields[3] or ''}}
 """
 
 _RELEASE = """
@@ -151,6 +152,7 @@ class Begun:
     openid: str = ""
     decision: str = ""
     token: str = ""
+    party: str = ""        # whose side of the decision it tells: '' the initiator's, "member"
 
 
 @dataclass(frozen=True)
@@ -272,16 +274,17 @@ class NotificationQueue:
                 self.redis.xgroup_delconsumer(self.stream, GROUP, name)
 
     # -- one notification ----------------------------------------------------------------------------
-    def begin(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> Begun:
+    def begin(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "",
+              party: str = "") -> Begun:
         token = uuid.uuid4().hex
         reply = self._begin(keys=[self.keys.notification(notification_id), self.keys.notification_claim(notification_id),
                                   self.keys.notification_retries()],
                             args=[notification_id, token, self.lease_ms, "1" if from_stream else "", openid, decision,
-                                  time.time(), RECORD_TTL])
+                                  time.time(), RECORD_TTL, party])
         outcome = reply[0].decode()
         if outcome == "go":
             return Begun(outcome, attempt=int(reply[1]), openid=reply[2].decode(), decision=reply[3].decode(),
-                         token=token)
+                         token=token, party=reply[4].decode())
         return Begun(outcome, status=reply[1].decode() if len(reply) > 1 else "")
 
     def sent(self, notification_id: str, token: str, msgid: str) -> None:

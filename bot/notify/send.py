@@ -13,6 +13,7 @@ bot/notify/subscription.py, which posts its notices through the same `_post`.
 from __future__ import annotations
 
 import time
+from functools import cached_property
 
 import redis
 import requests
@@ -20,9 +21,11 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot import metrics
 from bot.binding import errors as binding_errors
+from bot.binding.decisions import INITIATOR, MEMBER
 from bot.binding.models import Decision
 from bot.binding.service import BindingService
 from bot.config import Settings
+from bot.conversations.identities import Identities
 from bot.logs import log, user_ref
 from bot.notify import errors, subscription, templates
 from bot.notify.errors import Failed, Failure, Kind
@@ -45,8 +48,16 @@ class Sender:
         self.wechat, self.binding = wechat, binding
         self.subscriptions = subscription.SubscriptionNotices(settings, records, self._post)
 
-    def attempt(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> bool:
-        begun = self.queue.begin(notification_id, from_stream, openid, decision)
+    @cached_property
+    def identities(self) -> Identities:
+        """The identity links: who a binding's member is at the bureau, to name the one who shared."""
+        conversation = self.settings.conversation
+        return Identities(self.queue.redis, self.queue.keys, conversation.secret_key, days=conversation.identity_days)
+
+    def attempt(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "",
+                party: str = "") -> bool:
+        """`party`: whose side of the decision this tells (a stream entry's; a retry's is on its record)."""
+        begun = self.queue.begin(notification_id, from_stream, openid, decision, party)
         if begun.outcome == "busy":
             return False     # another worker holds its claim: it settles it, or its lease runs out
         if begun.outcome == "gone":
@@ -73,7 +84,7 @@ class Sender:
             metrics.notification_sent("parked")
         else:
             log.info("notification_sent", notification_id=notification_id, user_ref=user_ref(begun.openid),
-                     attempt=begun.attempt)
+                     attempt=begun.attempt, party=begun.party or INITIATOR)
             metrics.notification_sent("sent")
         return True
 
@@ -81,15 +92,17 @@ class Sender:
         """The msgid WeChat gave the message ('' for a subscription notice); None when it was parked
         for the user (43004, or no subscription to a kind sent only as a notice)."""
         decision = Decision.model_validate_json(begun.decision)
-        try:
-            application = self.binding.application(decision.application_id).model_dump(mode="json")
-        except binding_errors.ApplicationNotFound:
-            application = None
-        except binding_errors.BindingError as exc:
-            raise Failed(errors.of_binding_service(exc.code)) from None
+        application = self._seen_by_member(begun.openid, decision) if begun.party == MEMBER else None
+        if application is None:
+            try:
+                application = self.binding.application(decision.application_id).model_dump(mode="json")
+            except binding_errors.ApplicationNotFound:
+                application = None
+            except binding_errors.BindingError as exc:
+                raise Failed(errors.of_binding_service(exc.code)) from None
         # The kind's channel: a subscription notice to a user who subscribed (msgid ''), and for the
         # others a template message or the news kept for them (bot/notify/subscription.py).
-        channel = self.subscriptions.choose(notification_id, begun.openid, decision, application)
+        channel = self.subscriptions.choose(notification_id, begun.openid, decision, application, begun.party)
         if channel == subscription.SENT:
             self.queue.sent(notification_id, begun.token, "")
             return ""
@@ -98,7 +111,7 @@ class Sender:
         kind = templates.KINDS[decision.status]
         try:
             body = templates.payload(begun.openid, notification_id, decision, application, self.settings.notifications,
-                                     self.settings.region.zone)
+                                     self.settings.region.zone, begun.party)
         except templates.ValueDoesNotFit as exc:
             raise Failed(errors.of_value(exc.reason)) from None
         result = self._post(TEMPLATE_SEND, body, template=f"notifications.{kind}",
@@ -113,8 +126,25 @@ class Sender:
         """The news waits for the user's next message: they do not follow the account (43004), or
         have no subscription to a kind sent only as a subscription notice."""
         self.records.park_for_user(notification_id, begun.openid,
-                                   templates.as_text(decision, application, self.settings.region.zone))
+                                   templates.as_text(decision, application, self.settings.region.zone, begun.party))
         self.queue.parked(notification_id, begun.token)
+
+    def _seen_by_member(self, openid: str, decision: Decision) -> dict | None:
+        """The binding as its member sees it (a Sharer: the initiator's masked name, the relationship
+        as declared), from the bureau by the member's own person id; None when it cannot be asked
+        (their link lapsed meanwhile, the bureau no longer lists it): the application names no
+        initiator, and the card says 您的家人. The bureau unavailable: Failed, retried."""
+        identity = self.identities.get(openid)
+        if not identity or not decision.binding_id:
+            return None
+        try:
+            sharers = self.binding.sharers(identity["person_id"]).sharers
+        except binding_errors.ServiceUnavailable as exc:
+            raise Failed(errors.of_binding_service(exc.code)) from None
+        except binding_errors.BindingError:
+            return None
+        return next((sharer.model_dump(mode="json") for sharer in sharers if sharer.binding_id == decision.binding_id),
+                    None)
 
     def _post(self, api: str, body: dict, *, template: str, fields: dict[str, str]) -> dict | None:
         """WeChat's answer to one call; None when the user does not follow the account (43004).

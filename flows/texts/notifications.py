@@ -4,9 +4,13 @@ a line of chat, for a user who sees it at their next message. The reasons are
 flows/texts/refusals.py's short ones."""
 
 RESULTS = {"approved": "已通过", "rejected": "未通过", "ended": "已解除", "terminated": "已解除"}
-SOMEONE = "您的家人"        # the member, when the application is not known
+SOMEONE = "您的家人"        # the other party, when the bureau does not say who
 FAMILY = "家人"             # the relationship, likewise
 NO_REASON = "无"
 
 AS_TEXT = "【办理结果】您为{relationship} {member} 办理的家庭共济{result}（{decided_at}）。"
 AS_TEXT_WITH_REASON = "【办理结果】您为{relationship} {member} 办理的家庭共济{result}：{reason}（{decided_at}）。"
+# The same news told to the binding's member: the relative who shares their account with them,
+# named as the member's relative (flows/domain/relationships.py `inverse`).
+AS_TEXT_FOR_MEMBER = "【办理结果】{relationship} {member} 为您办理的家庭共济{result}（{decided_at}）。"
+AS_TEXT_FOR_MEMBER_WITH_REASON = "【办理结果】{relationship} {member} 为您办理的家庭共济{result}：{reason}（{decided_at}）。"
