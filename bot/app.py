@@ -17,6 +17,7 @@ from bot.binding.factory import binding_service, signing_key
 from bot.binding.service import BindingService
 from bot.binding.signing import SigningKey
 from bot.config import Settings
+from bot.conversations.identities import Identities
 from bot.logs import configure_for
 from bot.store.client import connect
 from bot.store.keys import Keys
@@ -54,7 +55,9 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
     wechat = wechat_api(settings, client)
 
     binding = binding or binding_service(settings, client)
-    decisions = Decisions(client, keys)
+    # The identity links: the conversation's, and how a decision finds a binding's member.
+    identities = Identities(client, keys, settings.conversation.secret_key, days=settings.conversation.identity_days)
+    decisions = Decisions(client, keys, identities)
     codec = EnvelopeCodec(settings.wechat, hook.timestamp_window)
     ledger = DeliveryLedger(client, keys, nonce_ttl=2 * hook.timestamp_window, lease=hook.processing_lease,
                             reply_ttl=hook.reply_cache_ttl, lock_ttl=hook.user_lock_ttl,
@@ -65,7 +68,7 @@ def create_app(settings: Settings, *, route: Route | None = None, binding: Bindi
     # process, so its steps may be tried on the request thread; a route given here is not.
     inline = route is None
     if route is None:
-        route = default_router(settings, client, keys, binding, decisions)
+        route = default_router(settings, client, keys, binding, decisions, identities)
     processor = Processor(ledger=ledger, codec=codec, queue_codec=QueueCodec(settings.conversation.secret_key),
                           route=route, send_late=late_answers(settings, client, keys, wechat, binding),
                           threads=hook.handler_threads,
@@ -129,9 +132,8 @@ def late_answers(settings: Settings, client: redis.Redis, keys: Keys, wechat: We
 
 
 def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding: BindingService,
-                   decisions: Decisions) -> Route:
+                   decisions: Decisions, identities: Identities) -> Route:
     from bot.binding.guard import Guard
-    from bot.conversations.identities import Identities
     from bot.conversations.store import ConversationStore
     from bot.notify.records import NotificationRecords
     from bot.notify.sealed import Seal
@@ -143,7 +145,6 @@ def default_router(settings: Settings, client: redis.Redis, keys: Keys, binding:
 
     secret = settings.conversation.secret_key
     store = ConversationStore(client, keys, secret, ttl=settings.conversation.expire_hours * 3600)
-    identities = Identities(client, keys, secret, days=settings.conversation.identity_days)
     guard = Guard(client, keys, settings.limits, identities.digest, binding)
     # The bureau and the decisions leave the process: a step on the request thread hands over
     # first; the milestones count once the message's draft is kept (bot/store/session.py).

@@ -3,9 +3,9 @@
 the user's account: `unbind`) or as its member (a relative shares their account with the user:
 `leave`, the same call to the bureau).
 
-The notification follows through the decisions stream (the handler records the decision), to the
-initiator: the one who ended it by this chat if that was the initiator (the reply says a
-notification follows), else the relative who shared — the member's receipt is this chat's reply."""
+Whoever ends it here has this chat's reply as the receipt. The notification follows through the
+decisions stream (the handler records the decision) to the other party only: the member, when the
+user is the initiator (if the member uses this account too), else the relative who shared."""
 
 from __future__ import annotations
 

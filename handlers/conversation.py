@@ -73,7 +73,7 @@ class Conversations:
         def perform(effect: Effect) -> EffectDone:
             done = self.run_effect(effect, openid, identity["person_id"] if identity else None, session=session)
             if done.ok:
-                self.follow_up(openid, effect.name, done.value, ctx.now, session=session)
+                self.follow_up(openid, effect.name, done.value, ctx.now, effect.args, session=session)
             return done
         return ENGINE.run(conv, event, ctx, perform)
 

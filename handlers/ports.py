@@ -83,8 +83,9 @@ class RunEffect(Protocol):
     def __call__(self, effect: Effect, openid: str, person_id: str | None, *,
                  session: Session | None = None) -> EffectDone: ...
 class FollowUp(Protocol):
-    """What the bot must follow up on after an effect (a decision to wait for)."""
-    def __call__(self, openid: str, effect: str, value: dict[str, Any], now: float, *,
+    """What the bot must follow up on after an effect (a decision to wait for, whom to tell of
+    it): the effect's name, the bureau's answer (`value`) and the effect's arguments (`args`)."""
+    def __call__(self, openid: str, effect: str, value: dict[str, Any], now: float, args: dict[str, Any], *,
                  session: Session | None = None) -> None: ...
 class CountMilestones(Protocol):
     """The milestones of one message, counted once its conversation is saved (the metrics)."""

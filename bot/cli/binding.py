@@ -166,16 +166,17 @@ def reconcile(config_path: str | None) -> None:
 @config_option
 @click.option("--count", default=20, show_default=True)
 def decisions(config_path: str | None, count: int) -> None:
-    """The newest decisions recorded (for the notification path)."""
+    """The newest decisions recorded (for the notification path), each with whom it tells: the
+    initiator, or the binding's member (an ended binding may tell both: two lines)."""
     from bot.app import create_app
     from bot.cli.settings import settings_or_exit
     from bot.store.server import redis_for
 
     with redis_for(settings_or_exit(config_path)) as settings:
         bot = create_app(settings).extensions["wxbot"]
-        for decision, _ in bot.decisions.recorded(count):
+        for decision, _, party in bot.decisions.told(count):
             click.echo(f"{decision.decided_at:%Y-%m-%d %H:%M}  {decision.application_id}  {decision.kind}  "
-                       f"{decision.status}  {decision.reason or ''}")
+                       f"{decision.status}  {decision.reason or ''}  → {party}")
 
 
 @binding.command()

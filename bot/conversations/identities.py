@@ -104,6 +104,18 @@ class Identities:
         now = int(self.clock())
         return stamp + self.ttl >= now and stamp <= now + 60
 
+    def openid_of(self, id_digest: str) -> str | None:
+        """The openid a person (by their ID number's keyed digest) is linked from now: the newest
+        account they verified on, while that link holds (not expired, not unlinked, still theirs).
+        None: they never used this account, or not within `days`. Outside any message (a decision
+        about them is being recorded)."""
+        raw = self.redis.get(self.keys.person_openid(id_digest))
+        if raw is None:
+            return None
+        openid = raw.decode()
+        record = self.get(openid)
+        return openid if record and record.get("id_digest") == id_digest else None
+
     def unlink(self, openid: str, session: Session | None = None) -> None:
         calling_out(session)
         record = self.get(openid, session)

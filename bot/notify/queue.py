@@ -35,12 +35,13 @@ DECISIONS_KEPT = 1000        # the newest decisions stay in the stream for opera
 PAUSE_CHECKED = 1.0          # seconds a worker trusts what it last read of an API's pause
 
 # KEYS: record, claim, retries. ARGV: id, claim token, lease ms, '1' from the stream ('' a retry),
-# openid, decision json, now, record ttl. The record is made for a stream entry the first time.
-# → {'go', attempt, openid, decision, kind, text} | {'done', status} | {'gone'} | {'scheduled'} | {'busy'}
+# openid, decision json, now, record ttl, party ('' the initiator). The record is made for a
+# stream entry the first time.
+# → {'go', attempt, openid, decision, kind, text, party} | {'done', status} | {'gone'} | {'scheduled'} | {'busy'}
 _BEGIN = f"""
 if ARGV[5] ~= '' and redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'status', '{QUEUED}', 'openid', ARGV[5], 'decision', ARGV[6], 'attempts', 0,
-             'created_at', ARGV[7])
+             'created_at', ARGV[7], 'party', ARGV[9])
   redis.call('EXPIRE', KEYS[1], ARGV[8])
 end
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -55,8 +56,8 @@ end
 if ARGV[4] == '1' and redis.call('ZSCORE', KEYS[3], ARGV[1]) then return {{'scheduled'}} end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return {{'busy'}} end
 local attempt = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-local fields = redis.call('HMGET', KEYS[1], 'openid', 'decision', 'kind', 'text')
-return {{'go', tostring(attempt), fields[1] or '', fields[2] or '', fields[3] or '', fields[4] or ''}}
+local fields = redis.call('HMGET', KEYS[1], 'openid', 'decision', 'kind', 'text', 'party')
+return {{'go', tostring(attempt), fields[1] or '', fields[2] or '', fields[3] or '', fields[4] or '', fields[5] or ''}}
 """
 
 # KEYS: record, claim, retries. ARGV: id, claim token, lease ms, openid, kind, sealed text, now,
@@ -172,6 +173,7 @@ class Begun:
     token: str = ""
     kind: str = ""         # '' a decision's; late_answer (bot/notify/late.py)
     text: str = ""         # a late answer's, sealed (bot/notify/sealed.py)
+    party: str = ""        # whose side of the decision it tells: '' the initiator's, "member"
 
 
 @dataclass(frozen=True)
@@ -294,16 +296,18 @@ class NotificationQueue:
                 self.redis.xgroup_delconsumer(self.stream, GROUP, name)
 
     # -- one notification ----------------------------------------------------------------------------
-    def begin(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> Begun:
+    def begin(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "",
+              party: str = "") -> Begun:
         token = uuid.uuid4().hex
         reply = self._begin(keys=[self.keys.notification(notification_id), self.keys.notification_claim(notification_id),
                                   self.keys.notification_retries()],
                             args=[notification_id, token, self.lease_ms, "1" if from_stream else "", openid, decision,
-                                  time.time(), RECORD_TTL])
+                                  time.time(), RECORD_TTL, party])
         outcome = reply[0].decode()
         if outcome == "go":
             return Begun(outcome, attempt=int(reply[1]), openid=reply[2].decode(), decision=reply[3].decode(),
-                         token=token, kind=reply[4].decode(), text=reply[5].decode())
+                         token=token, kind=reply[4].decode(), text=reply[5].decode(),
+                         party=reply[6].decode())
         return Begun(outcome, status=reply[1].decode() if len(reply) > 1 else "")
 
     def begin_late(self, notification_id: str, openid: str, kind: str, text: str) -> Begun:

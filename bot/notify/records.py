@@ -1,6 +1,7 @@
-"""One record per notification (one per decision, one per late answer): its status from queued to
-delivered, as the webhook reads and changes it (delivery reports, news shown at a user's next
-visit). The worker's side of the record — created, claimed, sent, failed — is bot/notify/queue.py."""
+"""One record per notification (one per person a decision tells — a stream entry — and one per
+late answer): its status from queued to delivered, as the webhook reads and changes it (delivery
+reports, news shown at a user's next visit). The worker's side of the record — created, claimed,
+sent, failed — is bot/notify/queue.py."""
 
 from __future__ import annotations
 

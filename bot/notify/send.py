@@ -17,6 +17,7 @@ posted by bot/notify/late.py, through it too.
 from __future__ import annotations
 
 import time
+from functools import cached_property
 
 import redis
 import requests
@@ -24,9 +25,11 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot import metrics
 from bot.binding import errors as binding_errors
+from bot.binding.decisions import INITIATOR, MEMBER
 from bot.binding.models import Decision
 from bot.binding.service import BindingService
 from bot.config import Settings
+from bot.conversations.identities import Identities
 from bot.logs import log, user_ref
 from bot.notify import errors, late, subscription, templates
 from bot.notify.errors import Failed, Failure, Kind
@@ -51,8 +54,16 @@ class Sender:
         self.subscriptions = subscription.SubscriptionNotices(settings, records, self._post, self._pause)
         self.late = late.LateAnswers(queue, records, self._post)
 
-    def attempt(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "") -> bool:
-        return self.settle(notification_id, self.queue.begin(notification_id, from_stream, openid, decision))
+    @cached_property
+    def identities(self) -> Identities:
+        """The identity links: who a binding's member is at the bureau, to name the one who shared."""
+        conversation = self.settings.conversation
+        return Identities(self.queue.redis, self.queue.keys, conversation.secret_key, days=conversation.identity_days)
+
+    def attempt(self, notification_id: str, from_stream: bool, openid: str = "", decision: str = "",
+                party: str = "") -> bool:
+        """`party`: whose side of the decision this tells (a stream entry's; a retry's is on its record)."""
+        return self.settle(notification_id, self.queue.begin(notification_id, from_stream, openid, decision, party))
 
     def settle(self, notification_id: str, begun: Begun) -> bool:
         """The attempt `begun` claimed, and what came of it (see attempt)."""
@@ -78,7 +89,7 @@ class Sender:
         else:
             outcome = "parked" if msgid is None else "sent"
             log.info(f"notification_{outcome}", notification_id=notification_id, user_ref=user_ref(begun.openid),
-                     attempt=begun.attempt)
+                     attempt=begun.attempt, party=begun.party or INITIATOR)
             metrics.notification_sent(outcome)
         if begun.kind == late.KIND:
             metrics.late_reply(outcome)
@@ -91,15 +102,17 @@ class Sender:
         if begun.kind == late.KIND:
             return self.late.send(notification_id, begun)
         decision = Decision.model_validate_json(begun.decision)
-        try:
-            application = self.binding.application(decision.application_id).model_dump(mode="json")
-        except binding_errors.ApplicationNotFound:
-            application = None
-        except binding_errors.BindingError as exc:
-            raise Failed(errors.of_binding_service(exc.code)) from None
+        application = self._seen_by_member(begun.openid, decision) if begun.party == MEMBER else None
+        if application is None:
+            try:
+                application = self.binding.application(decision.application_id).model_dump(mode="json")
+            except binding_errors.ApplicationNotFound:
+                application = None
+            except binding_errors.BindingError as exc:
+                raise Failed(errors.of_binding_service(exc.code)) from None
         # The kind's channel: a subscription notice to a user who subscribed (msgid ''), and for the
         # others a template message or the news kept for them (bot/notify/subscription.py).
-        channel = self.subscriptions.choose(notification_id, begun.openid, decision, application)
+        channel = self.subscriptions.choose(notification_id, begun.openid, decision, application, begun.party)
         if channel == subscription.SENT:
             self.queue.sent(notification_id, begun.token, "")
             return ""
@@ -108,7 +121,7 @@ class Sender:
         kind = templates.KINDS[decision.status]
         try:
             body = templates.payload(begun.openid, notification_id, decision, application, self.settings.notifications,
-                                     self.settings.region.zone)
+                                     self.settings.region.zone, begun.party)
         except templates.ValueDoesNotFit as exc:
             raise Failed(errors.of_value(exc.reason)) from None
         result = self._post(TEMPLATE_SEND, body, template=f"notifications.{kind}",
@@ -125,7 +138,7 @@ class Sender:
         """The news waits for the user's next message: they do not follow the account (43004), or
         have no subscription to a kind sent only as a subscription notice."""
         self.records.park_for_user(notification_id, begun.openid,
-                                   templates.as_text(decision, application, self.settings.region.zone))
+                                   templates.as_text(decision, application, self.settings.region.zone, begun.party))
         self.queue.parked(notification_id, begun.token)
 
     def _wait_for_notices(self) -> None:
@@ -133,6 +146,23 @@ class Sender:
         paused = self.queue.paused(SUBSCRIBE_SEND)
         if paused is not None:
             raise Failed(Failure(Kind.QUOTA, paused.reason, "paused", paused.until), SUBSCRIBE_SEND)
+
+    def _seen_by_member(self, openid: str, decision: Decision) -> dict | None:
+        """The binding as its member sees it (a Sharer: the initiator's masked name, the relationship
+        as declared), from the bureau by the member's own person id; None when it cannot be asked
+        (their link lapsed meanwhile, the bureau no longer lists it): the application names no
+        initiator, and the card says 您的家人. The bureau unavailable: Failed, retried."""
+        identity = self.identities.get(openid)
+        if not identity or not decision.binding_id:
+            return None
+        try:
+            sharers = self.binding.sharers(identity["person_id"]).sharers
+        except binding_errors.ServiceUnavailable as exc:
+            raise Failed(errors.of_binding_service(exc.code)) from None
+        except binding_errors.BindingError:
+            return None
+        return next((sharer.model_dump(mode="json") for sharer in sharers if sharer.binding_id == decision.binding_id),
+                    None)
 
     def _post(self, api: str, body: dict, *, template: str, fields: dict[str, str]) -> dict | None:
         """WeChat's answer to one call; None when the user does not follow the account (43004).

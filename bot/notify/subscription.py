@@ -70,12 +70,13 @@ Pause = Callable[[str, errors.Failure], None]
 
 
 def payload(openid: str, kind: str, decision: Decision, application: dict[str, Any] | None,
-            notice: SubscriptionSettings, settings: NotificationSettings, zone: tzinfo) -> dict[str, Any]:
+            notice: SubscriptionSettings, settings: NotificationSettings, zone: tzinfo,
+            party: str = "") -> dict[str, Any]:
     """bizsend's body: each keyword's value fitted to its type's own limits (bot/notify/keywords.py,
     no 20-character cap); templates.ValueDoesNotFit names one that cannot be."""
     body: dict[str, Any] = {
         "touser": openid, "template_id": notice.template_id,
-        "data": templates.fitted(f"{kind}.subscription", notice, templates.values(decision, application, zone),
+        "data": templates.fitted(f"{kind}.subscription", notice, templates.values(decision, application, zone, party),
                                  cap=None),
     }
     if settings.link:
@@ -94,16 +95,17 @@ class SubscriptionNotices:
         return SubscriptionRecords(self.notifications.redis, self.notifications.keys, self.settings.notifications)
 
     def choose(self, notification_id: str, openid: str, decision: Decision,
-               application: dict[str, Any] | None) -> str:
+               application: dict[str, Any] | None, party: str = "") -> str:
         """SENT, TEMPLATE, TEMPLATE_FOR_NOW or PARK. Failed for what the attempt cannot settle (the
-        sender retries, pauses or makes a dead letter of it, as bot/notify/errors.py says)."""
+        sender retries, pauses or makes a dead letter of it, as bot/notify/errors.py says). `party`:
+        whose side of the decision it tells (bot/notify/templates.py `values`)."""
         kind = templates.KINDS[decision.status]
         settings = getattr(self.settings.notifications, kind)
         if not settings.subscribes or settings.subscription is None:
             return TEMPLATE
         fallback = TEMPLATE if settings.channel == "subscription_then_template" else PARK
         try:
-            sent = self._send(notification_id, openid, kind, decision, application, settings.subscription)
+            sent = self._send(notification_id, openid, kind, decision, application, settings.subscription, party)
         except templates.ValueDoesNotFit as exc:
             return self._refused(notification_id, openid, fallback, errors.of_value(exc.reason))
         except Failed as failed:
@@ -138,7 +140,7 @@ class SubscriptionNotices:
         return TEMPLATE
 
     def _send(self, notification_id: str, openid: str, kind: str, decision: Decision,
-              application: dict[str, Any] | None, notice: SubscriptionSettings) -> bool:
+              application: dict[str, Any] | None, notice: SubscriptionSettings, party: str = "") -> bool:
         """Whether the notice went out (now, or by an earlier attempt whose answer was lost)."""
         started = (self.notifications.get(notification_id) or {}).get(ATTEMPT)
         if started and self.subscribed.receipt_since(openid, notice.template_id, float(started)):
@@ -147,7 +149,7 @@ class SubscriptionNotices:
         if not self.subscribed.may_send(openid, notice.template_id, notice.long_term):
             return False
         body = payload(openid, kind, decision, application, notice, self.settings.notifications,
-                       self.settings.region.zone)
+                       self.settings.region.zone, party)
         self.notifications.update(notification_id, **{ATTEMPT: f"{time.time():.3f}"})
         try:
             result = self.post(BIZSEND, body, template=f"notifications.{kind}.subscription", fields=notice.fields)

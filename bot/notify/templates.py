@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from bot.binding.decisions import MEMBER
 from bot.binding.models import Decision
 from bot.config import NotificationSettings, RegionSettings, Settings, SubscriptionSettings, TemplateSettings
 from bot.notify import keywords
 from flows.domain.identity import mask_name
-from flows.domain.relationships import Relationship
+from flows.domain.relationships import Relationship, inverse
 from flows.texts import notifications as t
-from flows.texts.refusals import SHORT, SHORT_UNKNOWN, short_reason
+from flows.texts.refusals import SHORT, SHORT_AS_MEMBER, SHORT_UNKNOWN, short_reason
 from flows.texts.relationships import LABELS
 
 SHANGHAI = RegionSettings().zone   # the default region's; callers pass settings.region.zone
@@ -38,14 +39,28 @@ def template_for(decision: Decision, settings: NotificationSettings) -> Template
     return getattr(settings, KINDS[decision.status])
 
 
-def values(decision: Decision, application: dict[str, Any] | None, zone: tzinfo = SHANGHAI) -> dict[str, str]:
+def values(decision: Decision, application: dict[str, Any] | None, zone: tzinfo = SHANGHAI,
+           party: str = "") -> dict[str, str]:
+    """The values a decision's keywords are filled from, told to the initiator (`party` '') or to
+    the binding's member (MEMBER). `application`: the bureau's view — the application, or for the
+    member the binding as they see it (a Sharer: the initiator's masked name), else the application.
+    Either's `relationship` is what the member is to the initiator: the member is told what the
+    initiator is to them. `member` names the other party: the member, or for the member the
+    initiator (the only name on the card; never anyone's own)."""
     application = application or {}
     relationship = application.get("relationship")
+    as_member = party == MEMBER
+    if as_member:
+        turned = inverse(Relationship(relationship)) if relationship else None
+        relationship = turned.value if turned else None
+        other = application.get("initiator_masked_name")
+    else:
+        other = application.get("member_masked_name")
     return {
-        "member": application.get("member_masked_name") or t.SOMEONE,
+        "member": other or t.SOMEONE,
         "relationship": LABELS[Relationship(relationship)] if relationship else t.FAMILY,
         "result": t.RESULTS[decision.status],
-        "reason": short_reason(decision.reason) if decision.reason else t.NO_REASON,
+        "reason": short_reason(decision.reason, as_member) if decision.reason else t.NO_REASON,
         "decided_at": decision.decided_at.astimezone(zone).strftime(DECIDED_AT),
         "application": decision.application_id,
     }
@@ -65,12 +80,12 @@ def fitted(setting: str, template: TemplateSettings | SubscriptionSettings, fill
 
 
 def payload(openid: str, notification_id: str, decision: Decision, application: dict[str, Any] | None,
-            settings: NotificationSettings, zone: tzinfo = SHANGHAI) -> dict[str, Any]:
+            settings: NotificationSettings, zone: tzinfo = SHANGHAI, party: str = "") -> dict[str, Any]:
     kind = KINDS[decision.status]
     template = getattr(settings, kind)
     body: dict[str, Any] = {
         "touser": openid, "template_id": template.template_id,
-        "data": fitted(kind, template, values(decision, application, zone)),
+        "data": fitted(kind, template, values(decision, application, zone, party)),
         # WeChat drops a repeat of the same openid + client_msg_id within 10 minutes.
         "client_msg_id": notification_id,
     }
@@ -81,12 +96,15 @@ def payload(openid: str, notification_id: str, decision: Decision, application: 
     return body
 
 
-def as_text(decision: Decision, application: dict[str, Any] | None, zone: tzinfo = SHANGHAI) -> str:
+def as_text(decision: Decision, application: dict[str, Any] | None, zone: tzinfo = SHANGHAI,
+            party: str = "") -> str:
     """The same news as a line of chat, for a user who sees it at their next visit."""
-    filled = values(decision, application, zone)
+    filled = values(decision, application, zone, party)
+    plain, with_reason = ((t.AS_TEXT_FOR_MEMBER, t.AS_TEXT_FOR_MEMBER_WITH_REASON) if party == MEMBER
+                          else (t.AS_TEXT, t.AS_TEXT_WITH_REASON))
     if decision.status != "approved" and decision.reason:
-        return t.AS_TEXT_WITH_REASON.format(**filled)   # the reason: its short form, as on the card
-    return t.AS_TEXT.format(**filled)
+        return with_reason.format(**filled)   # the reason: its short form, as on the card
+    return plain.format(**filled)
 
 
 # -- what each value can be, for the start-up check ------------------------------------------------
@@ -102,11 +120,13 @@ def possible_values(source: str, kind: str, settings: Settings) -> list[str]:
     if source == "member":
         return [t.SOMEONE, *MASKED_NAMES]
     if source == "relationship":
-        return [LABELS[relationship] for relationship in settings.region.relationships] + [t.FAMILY]
+        # As the initiator names the member, and as the member names the initiator (the inverse).
+        named = [*settings.region.relationships, *filter(None, map(inverse, settings.region.relationships))]
+        return [LABELS[relationship] for relationship in dict.fromkeys(named)] + [t.FAMILY]
     if source == "result":
         return sorted({t.RESULTS[status] for status, of_kind in KINDS.items() if of_kind == kind})
     if source == "reason":
-        return [*SHORT.values(), SHORT_UNKNOWN, t.NO_REASON]
+        return [*SHORT.values(), *SHORT_AS_MEMBER.values(), SHORT_UNKNOWN, t.NO_REASON]
     if source == "decided_at":
         return [datetime(2026, 11, 22, 8, 5, tzinfo=UTC).astimezone(settings.region.zone).strftime(DECIDED_AT)]
     return list(APPLICATION_IDS)   # application: its shape; its length is checked when sent

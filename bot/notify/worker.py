@@ -45,6 +45,7 @@ class Work:
     entry_id: str = ""             # a stream entry's; '' for a retry
     openid: str = ""
     decision: str = ""
+    party: str = ""                # the member's side of the decision ("member"), or the initiator's ('')
 
 
 class Worker:
@@ -152,7 +153,7 @@ class Worker:
     @staticmethod
     def _work(entry_id: str, fields: dict[bytes, bytes]) -> Work:
         return Work(notification_id(entry_id), entry_id, fields.get(b"openid", b"").decode(),
-                    fields.get(b"decision", b"").decode())
+                    fields.get(b"decision", b"").decode(), fields.get(b"party", b"").decode())
 
     def _start(self, item: Work) -> None:
         if item.entry_id and not item.openid:
@@ -165,7 +166,8 @@ class Worker:
 
     def _attempt(self, item: Work) -> bool:
         try:
-            return self.sender.attempt(item.notification_id, bool(item.entry_id), item.openid, item.decision)
+            return self.sender.attempt(item.notification_id, bool(item.entry_id), item.openid, item.decision,
+                                       item.party)
         except redis.RedisError as exc:
             # Nothing settled: the entry stays pending (reclaimed after reclaim_after), a retry stays leased.
             log.warning("notification_redis_unavailable", notification_id=item.notification_id,

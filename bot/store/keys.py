@@ -129,6 +129,11 @@ class Keys:
     def application_owner(self, application_id: str) -> str:
         return f"{self._binding()}:owner:{application_id}"
 
+    def application_member(self, application_id: str) -> str:
+        """Who an application's member is: the keyed digest of their ID number (never the number),
+        for finding their openid through `person_openid` when the binding ends."""
+        return f"{self._binding()}:member:{application_id}"
+
     def callback_nonce(self, nonce: str) -> str:
         return f"{self._base}:binding-nonce:{_digest(nonce)}"
 

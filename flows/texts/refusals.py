@@ -56,8 +56,11 @@ SHORT = {
     "member_not_insured": "家人未参保", "name_id_mismatch": "姓名与证件号不一致",
     "ended_by_initiator": "本人申请解除", "ended_by_member": "家人申请解除",
 }
+# The same, told to a binding's member (a relative shares their account with them): who ended it,
+# from their side.
+SHORT_AS_MEMBER = {**SHORT, "ended_by_initiator": "家人申请解除", "ended_by_member": "本人申请解除"}
 SHORT_UNKNOWN = "详情请咨询12393"
 
 
-def short_reason(code: str | None) -> str:
-    return SHORT.get(code or "", SHORT_UNKNOWN)
+def short_reason(code: str | None, as_member: bool = False) -> str:
+    return (SHORT_AS_MEMBER if as_member else SHORT).get(code or "", SHORT_UNKNOWN)

@@ -60,8 +60,11 @@ HELP_UNBIND = ("您和家人任何一方都可以解除。解除后，被共济�
 UNBIND_YES_OR_NO = "请回复“是”解除，或回复“否”不解除。"
 KEPT = "好的，没有解除。{relationship} {name}仍可以使用您的个人账户余额。"
 KEPT_AS_MEMBER = "好的，没有解除。您仍可以使用{relationship} {name}的个人账户余额。"
-UNBOUND = "已解除与{relationship} {name}的共济关系。稍后您还会收到一条解除通知，请留存。"
-# Ended by the member: this reply is their receipt (the notification goes to the relative who shared).
+# Whoever ends a binding here has this reply as their receipt; the notification goes to the other
+# party only (bot/binding/decisions.py). Ended by the initiator:
+UNBOUND = ("已解除与{relationship} {name}的共济关系：{name}就医购药不再使用您的个人账户余额，已经发生的费用不受影响。"
+           "这条消息就是解除回执，请留存。")
+# Ended by the member (the notification goes to the relative who shared):
 LEFT = ("已解除与{relationship} {name}的共济关系：您就医购药不再使用{name}的个人账户余额，已经发生的费用不受影响。"
         "这条消息就是解除回执，请留存。")
 
