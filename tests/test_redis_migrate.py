@@ -66,12 +66,18 @@ def read_back(client: redis.Redis, settings) -> None:
     decisions = Decisions(client, KEYS)
     assert [(d.application_id, openid) for d, openid in decisions.recorded()] == [("A-waiting", "o_waiting")]
     assert "A-still" in decisions.pending_since(time.time() + 1)
-    taken = NotificationQueue(client, settings, consumer="after-migration").reclaim(10)
-    assert [fields[b"openid"] for _, fields in taken] == [b"o_waiting"]   # still pending, for a worker
+    # The consumer group came along, with the entry a worker had taken and not acknowledged.
+    NotificationQueue(client, settings).ensure_group()          # the group exists: nothing to create
+    pending = client.xpending_range(KEYS.decisions(), "notify", min="-", max="+", count=10)
+    assert [entry["consumer"] for entry in pending] == [pending[0]["consumer"]] and len(pending) == 1
     decisions.remember_submission("A-unknown", "o_late")                   # its owner, at last
     assert [(d.application_id, o) for d, o in decisions.recorded()][-1] == ("A-unknown", "o_late")
     notices = [json.loads(item)["text"] for item in client.lrange(KEYS.pending_notices("o_gone"), 0, -1)]
     assert notices == ["您为家人办理的家庭共济已通过"]
+    # The notification machinery's keys, under their own names: a retry still waits, a consent holds.
+    assert client.zscore(KEYS.notification_retries(), "notify-retrying") is not None
+    assert client.hget(KEYS.notification("notify-retrying"), "openid") == b"o_retrying"
+    assert client.hget(KEYS.subscriptions("o_subscriber"), "status:sub-approved-1") == b"accept"
 
 
 def test_migrate_on_the_same_redis_renames_every_record_and_the_bot_goes_on(make_settings, old_server) -> None:
@@ -85,7 +91,7 @@ def test_migrate_on_the_same_redis_renames_every_record_and_the_bot_goes_on(make
     assert result.exit_code == 0, result.output
     assert "moved 12 keys" in result.output
     for line in ("moved         1  draft", "moved         1  decisions stream", "skipped       5  delivery",
-                 "skipped       3  limit window"):
+                 "skipped       3  limit window", "skipped       5  plaintext nonce"):
         assert line in result.output, result.output
     left = {key.decode() for key in client.scan_iter(match=f"{NS}:*")}
     assert not {key for key in left if ":draft:" in key or ":identity:" in key or ":binding:" in key
@@ -129,10 +135,31 @@ def test_migrate_from_one_redis_into_a_cluster_copies_every_record(make_settings
     assert refused.exit_code == 2 and "--from" in refused.output
 
     result = migrate(settings, "--from", old_server.url)
-    assert result.exit_code == 0 and "moved 12 keys" in result.output, result.output
+    assert result.exit_code == 0 and "moved 15 keys" in result.output, result.output
+    assert "moved         3  notification machinery" in result.output
     client = connect(settings.redis)
     read_back(client, settings)
     # Spread over the masters by user, person and decisions; the source left as it was.
     assert len({cluster.master_of(key) for key in (KEYS.conversation("o_midway"), KEYS.pending_notices("o_gone"),
                                                    KEYS.decisions())}) > 1
     assert redis.Redis.from_url(old_server.url).exists(f"{NS}:draft:o_midway", f"{NS}:binding:decisions") == 2
+    # Run again (after an interruption, or by mistake once the new release ran and changed things):
+    # what was copied is not copied again, nor taken for a conflict; the release's changes stand.
+    client.delete(KEYS.conversation("o_midway"))     # the user finished or cancelled meanwhile
+    again = migrate(settings, "--from", old_server.url)
+    assert again.exit_code == 0 and "moved 0 keys; 15 already there" in again.output, again.output
+    assert not client.exists(KEYS.conversation("o_midway"))
+
+
+def test_nothing_moves_while_a_worker_runs_and_nothing_starts_on_the_old_layout(make_settings, old_server) -> None:
+    settings = make_settings(redis={"url": old_server.url})
+    client = redis.Redis.from_url(old_server.url)
+    client.zadd(KEYS.notification_workers(), {"host:4242": time.time()})      # a worker's fresh heartbeat
+    refused = migrate(settings)
+    assert refused.exit_code == 1 and "1 worker(s) running" in refused.output
+    assert client.exists(f"{NS}:draft:o_midway")                              # nothing moved
+    started = CliRunner().invoke(main, ["worker", "--burst"], env=settings_env(settings))
+    assert started.exit_code == 2, started.output
+    assert f"layout before the hash tags are still here ({NS}:binding:decisions)" in started.output
+    assert migrate(settings, "--force").exit_code == 0
+    assert CliRunner().invoke(main, ["worker", "--burst"], env=settings_env(settings)).exit_code == 0

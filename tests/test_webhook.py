@@ -180,3 +180,24 @@ def test_a_captured_signature_cannot_carry_a_forged_body(webhook: Webhook, aes: 
     # Plaintext: same nonce, other body → refused by the nonce ledger. Safe mode: the
     # msg_signature does not cover the forged ciphertext → refused before that.
     assert webhook.post(forged).status_code == 403
+
+
+def test_a_captured_signature_split_another_way_cannot_carry_a_forged_body(make_settings, redis_client) -> None:
+    """The plaintext signature hashes token, timestamp and nonce sorted and joined: a zero moved
+    from the nonce's end to the timestamp's front (`0010` + `17…` → `001` + `017…`) signs alike, and
+    the timestamp reads the same. The nonce ledger is keyed by the signature, so the moved split
+    finds the first body's record."""
+    settings = make_settings()
+    side = WeChatSide(settings.wechat)
+    hook = Webhook(create_app(settings), side)
+    timestamp, nonce = str(int(time.time())), "0010"
+    signature = wechat_signature(settings.wechat.token, timestamp, nonce)
+    assert wechat_signature(settings.wechat.token, "0" + timestamp, "001") == signature
+
+    def post(ts: str, nc: str, xml: str):
+        query = urlencode({"signature": signature, "timestamp": ts, "nonce": nc, "openid": "o_user"})
+        return hook.app.test_client().post(f"/wechat?{query}", data=xml.encode(), content_type="text/xml")
+
+    assert post(timestamp, nonce, side.text_xml("o_user", "你好", msg_id=930)).status_code == 200
+    forged = post("0" + timestamp, "001", side.text_xml("o_victim", "解除绑定", msg_id=931))
+    assert forged.status_code == 403 and forged.text == "nonce reused with another body"

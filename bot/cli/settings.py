@@ -73,7 +73,8 @@ def development_settings_or_exit(config_path: str | None, command: str) -> Setti
 
 
 def redis_checked_or_exit(settings: Settings) -> None:
-    """`serve` and `worker` with an external Redis: exit 2 when it is too old to work; a warning
+    """`serve` and `worker` with an external Redis: exit 2 when it is too old to work, or still holds
+    the key layout before the hash tags (`wxbot redis migrate` first); a warning
     when it lacks security fixes (bot/store/version.py says why only a warning). In cluster mode
     the client is made from a node that answers: none answering (the cluster down, or refusing us —
     a wrong CA, no client certificate) is exit 1 and one line, where one Redis would be waited for."""
@@ -94,5 +95,24 @@ def redis_checked_or_exit(settings: Settings) -> None:
     except RedisClusterException as exc:   # not a RedisError: check_server lets it through
         click.echo(f"redis: {exc}", err=True)
         sys.exit(1)
+    left = _old_layout_left(settings)
+    if left:
+        click.echo(f"redis: keys of the layout before the hash tags are still here ({left[0]}): stop every "
+                   "`wxbot serve` and `wxbot worker`, run `wxbot redis migrate`, then start again", err=True)
+        sys.exit(2)
+
+
+def _old_layout_left(settings: Settings) -> list[str]:
+    """Started on the old layout, the bot would strand its drafts and pending decisions."""
+    import redis
+
+    from bot.store.client import connect
+    from bot.store.keys import Keys
+    from bot.store.migrate import old_layout_left
+
+    try:
+        return old_layout_left(connect(settings.redis), Keys.of(settings))
+    except redis.RedisError:
+        return []   # not answering: the commands start anyway and wait for it
 
 

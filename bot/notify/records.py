@@ -85,7 +85,7 @@ class NotificationRecords:
             return []  # known from the message's admission: nothing waits, no need to ask
         calling_out(session)
         key = self.keys.pending_notices(openid)
-        pipe = self.redis.pipeline()
+        pipe = self.redis.pipeline(transaction=True)   # one slot: MULTI/EXEC on a cluster too
         pipe.lrange(key, 0, -1)
         pipe.delete(key)
         items, _ = pipe.execute()

@@ -60,7 +60,7 @@ class SubscriptionRecords:
     def sent(self, openid: str, results: Mapping[str, str]) -> None:
         """subscribe_msg_sent_event: template id → ErrorStatus (success, failed:user block, …) of a send."""
         now = time.time()
-        pipe = self.redis.pipeline()
+        pipe = self.redis.pipeline(transaction=True)   # one slot: MULTI/EXEC on a cluster too
         for template_id, status in results.items():
             if template_id not in self.known:
                 continue
@@ -72,7 +72,7 @@ class SubscriptionRecords:
         pipe.execute()
 
     def _record(self, openid: str, choices: Mapping[str, str], from_popup: bool) -> None:
-        pipe = self.redis.pipeline()
+        pipe = self.redis.pipeline(transaction=True)   # one slot: MULTI/EXEC on a cluster too
         for template_id, status in choices.items():
             if template_id not in self.known or status not in (ACCEPT, REJECT):
                 continue
@@ -101,7 +101,7 @@ class SubscriptionRecords:
 
     def refused(self, openid: str, template_id: str) -> None:
         """WeChat refused a send (43101: no subscription, or the user cancelled it)."""
-        pipe = self.redis.pipeline()
+        pipe = self.redis.pipeline(transaction=True)   # one slot: MULTI/EXEC on a cluster too
         pipe.hset(self._key(openid), f"status:{template_id}", REJECT)
         pipe.hdel(self._key(openid), f"left:{template_id}")
         pipe.execute()

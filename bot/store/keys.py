@@ -96,9 +96,12 @@ class Keys:
         return f"{self._person(id_digest)}:limit:{kind}" + (f":{_digest(subject)}" if subject else "")
 
     # -- keys used alone ---------------------------------------------------------------------------
-    def nonce(self, timestamp: str, nonce: str) -> str:
-        """A plaintext delivery's nonce+timestamp, bound to the body it came with."""
-        return f"{self._base}:nonce:{timestamp}:{_digest(nonce)}"
+    def nonce(self, signature: str) -> str:
+        """A plaintext delivery's signature (over its timestamp and nonce), bound to the body it came
+        with. Keyed by the signature itself, not the pair: the signature hashes the parts joined,
+        so another split of the same characters (a zero moved from the nonce to the timestamp)
+        signs alike, and must find the same record."""
+        return f"{self._base}:signed:{_digest(signature)}"
 
     def challenge(self, challenge_id: str) -> str:
         """Who a verification challenge was started for, whether it was sent, how often it was tried."""

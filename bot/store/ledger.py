@@ -177,17 +177,26 @@ end
 return 1
 """
 
-# KEYS: delivery, then the user's lock (when one is held). ARGV: processing lease (ms), the lock's
-# token, lock ttl (ms). A handler still working: its delivery's record (not yet answered) and its
-# user's lock (still its own) live on for another lease; neither is ever shortened.
+# KEYS: delivery, then the user's lock and queue (when the lock is held). ARGV: processing lease
+# (ms), the lock's token, lock ttl (ms), queue ttl (ms). A handler still working: its delivery's
+# record (not yet answered) lives on for another lease; while the user's lock is still its own,
+# the lock, the user's queue behind it and the records of the deliveries waiting in it live on
+# too (they would expire under a long step, and WeChat's copies of them be processed twice). No
+# TTL is ever shortened.
 _RENEW = """
-local status = redis.call('HGET', KEYS[1], 'status')
-if (status == 'pending' or status == 'queued' or status == 'deferred')
-    and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local function extend(key, ttl)
+  local left = redis.call('PTTL', key)
+  if left >= 0 and left < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
 end
-if ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2] and redis.call('PTTL', KEYS[2]) < tonumber(ARGV[3]) then
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'pending' or status == 'queued' or status == 'deferred' then extend(KEYS[1], ARGV[1]) end
+if ARGV[2] == '' or redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+extend(KEYS[2], ARGV[3])
+extend(KEYS[3], ARGV[4])
+-- An entry is '<token>|<delivery key>|<sealed message>' (bot/webhook/queued.py); the key is the user's.
+for _, entry in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
+  local key = string.match(entry, '^[^|]*|([^|]*)|')
+  if key and redis.call('HGET', key, 'status') == 'queued' then extend(key, ARGV[4]) end
 end
 return 1
 """
@@ -252,7 +261,7 @@ class DeliveryLedger:
         # A queue outlives a crashed holder's lock, for the next message or waiting request to take over.
         self.queue_ttl = 2 * lock_ttl
         self._retractions = Retractions(self._fast.register_script(_RETRACT), keys, lock_ttl)
-        self.leases = Leases(client.register_script(_RENEW), keys, lease, lock_ttl)
+        self.leases = Leases(client.register_script(_RENEW), keys, lease, lock_ttl, self.queue_ttl)
 
     def spend_nonce(self, nonce_key: str, use: str) -> bool:
         """Record a nonce+timestamp as used for `use`; False when it was used for anything else
@@ -370,15 +379,19 @@ class DeliveryLedger:
 
 class Leases:
     """Deliveries whose handler is still working, their lease renewed every third of it — with
-    their user's lock — so that a step that outlives `processing_lease` (a slow bureau) is never
-    processed again by a retry, nor overtaken by the user's next message. One thread per process,
+    their user's lock and queue — so that a step that outlives `processing_lease` (a slow bureau)
+    is never processed again by a retry, nor overtaken by the user's next message, whose place in
+    the queue is kept. One thread per process,
     started on first need. A handler stuck for `MAX_RENEWALS` leases is let go: its lock expires,
     and the revision check keeps its late draft from overwriting a newer one."""
 
     MAX_RENEWALS = 20
 
-    def __init__(self, renew: Script, keys: Keys, lease: int, lock_ttl: int) -> None:
+    def __init__(self, renew: Script, keys: Keys, lease: int, lock_ttl: int, queue_ttl: int) -> None:
         self._renew, self._keys, self._lease, self._lock_ttl = renew, keys, lease, lock_ttl
+        self._queue_ttl = queue_ttl
+        # Every third of the shorter of the two: neither the record nor the lock lapses between rounds.
+        self._every = min(lease, lock_ttl) / 3
         self._held: dict[int, tuple[str, str, str, float]] = {}  # id -> (delivery key, openid, token, until)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -401,7 +414,7 @@ class Leases:
 
     def _run(self) -> None:
         while True:
-            time.sleep(self._lease / 3)
+            time.sleep(self._every)
             with self._lock:
                 if not self._held:
                     self._thread = None
@@ -411,9 +424,10 @@ class Leases:
             for delivery_key, openid, token, until in held:
                 if now > until:
                     continue
-                keys = [delivery_key, *([self._keys.user_lock(openid)] if token else [])]
+                keys = [delivery_key, *([self._keys.user_lock(openid), self._keys.user_queue(openid)] if token else [])]
                 try:
-                    self._renew(keys=keys, args=[self._lease * 1000, token, self._lock_ttl * 1000])
+                    self._renew(keys=keys, args=[self._lease * 1000, token, self._lock_ttl * 1000,
+                                                 self._queue_ttl * 1000])
                 except redis.RedisError:
                     pass   # Redis is away: the next round tries again, within the lease's last two thirds
 

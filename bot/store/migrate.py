@@ -1,22 +1,26 @@
-"""Moving a deployment's keys from the layout before the hash tags (until commit 2ddcf01) to the tagged one (bot/store/keys.py),
-on the same Redis (RENAME: atomic, its TTL kept) or into another — a Redis Cluster — (DUMP and
-RESTORE with the TTL left, the source left as it was, to be dropped once the new one runs).
+"""Moving a deployment's keys from the layout before the hash tags (until commit 2ddcf01) to the
+tagged one (bot/store/keys.py): on the same Redis by RENAME (atomic, its TTL kept); into another —
+a Redis Cluster — by DUMP and RESTORE with the TTL left, the source left as it was (to be dropped
+once the new release runs).
 
-Run with `serve` and `worker` stopped: the records below are moved; what lives for seconds or is a
-limit window is not (it cannot be: a window is keyed by a digest of the openid):
+Run with `serve` and `worker` stopped (`wxbot redis migrate` refuses while a worker beats; `serve`
+and `worker` refuse to start while the old layout is left):
   moved    drafts, identity links, the people's newest openids, waiting notices, the binding
            decisions (seen, stream with its consumer group, pending, owners, unclaimed, refused),
            the callbacks' nonces
+  kept     under their names: the notification machinery's `{<ns>:notify}` keys (records,
+           retries, dead letters, subscriptions), challenges, the WeChat credentials — copied too
+           into another Redis
   skipped  deliveries (their lease and reply cache: minutes), user locks, queues and rate windows
-           (seconds), lock retractions, the guard's limit windows (an hour or a day: they start
-           again empty)
-  as is    the plaintext nonces, challenges, the notification machinery's `{<ns>:notify}` keys,
-           the WeChat tokens, the sandbox's
+           (seconds), lock retractions, the plaintext nonces (now keyed by signature: the replay
+           window restarts, plaintext mode only), the guard's limit windows (an hour or a day,
+           keyed by a digest of the openid: they start again empty)
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -56,6 +60,7 @@ _SKIPPED = {
     "rate window": re.compile(rf"rate:user:{_OPENID}"),
     "lock retraction": re.compile(r"lock:retracted:[0-9a-f]+"),
     "limit window": re.compile(r"limit:[a-z-]+:[0-9a-f]{32}"),
+    "plaintext nonce": re.compile(r"nonce:[0-9]+:[0-9a-f]{32}"),
 }
 
 
@@ -72,12 +77,15 @@ def _binding(keys: Keys, rest: str) -> str:
 @dataclass
 class Report:
     moved: Counter[str] = field(default_factory=Counter)     # by kind of record
+    there: Counter[str] = field(default_factory=Counter)     # copied into another Redis by an earlier run
     skipped: Counter[str] = field(default_factory=Counter)
     conflicts: list[str] = field(default_factory=list)       # the new name was taken: left alone
 
     def lines(self) -> Iterator[str]:
         for kind, count in sorted(self.moved.items()):
             yield f"moved    {count:6d}  {kind}"
+        for kind, count in sorted(self.there.items()):
+            yield f"there    {count:6d}  {kind}"
         for kind, count in sorted(self.skipped.items()):
             yield f"skipped  {count:6d}  {kind}"
         for key in self.conflicts:
@@ -96,24 +104,51 @@ def new_name(keys: Keys, old: str) -> tuple[str, str] | None:
     return None
 
 
+# Kept under their names; copied with the rest into another Redis (on the same one they stay).
+def _kept(keys: Keys) -> dict[str, re.Pattern[str]]:
+    ns = re.escape(keys.namespace)
+    return {
+        "notification machinery": re.compile(r"\{" + ns + r":notify\}:.+"),
+        "challenge": re.compile(ns + r":challenge:[0-9a-f]{32}"),
+        "wechat credential": re.compile(ns + r":wechat:.+"),
+    }
+
+
 def migrate(source: redis.Redis, target: redis.Redis, keys: Keys, *, same_server: bool,
             dry_run: bool = False, batch: int = 500) -> Report:
-    """Move every old key of the namespace in `source` to its new name in `target`."""
+    """Move every old key of the namespace in `source` to its new name in `target`; into another
+    Redis, copy the keys whose names stay too."""
     report = Report()
-    for raw in source.scan_iter(match=f"{keys.namespace}:*", count=batch):
-        old = raw.decode()
-        renamed = new_name(keys, old)
-        if renamed is None:
-            rest = old.removeprefix(keys.namespace + ":")
-            skipped = next((kind for kind, pattern in _SKIPPED.items() if pattern.fullmatch(rest)), None)
-            if skipped:
-                report.skipped[skipped] += 1
-            continue
-        kind, new = renamed
-        if dry_run or _move(source, target, old, new, same_server):
-            report.moved[kind] += 1
-        else:
-            report.conflicts.append(new)
+    kept = _kept(keys)
+    copied = f"{keys.namespace}:migrated"   # into another Redis: the source's keys copied so far
+    patterns = [f"{keys.namespace}:*"] + ([] if same_server else ["{" + keys.namespace + ":notify}:*"])
+    for pattern in patterns:
+        for raw in source.scan_iter(match=pattern, count=batch):
+            old = raw.decode()
+            renamed = new_name(keys, old)
+            if renamed is None and not same_server:
+                kind = next((kind for kind, regex in kept.items() if regex.fullmatch(old)), None)
+                renamed = (kind, old) if kind else None
+            if renamed is None:
+                rest = old.removeprefix(keys.namespace + ":")
+                skipped = next((kind for kind, regex in _SKIPPED.items() if regex.fullmatch(rest)), None)
+                if skipped:
+                    report.skipped[skipped] += 1
+                continue
+            kind, new = renamed
+            if not same_server and source.sismember(copied, old):
+                report.there[kind] += 1          # an earlier run copied it (and the service may have changed it since)
+            elif dry_run:
+                report.moved[kind] += 0 if target.exists(new) else 1
+                if target.exists(new):
+                    report.conflicts.append(new)
+            elif _move(source, target, old, new, same_server):
+                report.moved[kind] += 1
+                if not same_server:
+                    source.sadd(copied, old)
+                    source.expire(copied, 7 * 24 * 3600)
+            else:
+                report.conflicts.append(new)
     return report
 
 
@@ -130,9 +165,21 @@ def _move(source: redis.Redis, target: redis.Redis, old: str, new: str, same_ser
     if dumped is None or ttl == -2:
         return True                             # expired meanwhile: nothing left to move
     try:
-        target.restore(new, max(ttl, 0), dumped)
+        target.restore(new, max(ttl, 0), dumped)   # PTTL -1 (none) → 0: no expiry
     except redis.ResponseError as error:
         if "busy" in str(error).lower():        # BUSYKEY: the new name is taken
             return False
         raise
     return True
+
+
+def live_workers(client: redis.Redis, keys: Keys, within: float) -> int:
+    """Workers whose heartbeat is younger than `within` seconds (the key is the same in both layouts)."""
+    return client.zcount(keys.notification_workers(), time.time() - within, "+inf")
+
+
+# Keys only the layout before the tags writes, that outlive any short-lived record: their presence
+# means `wxbot redis migrate` has not run.
+def old_layout_left(client: redis.Redis, keys: Keys) -> list[str]:
+    names = [f"{keys.namespace}:binding:decisions", f"{keys.namespace}:binding:pending"]
+    return [name for name in names if client.exists(name)]

@@ -243,7 +243,9 @@ class Processor:
         answer, finished = self._record(inbound, envelope, admission.delivery_key, lock, answer, abandoned)
         self._processed(inbound, started)
         if not handoff.deliver(answer.body, answer.outcome):
-            self._answer_late(inbound, admission, answer.reply, recorded_success=abandoned)
+            # The lock, handed on to the user's next message under this token, is kept meanwhile.
+            with self.ledger.leases.held(admission.delivery_key, inbound.openid, admission.lock_token):
+                self._answer_late(inbound, admission, answer.reply, recorded_success=abandoned)
         if finished is not None and finished.work is not None:
             self._drain(finished.work)   # the user's messages that queued up meanwhile, in order
         return answer.body
@@ -319,7 +321,8 @@ class Processor:
         # lock is taken back when Redis answers, and the queue by the user's next message.
         finished = finished or Finished(late=True)
         if finished.late and isinstance(answer.reply, Text):
-            self._send_late(inbound, message.delivery_key, answer.reply)
+            with self.ledger.leases.held(message.delivery_key, work.openid, work.lock_token):
+                self._send_late(inbound, message.delivery_key, answer.reply)
         return finished.work
 
     def _answer(self, inbound: Inbound, envelope: Envelope, lock: UserLock) -> Answer:

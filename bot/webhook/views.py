@@ -30,7 +30,7 @@ def verify_url() -> Response:
         # The URL check's signature is the plaintext delivery's signature: spend its nonce, so that
         # it can never authorise a POST (nor be replayed as another URL check).
         use = URL_CHECK + hashlib.sha256(echostr.encode()).hexdigest()[:16]   # the same check again: fine
-        if not bot.ledger.spend_nonce(bot.keys.nonce(request.args["timestamp"], request.args["nonce"]), use):
+        if not bot.ledger.spend_nonce(bot.keys.nonce(request.args["signature"]), use):
             raise Rejected(403, "nonce already used")
     except Rejected as rejected:
         return _refuse(rejected)
@@ -61,7 +61,7 @@ def receive() -> Response:
     try:
         # Plaintext signatures do not cover the body, so a nonce is bound to the body it first came
         # with; in safe mode msg_signature already covers it (and a retry may be re-encrypted).
-        nonce = None if envelope.encrypted else (bot.keys.nonce(envelope.timestamp, envelope.nonce),
+        nonce = None if envelope.encrypted else (bot.keys.nonce(request.args["signature"]),
                                                  hashlib.sha256(body).hexdigest())
         delivery_key = bot.keys.delivery(inbound.openid, inbound.delivery_id)
         # A message for the user's conversation goes to their queue when their previous one holds
