@@ -41,7 +41,7 @@ def world(make_settings, fake_wechat, redis_client):
     app = create_app(settings)
     server = BackgroundServer(app).start()
     yield SimpleNamespace(settings=settings, app=app, server=server, side=WeChatSide(settings.wechat),
-                          fake_wechat=fake_wechat)
+                          fake_wechat=fake_wechat, bot=app.extensions["wxbot"])
     server.stop()
 
 

@@ -363,10 +363,7 @@ def test_a_paused_bizsend_sends_the_template_message_for_a_kind_with_that_fallba
         fake(fake_url, "fail", [{"errcode": 45009, "path": "bizsend"}])
     decided_application(app)
     work(settings)
-    assert sent(fake_url, "subscription") == []
-    assert [m["template_id"] for m in sent(fake_url, "template")] == ["tpl-approved"]
-    record = record_of(app, "o_grandpa")
-    assert (record["status"], record["attempts"]) == ("sent", "1")
+    sent_as_the_template_message_in_one_attempt(app, fake_url)
     assert queue.paused("message/subscribe/bizsend") is not None and queue.paused("message/template/send") is None
     calls = requests.get(f"{fake_url}/fake/stats", timeout=5).json()["calls"]
     assert calls.get("/cgi-bin/message/subscribe/bizsend", 0) == (0 if paused_before else 1)
@@ -401,22 +398,6 @@ def test_a_paused_bizsend_keeps_the_notice_for_a_subscriber_who_does_not_follow(
     assert record_of(app, "o_grandpa")["status"] == "sent"
 
 
-def test_a_notice_wechat_refuses_for_its_values_falls_back_to_the_template_message(world) -> None:
-    """47003 on a subscription_then_template kind: the template message, in the same attempt."""
-    from tests.test_notifications import decided_application, work
-
-    settings, app, fake_url, records = world()
-    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
-    fake(fake_url, "fail", [{"errcode": 47003, "path": "bizsend", "errmsg": "argument invalid! data.thing2.value invalid"}])
-    decided_application(app)
-    work(settings)
-    assert sent(fake_url, "subscription") == []
-    assert [m["template_id"] for m in sent(fake_url, "template")] == ["tpl-approved"]
-    record = record_of(app, "o_grandpa")
-    assert (record["status"], record["attempts"]) == ("sent", "1")
-    assert records.may_send("o_grandpa", APPROVED, long_term=False)      # the subscription is not spent
-
-
 def test_a_notice_wechat_refuses_for_its_values_is_a_dead_letter_when_it_is_the_only_channel(world) -> None:
     """47003 on a kind sent only as a notice: permanent, the reason names the notice's keyword."""
     from tests.test_notifications import decided_application, work
@@ -432,21 +413,28 @@ def test_a_notice_wechat_refuses_for_its_values_is_a_dead_letter_when_it_is_the_
     assert record["last_error"] == "47003: a value breaks the template's keyword rules (thing3 = reason)"
 
 
-@pytest.mark.parametrize("errcode", [40036, 40037])
-def test_a_notice_whose_template_id_wechat_does_not_know_falls_back_to_the_template_message(world, errcode) -> None:
-    """40036/40037 on a subscription_then_template kind: the notice's template_id setting is wrong;
-    the user still gets the news, as the template message, in the same attempt."""
-    from tests.test_notifications import decided_application, work
-
-    settings, app, fake_url, records = world()
-    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
-    fake(fake_url, "fail", [{"errcode": errcode, "path": "bizsend"}])
-    decided_application(app)
-    work(settings)
+def sent_as_the_template_message_in_one_attempt(app, fake_url: str) -> None:
+    """The news reached o_grandpa as the approved template message, not as a notice, at once."""
     assert sent(fake_url, "subscription") == []
     assert [m["template_id"] for m in sent(fake_url, "template")] == ["tpl-approved"]
     record = record_of(app, "o_grandpa")
     assert (record["status"], record["attempts"]) == ("sent", "1")
+
+
+@pytest.mark.parametrize("errcode, errmsg", [(47003, "argument invalid! data.thing2.value invalid"),
+                                             (40036, "invalid template_id"), (40037, "invalid template_id")])
+def test_a_notice_wechat_refuses_for_good_falls_back_to_the_template_message(world, errcode, errmsg) -> None:
+    """On a subscription_then_template kind, what the notice can never be sent with — a value its
+    keyword refuses (47003), or a template_id WeChat does not know (40036/40037: the setting is
+    wrong): the user still gets the news, as the template message, in the same attempt."""
+    from tests.test_notifications import decided_application, work
+
+    settings, app, fake_url, records = world()
+    subscribe(fake_url, "o_grandpa", accept=[APPROVED])
+    fake(fake_url, "fail", [{"errcode": errcode, "path": "bizsend", "errmsg": errmsg}])
+    decided_application(app)
+    work(settings)
+    sent_as_the_template_message_in_one_attempt(app, fake_url)
     assert records.may_send("o_grandpa", APPROVED, long_term=False)      # the subscription is not spent
 
 

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import re
 import threading
-from types import SimpleNamespace
 
-import pytest
-
-from bot.app import create_app
-from bot.background import BackgroundServer
 from bot.binding.decisions import INITIATOR, MEMBER
 from bot.binding.factory import signing_key
 from bot.binding.models import ConsentAnswer, Decision
 from bot.binding.signing import sign
 from bot.notify.worker import Worker
-from bot.simulator.wechat_side import WeChatSide
 from flows.domain.relationships import Relationship
+from tests import test_services_e2e
 from tests.support.binding import person
 from tests.support.chat import CODE, User, click, verify_rows
 from tests.test_binding_contract import verified
@@ -28,18 +23,7 @@ from tests.test_notifications import deliver_callbacks, fake, sent, work
 from tests.test_services_e2e import bind
 
 RECEIPT = "这条消息就是解除回执"
-
-
-@pytest.fixture
-def world(make_settings, fake_wechat, redis_client):
-    settings = make_settings(wechat={"api_base_url": fake_wechat.url},
-                             binding={"sandbox": {"verification_code": CODE}},
-                             notifications={"max_attempts": 2, "retry_intervals": [0]})
-    app = create_app(settings)
-    server = BackgroundServer(app).start()
-    yield SimpleNamespace(settings=settings, app=app, server=server, side=WeChatSide(settings.wechat),
-                          fake_wechat=fake_wechat, bot=app.extensions["wxbot"])
-    server.stop()
+world = test_services_e2e.world   # the same fixture: the webhook, the sandbox and the fake API
 
 
 def user(world, openid: str) -> User:
