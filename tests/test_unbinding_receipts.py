@@ -204,3 +204,47 @@ def test_a_member_who_signed_out_is_not_told(world) -> None:
     deliver_callbacks(world.app)
     work(world.settings)
     assert ended_cards(world) == []
+
+
+def test_a_binding_is_remembered_while_it_lasts_then_for_the_late_callbacks(world) -> None:
+    """Bindings last years: the application's owner and member outlive the half year an undecided
+    application is remembered once it is approved, so that its end, whenever it comes, is told to
+    both; after the end they are kept a half year more, for callbacks still on their way."""
+    from bot.binding.decisions import BINDING_KEPT, OWNER_TTL
+
+    dad, wife = user(world, "o_dad6"), user(world, "o_wife6")
+    code = applied_here(world, dad, "老伴", "李秀英")
+    application_id = binding_of_application(world, dad)
+    records = (world.bot.keys.application_owner(application_id), world.bot.keys.application_member(application_id))
+    assert all(0 < world.bot.redis.ttl(key) <= OWNER_TTL for key in records)       # waiting for its decision
+    consented_here(wife, code, "李秀英")
+    deliver_callbacks(world.app)
+    assert all(OWNER_TTL < world.bot.redis.ttl(key) <= BINDING_KEPT for key in records)   # approved
+    world.bot.binding.terminate(binding_of(world, "李秀英").binding_id)
+    deliver_callbacks(world.app)
+    assert all(0 < world.bot.redis.ttl(key) <= OWNER_TTL for key in records)       # ended
+
+
+def test_one_phone_for_both_people_gets_one_card(world) -> None:
+    """王建国 applied for his wife from his phone, and later verified on it as her (he helps her):
+    the openid is both the initiator's and the member's newest. When the bureau ends the binding,
+    that phone gets one card, the initiator's — not two contradicting each other."""
+    dad, wife = user(world, "o_dad7"), user(world, "o_wife7")
+    consented_here(wife, applied_here(world, dad, "老伴", "李秀英"), "李秀英")
+    deliver_callbacks(world.app)
+    work(world.settings)
+    world.bot.redis.delete(world.bot.keys.identity("o_wife7"))   # she stopped using her own
+    world.bot.redis.delete(world.bot.keys.identity("o_dad7"))    # his verification lapsed (30 days)
+    verifies_here(dad, "李秀英")                                 # the same phone, now as her
+    world.bot.binding.terminate(binding_of(world, "李秀英").binding_id)
+    deliver_callbacks(world.app)
+    work(world.settings)
+    assert [(m["touser"], values(m)["thing1"]) for m in ended_cards(world)] == [("o_dad7", "李**")]
+
+
+def binding_of_application(world, initiator: User) -> str:
+    """The id of the application `initiator` submitted last (the bureau's record of them)."""
+    [application_id] = [a for a, o in ((k.decode().rsplit(":", 1)[1], world.bot.redis.get(k))
+                                       for k in world.bot.redis.scan_iter(match=world.bot.keys.application_owner("*")))
+                        if o == initiator.openid.encode()]
+    return application_id

@@ -22,20 +22,28 @@ from bot.binding.models import Decision
 from bot.logs import log
 from bot.store.keys import Keys
 
-OWNER_TTL = 180 * 24 * 3600   # an application's owner is kept for half a year
+OWNER_TTL = 180 * 24 * 3600   # an application's owner (and member) is kept for half a year…
+BINDING_KEPT = 10 * 365 * 24 * 3600   # …and, once approved, for as long as its binding lasts (ten years at most)
 SEEN_TTL = 180 * 24 * 3600
 UNCLAIMED_TTL = 30 * 24 * 3600  # a decision waits this long for the bot to learn whose it is
 REFUSED_KEPT = 1000             # the newest refused decisions kept for operators (about; a capped stream)
 
 # The two people a decision may be told to: the stream entry's `party` (none: the initiator).
 INITIATOR, MEMBER = "initiator", "member"
+# What a decision does to its application's owner and member records: an approval keeps them while
+# the binding lasts (its end, years later, is told to both); a refusal or an end is the last one.
+_AFTER = {"approved": "keep", "rejected": "last", "ended": "last", "terminated": "last"}
 
-# KEYS: seen, stream, pending, owner, unclaimed. ARGV: application id, decision json, seen ttl,
-# initiator's openid or '' (the owner's), unclaimed ttl, '1' to tell the initiator, the member's
-# openid or '' (nobody to tell). 1: recorded; 2: recorded, the initiator's news waiting for its
-# owner; 0: a repeat. Either entry, both or none (the one who ended it in the chat, with a member
-# who never used this account): the decision is marked seen all the same, so that the bureau's
-# callback for it tells nobody again.
+# KEYS: seen, stream, pending, owner, unclaimed, member. ARGV: application id, decision json, seen
+# ttl, initiator's openid or '' (the owner's), unclaimed ttl, '1' to tell the initiator, the
+# member's openid or '' (nobody to tell), what becomes of the owner and member records: 'keep'
+# (approved: the binding's life), 'last' (the last decision: back to the owner's ttl), '' (as they are);
+# the binding's life (s), the owner's ttl (s).
+# 1: recorded; 2: recorded, the initiator's news waiting for its owner; 0: a repeat. The member is
+# not told on the initiator's openid (one phone, both people: one card, the initiator's). Either
+# entry, both or none (the one who ended it in the chat, with a member who never used this
+# account): the decision is marked seen all the same, so that the bureau's callback for it tells
+# nobody again.
 # No owner yet happens when the bureau accepted a submission whose answer never reached the bot
 # (a timeout) and decided before the user's 重试 told the bot again: the decision waits.
 _RECORD = f"""
@@ -44,9 +52,10 @@ if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
   return 0
 end
 local result = 1
+local owner = ARGV[4]
+if owner == '' then owner = redis.call('GET', KEYS[4]) or '' end
 if ARGV[6] == '1' then
-  local openid = ARGV[4]
-  if openid == '' then openid = redis.call('GET', KEYS[4]) or '' end
+  local openid = owner
   if openid == '' then
     redis.call('RPUSH', KEYS[5], ARGV[2])
     redis.call('EXPIRE', KEYS[5], ARGV[5])
@@ -55,10 +64,18 @@ if ARGV[6] == '1' then
     redis.call('XADD', KEYS[2], '*', 'decision', ARGV[2], 'openid', openid)
   end
 end
-if ARGV[7] ~= '' then
+if ARGV[7] ~= '' and ARGV[7] ~= owner then
   redis.call('XADD', KEYS[2], '*', 'decision', ARGV[2], 'openid', ARGV[7], 'party', '{MEMBER}')
 end
 if result == 1 then redis.call('ZREM', KEYS[3], ARGV[1]) end
+if ARGV[8] == 'keep' then
+  if owner ~= '' then redis.call('EXPIRE', KEYS[4], ARGV[9]) end
+  if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('EXPIRE', KEYS[6], ARGV[9]) end
+elseif ARGV[8] == 'last' then
+  -- Kept a while yet: a callback of an earlier decision may still be on its way.
+  if owner ~= '' then redis.call('EXPIRE', KEYS[4], ARGV[10]) end
+  if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('EXPIRE', KEYS[6], ARGV[10]) end
+end
 return result
 """
 
@@ -140,9 +157,11 @@ class Decisions:
         result = self._record(
             keys=[self.keys.decision_seen(fingerprint), self.keys.decisions(), self.keys.pending_applications(),
                   self.keys.application_owner(decision.application_id),
-                  self.keys.unclaimed_decisions(decision.application_id)],
+                  self.keys.unclaimed_decisions(decision.application_id),
+                  self.keys.application_member(decision.application_id)],
             args=[decision.application_id, decision.model_dump_json(), SEEN_TTL, openid, UNCLAIMED_TTL,
-                  "" if quiet == INITIATOR else "1", member])
+                  "" if quiet == INITIATOR else "1", member, _AFTER.get(decision.status, ""), BINDING_KEPT,
+                  OWNER_TTL])
         if result == 2:
             log.info("decision_waiting_for_owner", application_id=decision.application_id)
         return bool(result)
