@@ -61,7 +61,7 @@ DEADLINE_FALLBACKS = Counter("wxbot_webhook_deadline_fallbacks",
 LATE_REPLIES = Counter(
     "wxbot_webhook_late_replies", "Attempts at answers after the deadline (customer-service messages, through the "
     "notification machinery: webhook and worker), by result: sent, parked (shown with the user's next reply: "
-    "45015/45047/43004), retry, dead_letter, paused (its API's quota), unrecorded (Redis did not answer: lost)",
+    "45015/45047/43004), retry, dead_letter, paused (its API's quota), unrecorded (Redis did not answer for 10 minutes: lost)",
     ["result"])
 
 # -- the conversations ---------------------------------------------------------------------------

@@ -275,3 +275,42 @@ def test_a_late_answer_sealed_under_another_key_is_a_dead_letter_that_says_so(la
     assert (record["status"], record["last_error"]) == (
         "failed", "the late answer cannot be opened: conversation.secret_key changed since it was written")
     assert custom_calls(fake_wechat) == 0
+
+
+# -- Redis away at the moment the answer is recorded ---------------------------------------------
+
+def test_a_late_answer_that_finds_redis_frozen_is_recorded_and_sent_when_it_answers(make_settings, fake_wechat,
+                                                                                    tmp_path) -> None:
+    """The handler misses the deadline and Redis stops answering (a failover, a stuck fsync) just
+    then: the reply's record and the answer's record both fail. The answer waits in the process and
+    is recorded, then sent, once Redis answers again — once."""
+    import os
+    import signal
+
+    from bot.store.server import RedisServer
+    from tests.conftest import free_port
+
+    server = RedisServer(tmp_path / "redis", port=free_port()).start()
+    try:
+        settings = make_settings(redis={"url": server.url}, webhook={"reply_deadline": DEADLINE},
+                                 wechat={"api_base_url": fake_wechat.url},
+                                 notifications={"max_attempts": 3, "retry_intervals": [0]})
+
+        def freezing(inbound, session):
+            os.kill(server.pid, signal.SIGSTOP)     # Redis freezes while the step works
+            time.sleep(DEADLINE + 0.4)
+            return Text("冻住之后的回答")
+
+        hook = Webhook(create_app(settings, route=freezing), WeChatSide(settings.wechat))
+        requests.post(f"{fake_wechat.url}/fake/interact", json={"openid": "o_frozen"}, timeout=5)
+        late(hook, "你好", openid="o_frozen", msg_id=7301)
+        time.sleep(6)                               # the record's tries are over: the answer waits in the process
+        assert [m for m in custom_messages(fake_wechat) if m["touser"] == "o_frozen"] == []
+        os.kill(server.pid, signal.SIGCONT)
+        sent = wait_for(lambda: [m for m in custom_messages(fake_wechat) if m["touser"] == "o_frozen"], timeout=15)
+        time.sleep(1.5)
+        assert [m["text"]["content"] for m in custom_messages(fake_wechat) if m["touser"] == "o_frozen"] == \
+            ["冻住之后的回答"] == [m["text"]["content"] for m in sent]
+    finally:
+        os.kill(server.pid, signal.SIGCONT)
+        server.stop()

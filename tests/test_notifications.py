@@ -376,3 +376,21 @@ def test_the_workers_http_session_keeps_a_connection_per_sender_and_reads_proxie
     monkeypatch.setenv("HTTPS_PROXY", "http://elsewhere:1")   # read once: a worker's environment does not change
     assert session.merge_environment_settings("https://api.weixin.qq.com/x", {}, None, None, None)["proxies"][
         "https"] == "http://proxy.example:3128"
+
+
+def test_a_holder_whose_claim_ran_out_cannot_undo_what_the_next_one_settled(make_settings, redis_client) -> None:
+    """A send slower than `reclaim_after`: its claim ran out, another attempt took the notification
+    over and sent it. The first holder's failure (or parking) arriving afterwards changes nothing:
+    the notification stays sent, never a dead letter that `wxbot notify retry` would send again."""
+    settings = make_settings()
+    queue, keys = NotificationQueue(redis_client, settings), Keys.of(settings)
+    nid = f"notify-stale-{uuid.uuid4().hex[:8]}"
+    first = queue.begin(nid, True, "o_stale", '{"x": 1}')
+    redis_client.delete(keys.notification_claim(nid))            # its lease ran out mid-call
+    second = queue.begin(nid, False)
+    assert (first.outcome, second.outcome) == ("go", "go")
+    queue.sent(nid, second.token, "msg-1")
+    queue.failed(nid, first.token, "ReadTimeout", final=True, retry_in=0)
+    queue.parked(nid, first.token)
+    record = NotificationRecords(redis_client, keys).get(nid)
+    assert record["status"] == "sent" and nid not in queue.dead()

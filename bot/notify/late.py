@@ -35,6 +35,7 @@ backoff's first interval later. A duplicate answer rather than none.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -58,6 +59,11 @@ UNFOLLOWED = errors.UNFOLLOWED
 WINDOW_CLOSED, OVER_COUNT = 45015, 45047
 PARKED_BY = frozenset({WINDOW_CLOSED, OVER_COUNT})
 RECORD_TRIES = (0.0, 0.2, 1.0)   # pauses before each try to write the record while Redis does not answer
+# After those, the answer is kept in this process and recorded once Redis answers again (a failover:
+# seconds to a minute), for this long at most: a customer-service window lasts 48 hours, a process
+# not so surely.
+KEPT_FOR_REDIS = 600.0
+KEPT_MAX = 10_000                 # answers kept so in one process at most (the oldest are let go)
 
 # The sender's one way to WeChat (bot/notify/send.py `Sender._post`), as in subscription.py.
 Post = Callable[..., dict | None]
@@ -105,15 +111,20 @@ class Outbox:
     def __init__(self, queue: NotificationQueue, sender: Sender) -> None:
         self.queue, self.sender = queue, sender
         self.seal = sender.records.seal
+        self._waiting: dict[str, tuple[str, str, float]] = {}   # id -> (openid, sealed, give up at)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
     def send(self, delivery_key: str, openid: str, text: str) -> None:
         notification_id = late_id(delivery_key)
         sealed = self.seal.seal(text, notification_id)
         begun = self._record(notification_id, openid, sealed)
         if begun is None:
-            log.error("late_reply_unrecorded", notification_id=notification_id, user_ref=user_ref(openid))
-            metrics.late_reply("unrecorded")
+            self._keep(notification_id, openid, sealed)
             return
+        self._attempt(notification_id, openid, begun)
+
+    def _attempt(self, notification_id: str, openid: str, begun: Begun) -> None:
         if begun.outcome != "go":
             # Recorded by an earlier call whose answer Redis lost: its claim runs out, a worker sends it.
             log.info("late_reply_recorded_before", notification_id=notification_id, user_ref=user_ref(openid))
@@ -124,6 +135,44 @@ class Outbox:
             # Nothing settled: the claim's lease runs out and a worker tries again.
             log.warning("late_reply_redis_unavailable", notification_id=notification_id, user_ref=user_ref(openid),
                         error=type(exc).__name__)
+
+    def _keep(self, notification_id: str, openid: str, sealed: str) -> None:
+        """Redis did not answer: the answer (sealed) waits in this process, recorded by a thread of
+        its own as soon as Redis answers again."""
+        log.warning("late_reply_waiting_for_redis", notification_id=notification_id, user_ref=user_ref(openid))
+        with self._lock:
+            if len(self._waiting) >= KEPT_MAX:
+                oldest = next(iter(self._waiting))
+                self._let_go(oldest, self._waiting.pop(oldest)[0])
+            self._waiting[notification_id] = (openid, sealed, time.monotonic() + KEPT_FOR_REDIS)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._record_later, daemon=True, name="wxbot-late-answers")
+                self._thread.start()
+
+    def _record_later(self) -> None:
+        while True:
+            time.sleep(1.0)
+            with self._lock:
+                if not self._waiting:
+                    self._thread = None
+                    return
+                waiting = list(self._waiting.items())
+            for notification_id, (openid, sealed, give_up_at) in waiting:
+                try:
+                    begun = self.queue.begin_late(notification_id, openid, KIND, sealed)
+                except redis.RedisError:
+                    if time.monotonic() > give_up_at:
+                        with self._lock:
+                            self._waiting.pop(notification_id, None)
+                        self._let_go(notification_id, openid)
+                    continue
+                with self._lock:
+                    self._waiting.pop(notification_id, None)
+                self._attempt(notification_id, openid, begun)
+
+    def _let_go(self, notification_id: str, openid: str) -> None:
+        log.error("late_reply_unrecorded", notification_id=notification_id, user_ref=user_ref(openid))
+        metrics.late_reply("unrecorded")
 
     def _record(self, notification_id: str, openid: str, sealed: str) -> Begun | None:
         """The record and the first attempt's claim; None when Redis did not answer, try after

@@ -88,8 +88,17 @@ if ARGV[3] ~= '' then redis.call('SET', KEYS[4], ARGV[1], 'EX', ARGV[5]) end
 {_RELEASE}
 """
 
+# A holder whose claim ran out while it was still calling WeChat (a call slower than
+# `reclaim_after`) finds the notification settled by another: its failure or parking changes nothing.
+_STILL_OURS = f"""
+if redis.call('HGET', KEYS[1], 'status') ~= '{QUEUED}' then
+  if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+  return 0
+end
+"""
+
 # KEYS: record, claim, retries. ARGV: id, token.
-_PARKED = f"""
+_PARKED = _STILL_OURS + f"""
 redis.call('HSET', KEYS[1], 'status', '{WAITING_FOR_USER}')
 redis.call('HDEL', KEYS[1], 'text')
 {_RELEASE}
@@ -97,7 +106,7 @@ redis.call('HDEL', KEYS[1], 'text')
 
 # KEYS: record, claim, retries, dead. ARGV: id, token, error, '1' final, due, now, kept seconds,
 # '1' when the attempt does not count (a paused API: it was never made, or met the quota).
-_FAILED = f"""
+_FAILED = _STILL_OURS + f"""
 if ARGV[4] == '1' then
   redis.call('HSET', KEYS[1], 'status', '{FAILED}', 'last_error', ARGV[3])
   {_RELEASE}

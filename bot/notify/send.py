@@ -89,7 +89,7 @@ class Sender:
         else:
             outcome = "parked" if msgid is None else "sent"
             log.info(f"notification_{outcome}", notification_id=notification_id, user_ref=user_ref(begun.openid),
-                     attempt=begun.attempt, party=begun.party or INITIATOR)
+                     attempt=begun.attempt, party=begun.kind or begun.party or INITIATOR)
             metrics.notification_sent(outcome)
         if begun.kind == late.KIND:
             metrics.late_reply(outcome)

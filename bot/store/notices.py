@@ -1,4 +1,4 @@
-"""The notices waiting for a user's next message (`<ns>:notify:pending:<openid>`): one writer of
+"""The notices waiting for a user's next message (`{<ns>:user:<openid>}:notices`): one writer of
 their format, which bot/notify/records.py `take_pending` reads."""
 
 from __future__ import annotations
