@@ -113,6 +113,28 @@ def test_a_draft_another_writer_changed_meanwhile_is_not_overwritten(hook, redis
     assert hook.side.open_reply(retry.text)["Content"] == apologies.BUSY and len(overtaken) == 1
 
 
+def test_notices_taken_for_a_reply_that_became_an_apology_are_shown_with_the_apology(hook, redis_client):
+    """The same overtaken step, with news waiting for the user (a parked approval): the reply that
+    was to carry it is replaced by 系统繁忙, and the news — already taken out of Redis — goes with
+    the apology rather than nowhere."""
+    from bot.store.notices import wait_for_user
+
+    verified_at_relationship(hook)
+    conversations = hook.app.extensions["wxbot"].processor.route.conversations
+    load, key = conversations.store.load, KEYS.conversation(OPENID)
+
+    def load_then_overtaken(openid, session=None):
+        conversation, rev = load(openid, session)
+        redis_client.set(key, f"{rev + 7}:")
+        return conversation, rev
+
+    wait_for_user(redis_client, KEYS, OPENID, "【办理结果】您为配偶 李** 办理的家庭共济已通过", 3600, "notify-parked")
+    conversations.store.load = load_then_overtaken
+    answer = hook.side.open_reply(hook.send(hook.side.text_xml(OPENID, "配偶"), OPENID).text)["Content"]
+    assert answer == f"【办理结果】您为配偶 李** 办理的家庭共济已通过\n\n{apologies.BUSY}"
+    assert not redis_client.exists(KEYS.pending_notices(OPENID))
+
+
 def test_a_users_messages_at_once_each_write_the_draft_their_predecessor_left(hook, redis_client):
     """Six messages of one user at once: one holds the lock, the others queue (as many as may) and
     are worked one after the other, each read with the draft its predecessor's reply record wrote.

@@ -103,4 +103,6 @@ class NotificationRecords:
             if item["id"]:   # a notification's (not a notice such as bot/conversations/identities.py's)
                 self._update_if_kept(item["id"], status=SHOWN, shown_at=time.time())
             texts.append(text)
+        if records:
+            records.taken_notices = texts   # should the reply be replaced by an apology, they go with it
         return texts

@@ -51,6 +51,8 @@ class Session:
     # Encrypted parts of the draft as read in this message (plaintext -> token): a part that did
     # not change is written back as it was, not encrypted again.
     sealed: dict[bytes, str] = field(default_factory=dict)
+    # The waiting notices this message took (removed from Redis): shown with its reply, whatever reply.
+    taken_notices: list[str] = field(default_factory=list)
     _once_saved: list[Callable[[], None]] = field(default_factory=list)
 
     def attempt(self) -> Session:

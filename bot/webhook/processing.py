@@ -264,7 +264,7 @@ class Processor:
                                           lock.token, queued=queued, draft=draft)
             if finished.stale:
                 log.warning("conversation_stale", user_ref=user_ref(inbound.openid))
-                answer = self._apology(inbound, envelope, apologies.BUSY, "busy")
+                answer = self._apology(inbound, envelope, _with_notices(session, apologies.BUSY), "busy")
                 finished = self.ledger.finish(delivery_key, "success" if abandoned else answer.body, inbound.openid,
                                               lock.token, queued=queued)
             elif session is not None:
@@ -273,7 +273,7 @@ class Processor:
             # The lock is taken back when Redis answers; the retries find the delivery pending, then expired.
             log.warning("ledger_unavailable", user_ref=user_ref(inbound.openid))
             if draft is not None:   # whether the step was kept is unknown: the user says it again
-                answer = self._apology(inbound, envelope, apologies.BUSY, "busy")
+                answer = self._apology(inbound, envelope, _with_notices(session, apologies.BUSY), "busy")
             return answer, None
         if finished.lock_expired:
             log.warning("user_lock_expired", user_ref=user_ref(inbound.openid))
@@ -383,3 +383,10 @@ class Processor:
             self.send_late(delivery_key, inbound.openid, reply.content)
         except Exception as exc:  # noqa: BLE001 - logged by type only: the error may echo the token URL
             log.error("late_reply_failed", user_ref=user_ref(inbound.openid), error=type(exc).__name__)
+
+
+def _with_notices(session: Session | None, text: str) -> str:
+    """An apology in place of a reply still shows the notices the reply was to carry: they were
+    taken from Redis for it (a parked notification, a late answer), and would be lost."""
+    taken = session.taken_notices if session is not None else []
+    return "\n\n".join([*taken, text])
