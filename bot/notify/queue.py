@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import redis
 
 from bot.config import Settings
-from bot.notify.records import FAILED, QUEUED, RECORD_TTL, SENT, WAITING_FOR_USER
+from bot.notify.records import FAILED, LATE_KEPT, QUEUED, RECORD_TTL, SENT, WAITING_FOR_USER
 from bot.store.keys import Keys
 
 GROUP = "notify"
@@ -324,7 +324,7 @@ class NotificationQueue:
         when it was made before (then its claim and status decide who sends it, and when)."""
         token = uuid.uuid4().hex
         reply = self._late(keys=self._own(notification_id),
-                           args=[notification_id, token, self.lease_ms, openid, kind, text, time.time(), RECORD_TTL])
+                           args=[notification_id, token, self.lease_ms, openid, kind, text, time.time(), LATE_KEPT])
         outcome = reply[0].decode()
         if outcome == "go":
             return Begun(outcome, attempt=1, openid=openid, token=token, kind=kind, text=text)

@@ -19,6 +19,8 @@ from bot.store.notices import wait_for_user
 from bot.store.session import Session, calling_out, of
 
 RECORD_TTL = 90 * 24 * 3600
+# A late answer's record (its sealed text, when it dies) is kept a week: its 48-hour window is long over by then.
+LATE_KEPT = 7 * 24 * 3600
 
 QUEUED, SENT, DELIVERED, DELIVERY_FAILED, WAITING_FOR_USER, SHOWN, FAILED = (
     "queued", "sent", "delivered", "delivery_failed", "waiting_for_user", "shown", "failed")
