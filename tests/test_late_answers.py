@@ -280,7 +280,7 @@ def test_a_late_answer_sealed_under_another_key_is_a_dead_letter_that_says_so(la
 # -- Redis away at the moment the answer is recorded ---------------------------------------------
 
 def test_a_late_answer_that_finds_redis_frozen_is_recorded_and_sent_when_it_answers(make_settings, fake_wechat,
-                                                                                    tmp_path) -> None:
+                                                                                    tmp_path, capfd) -> None:
     """The handler misses the deadline and Redis stops answering (a failover, a stuck fsync) just
     then: the reply's record and the answer's record both fail. The answer waits in the process and
     is recorded, then sent, once Redis answers again — once."""
@@ -304,7 +304,10 @@ def test_a_late_answer_that_finds_redis_frozen_is_recorded_and_sent_when_it_answ
         hook = Webhook(create_app(settings, route=freezing), WeChatSide(settings.wechat))
         requests.post(f"{fake_wechat.url}/fake/interact", json={"openid": "o_frozen"}, timeout=5)
         late(hook, "你好", openid="o_frozen", msg_id=7301)
-        time.sleep(6)                               # the record's tries are over: the answer waits in the process
+        logged: list[str] = []
+        # The record's tries are over: the answer waits in the process.
+        wait_for(lambda: logged.append(capfd.readouterr().err) or "late_reply_waiting_for_redis" in "".join(logged),
+                 timeout=20)
         assert [m for m in custom_messages(fake_wechat) if m["touser"] == "o_frozen"] == []
         os.kill(server.pid, signal.SIGCONT)
         sent = wait_for(lambda: [m for m in custom_messages(fake_wechat) if m["touser"] == "o_frozen"], timeout=15)
