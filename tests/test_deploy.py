@@ -10,12 +10,14 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import redis
 import yaml
 
+from bot.notify.worker import WORKER_TTL
 from bot.store.server import find_redis_server
 from tests.conftest import free_port, wait_for
 from tests.support.processes import ROOT, healthy
@@ -145,7 +147,14 @@ def test_the_compose_stack_runs_as_processes(tmp_path: Path, running) -> None:
         assert probe("webhook", config, bound).returncode == 1   # the bureau (made up here) does not answer
         wait_for(lambda: probe("worker", config).returncode == 0, timeout=30)
         os.killpg(worker.pid, signal.SIGKILL)
-        wait_for(lambda: probe("worker", config).returncode == 1, timeout=60)
+        # Its last heartbeat, aged by the WORKER_TTL nobody beat since (a dead worker's, as it would
+        # be 25 s later): the check fails.
+        bot_redis = redis.Redis.from_url((secrets_dir / "redis_url").read_text().strip())
+        beats = bot_redis.keys("{*:notify}:workers")
+        assert len(beats) == 1 and probe("worker", config).returncode == 0   # still fresh: alive for 25 s
+        for member in bot_redis.zrange(beats[0], 0, -1):
+            bot_redis.zadd(beats[0], {member: time.time() - WORKER_TTL - 1})
+        assert probe("worker", config).returncode == 1
     finally:
         server.terminate()
         server.wait(10)
