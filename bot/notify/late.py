@@ -35,7 +35,6 @@ backoff's first interval later. A duplicate answer rather than none.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -48,6 +47,7 @@ from bot.notify import errors
 from bot.notify.errors import Failed
 from bot.notify.queue import Begun, NotificationQueue
 from bot.notify.records import NotificationRecords
+from bot.store.rounds import Rounds
 from flows.texts import notifications as t
 
 if TYPE_CHECKING:
@@ -111,9 +111,8 @@ class Outbox:
     def __init__(self, queue: NotificationQueue, sender: Sender) -> None:
         self.queue, self.sender = queue, sender
         self.seal = sender.records.seal
-        self._waiting: dict[str, tuple[str, str, float]] = {}   # id -> (openid, sealed, give up at)
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        # id -> (openid, sealed, give up at)
+        self._waiting: Rounds[str, tuple[str, str, float]] = Rounds("wxbot-late-answers", 1.0, self._recorded)
 
     def send(self, delivery_key: str, openid: str, text: str) -> None:
         notification_id = late_id(delivery_key)
@@ -140,35 +139,23 @@ class Outbox:
         """Redis did not answer: the answer (sealed) waits in this process, recorded by a thread of
         its own as soon as Redis answers again."""
         log.warning("late_reply_waiting_for_redis", notification_id=notification_id, user_ref=user_ref(openid))
-        with self._lock:
-            if len(self._waiting) >= KEPT_MAX:
-                oldest = next(iter(self._waiting))
-                self._let_go(oldest, self._waiting.pop(oldest)[0])
-            self._waiting[notification_id] = (openid, sealed, time.monotonic() + KEPT_FOR_REDIS)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._record_later, daemon=True, name="wxbot-late-answers")
-                self._thread.start()
+        dropped = self._waiting.put(notification_id, (openid, sealed, time.monotonic() + KEPT_FOR_REDIS),
+                                    most=KEPT_MAX)
+        if dropped:
+            self._let_go(dropped[0], dropped[1][0])
 
-    def _record_later(self) -> None:
-        while True:
-            time.sleep(1.0)
-            with self._lock:
-                if not self._waiting:
-                    self._thread = None
-                    return
-                waiting = list(self._waiting.items())
-            for notification_id, (openid, sealed, give_up_at) in waiting:
-                try:
-                    begun = self.queue.begin_late(notification_id, openid, KIND, sealed)
-                except redis.RedisError:
-                    if time.monotonic() > give_up_at:
-                        with self._lock:
-                            self._waiting.pop(notification_id, None)
-                        self._let_go(notification_id, openid)
-                    continue
-                with self._lock:
-                    self._waiting.pop(notification_id, None)
-                self._attempt(notification_id, openid, begun)
+    def _recorded(self, notification_id: str, waiting: tuple[str, str, float]) -> bool:
+        """Done once recorded (then its first attempt), or let go after KEPT_FOR_REDIS."""
+        openid, sealed, give_up_at = waiting
+        try:
+            begun = self.queue.begin_late(notification_id, openid, KIND, sealed)
+        except redis.RedisError:
+            if time.monotonic() <= give_up_at:
+                return False
+            self._let_go(notification_id, openid)
+            return True
+        self._attempt(notification_id, openid, begun)
+        return True
 
     def _let_go(self, notification_id: str, openid: str) -> None:
         log.error("late_reply_unrecorded", notification_id=notification_id, user_ref=user_ref(openid))

@@ -29,7 +29,6 @@ a time, in order, by one handler thread, and no thread waits for a busy lock.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ import redis
 from redis.commands.core import Script
 
 from bot.store.keys import Keys
+from bot.store.rounds import Rounds
 from bot.store.session import DraftWrite, Session, parse_record
 
 # The user's keys, from KEYS[o+1]: lock, conversation, identity, waiting notices, queue, rate
@@ -381,9 +381,8 @@ class Leases:
     """Deliveries whose handler is still working, their lease renewed every third of it — with
     their user's lock and queue — so that a step that outlives `processing_lease` (a slow bureau)
     is never processed again by a retry, nor overtaken by the user's next message, whose place in
-    the queue is kept. One thread per process,
-    started on first need. A handler stuck for `MAX_RENEWALS` leases is let go: its lock expires,
-    and the revision check keeps its late draft from overwriting a newer one."""
+    the queue is kept. A handler stuck for `MAX_RENEWALS` leases is let go: its lock expires, and
+    the revision check keeps its late draft from overwriting a newer one."""
 
     MAX_RENEWALS = 20
 
@@ -391,83 +390,56 @@ class Leases:
         self._renew, self._keys, self._lease, self._lock_ttl = renew, keys, lease, lock_ttl
         self._queue_ttl = queue_ttl
         # Every third of the shorter of the two: neither the record nor the lock lapses between rounds.
-        self._every = min(lease, lock_ttl) / 3
-        self._held: dict[int, tuple[str, str, str, float]] = {}  # id -> (delivery key, openid, token, until)
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._rounds: Rounds[int, tuple[str, str, str, float]] = Rounds(
+            "wxbot-leases", min(lease, lock_ttl) / 3, self._renewed)   # id -> (delivery key, openid, token, until)
 
     @contextmanager
     def held(self, delivery_key: str, openid: str | None, token: str | None) -> Iterator[None]:
         """While the body runs, the delivery's lease (and the user's lock, `token`) is renewed."""
         ticket = object()
-        until = time.monotonic() + self.MAX_RENEWALS * self._lease
-        with self._lock:
-            self._held[id(ticket)] = (delivery_key, openid or "", token or "", until)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True, name="wxbot-leases")
-                self._thread.start()
+        self._rounds.put(id(ticket), (delivery_key, openid or "", token or "",
+                                      time.monotonic() + self.MAX_RENEWALS * self._lease))
         try:
             yield
         finally:
-            with self._lock:
-                self._held.pop(id(ticket), None)
+            self._rounds.discard(id(ticket))
 
-    def _run(self) -> None:
-        while True:
-            time.sleep(self._every)
-            with self._lock:
-                if not self._held:
-                    self._thread = None
-                    return
-                held = list(self._held.values())
-            now = time.monotonic()
-            for delivery_key, openid, token, until in held:
-                if now > until:
-                    continue
-                keys = [delivery_key, *([self._keys.user_lock(openid), self._keys.user_queue(openid)] if token else [])]
-                try:
-                    self._renew(keys=keys, args=[self._lease * 1000, token, self._lock_ttl * 1000,
-                                                 self._queue_ttl * 1000])
-                except redis.RedisError:
-                    pass   # Redis is away: the next round tries again, within the lease's last two thirds
+    def _renewed(self, _: int, held: tuple[str, str, str, float]) -> bool:
+        """Never done by itself: the holder's `held` ends it."""
+        delivery_key, openid, token, until = held
+        if time.monotonic() > until:
+            return False
+        keys = [delivery_key, *([self._keys.user_lock(openid), self._keys.user_queue(openid)] if token else [])]
+        try:
+            self._renew(keys=keys, args=[self._lease * 1000, token, self._lock_ttl * 1000, self._queue_ttl * 1000])
+        except redis.RedisError:
+            pass   # Redis is away: the next round tries again, within the lease's last two thirds
+        return False
 
 
 class Retractions:
     """Lock tokens whose script call failed, retracted in the background until Redis answers
-    (or their lock has expired by itself). One thread per process, started on first need."""
+    (or their lock has expired by itself)."""
 
     def __init__(self, retract: Script, keys: Keys, lock_ttl: int) -> None:
         self._retract, self._keys, self._ttl = retract, keys, lock_ttl
-        self._pending: dict[str, tuple[str, float, bool]] = {}  # token -> (openid, give up at, queued)
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        # token -> (openid, give up at, queued)
+        self._rounds: Rounds[str, tuple[str, float, bool]] = Rounds("wxbot-retractions", 0.2, self._retracted)
 
     def add(self, openid: str, token: str, queued: bool = False) -> None:
         """`queued`: the call may have queued a message under this token; withdraw it too."""
-        with self._lock:
-            self._pending[token] = (openid, time.monotonic() + self._ttl, queued)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True, name="wxbot-retractions")
-                self._thread.start()
+        self._rounds.put(token, (openid, time.monotonic() + self._ttl, queued))
 
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                if not self._pending:
-                    self._thread = None
-                    return
-                pending = list(self._pending.items())
-            for token, (openid, give_up_at, queued) in pending:
-                try:
-                    self._retract(keys=[self._keys.lock_retracted(openid, token), self._keys.user_lock(openid),
-                                        self._keys.user_queue(openid)],
-                                  args=[token, self._ttl * 1000, "1" if queued else "0"])
-                except redis.RedisError:
-                    if time.monotonic() < give_up_at:
-                        continue
-                with self._lock:
-                    self._pending.pop(token, None)
-            time.sleep(0.2)
+    def _retracted(self, token: str, pending: tuple[str, float, bool]) -> bool:
+        """Done when Redis took it back, or its lock has expired by itself meanwhile."""
+        openid, give_up_at, queued = pending
+        try:
+            self._retract(keys=[self._keys.lock_retracted(openid, token), self._keys.user_lock(openid),
+                                self._keys.user_queue(openid)],
+                          args=[token, self._ttl * 1000, "1" if queued else "0"])
+        except redis.RedisError:
+            return time.monotonic() >= give_up_at
+        return True
 
 
 def _records(openid: str, values: list) -> Session:
