@@ -139,9 +139,10 @@ def migrate(source: redis.Redis, target: redis.Redis, keys: Keys, *, same_server
             if not same_server and source.sismember(copied, old):
                 report.there[kind] += 1          # an earlier run copied it (and the service may have changed it since)
             elif dry_run:
-                report.moved[kind] += 0 if target.exists(new) else 1
                 if target.exists(new):
                     report.conflicts.append(new)
+                else:
+                    report.moved[kind] += 1
             elif _move(source, target, old, new, same_server):
                 report.moved[kind] += 1
                 if not same_server:
